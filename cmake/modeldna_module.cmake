@@ -10,13 +10,21 @@ function(modeldna_add_module)
   target_compile_options(modeldna_${M_NAME} PRIVATE -Wall -Wextra)
 endfunction()
 
-# modeldna_add_test(NAME <name> SOURCES ... DEPS ... [LABELS ...])
+# modeldna_add_test(NAME <name> SOURCES ... DEPS ... [LABELS ...] [NEEDS_TINY_ZOO])
+# NEEDS_TINY_ZOO: the tests run after the tiny_zoo fixture (tests/CMakeLists.txt)
+# and find the zoo through $MODELDNA_TINY_ZOO.
 function(modeldna_add_test)
-  cmake_parse_arguments(T "" "NAME" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "NEEDS_TINY_ZOO" "NAME" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} modeldna_test_support GTest::gtest GTest::gtest_main)
-  gtest_discover_tests(${T_NAME}
-    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    PROPERTIES LABELS "${T_LABELS}" ENVIRONMENT "MODELDNA_TEST_TMP=${CMAKE_BINARY_DIR}/test-tmp"
-    DISCOVERY_TIMEOUT 60)
+  target_compile_definitions(${T_NAME} PRIVATE MODELDNA_CLI_PATH="$<TARGET_FILE:modeldna>")
+  set(environment "MODELDNA_TEST_TMP=${CMAKE_BINARY_DIR}/test-tmp;MODELDNA_TINY_ZOO=${MODELDNA_TINY_ZOO_DIR}")
+  set(fixtures "")
+  if(T_NEEDS_TINY_ZOO)
+    set(fixtures FIXTURES_REQUIRED tiny_zoo)
+  endif()
+  # One CTest test per binary: each process pays about a second to load
+  # libtorch, so per-case discovery would multiply that by hundreds.
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME} --gtest_brief=1 WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" ENVIRONMENT "${environment}" ${fixtures})
 endfunction()

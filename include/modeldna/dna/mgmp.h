@@ -1,0 +1,110 @@
+// File: modeldna/dna/mgmp.h
+// MGMP (Mu et al., "Model Provenance via Model DNA", ECAI 2024): a DNA
+// generator and a provenance classifier trained on known lineages, then asked
+// whether a target derives from a source. docs/mgmp.md explains every choice.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "modeldna/data/dataset.h"
+#include "modeldna/dna/generator.h"
+#include "modeldna/nn/network.h"
+
+namespace modeldna::dna {
+
+struct MgmpSettings {
+  /// "two-stage" (reference code: generator, then classifier) or "joint"
+  /// (the paper's text: both optimised together on the summed losses).
+  std::string schedule = "two-stage";
+  /// false: the paper's ablation, DNA = model output only.
+  bool use_generator = true;
+  int64_t train_probes = 2000;   // drawn from the source task's training data
+  int64_t verify_probes = 1000;  // disjoint from the training probes, recorded in the detector
+  int64_t batch_size = 100;
+  int64_t generator_epochs = 20;
+  int64_t classifier_epochs = 20;
+  double temperature = 30.0;
+  double generator_lr = 1e-3, generator_momentum = 0.9, generator_weight_decay = 5e-4;
+  double classifier_lr = 1e-3, classifier_weight_decay = 1e-6;
+  uint64_t seed = 0;
+
+  nlohmann::json to_json() const;
+  static MgmpSettings from_json(const nlohmann::json& j);
+};
+
+/// One source with row-aligned homologous / non-homologous targets: pair i is
+/// (homologous[i], non_homologous[i]), ideally trained on the same task.
+struct TrainingGroup {
+  std::string source_id;
+  nn::NetworkPtr source;
+  std::vector<std::pair<std::string, nn::NetworkPtr>> homologous;
+  std::vector<std::pair<std::string, nn::NetworkPtr>> non_homologous;
+};
+
+/// Called once per epoch: stage ("generator", "classifier", "joint"), epoch
+/// (1-based), epochs, mean loss, estimated seconds left in training.
+using TrainProgress = std::function<void(const std::string&, int64_t, int64_t, double, double)>;
+
+/// The model-level answer for one (source, target) pair.
+struct MgmpVerdict {
+  bool homologous = false;     // probability >= 0.5 (docs/mgmp.md: aggregation rule)
+  double probability = 0;      // mean over probes of P(homologous | probe)
+  double probability_low = 0;  // 95% interval of that mean over probes (normal approximation)
+  double probability_high = 0;
+  double vote_fraction = 0;    // probes whose own verdict is homologous
+  double vote_low = 0;         // 95% Wilson interval of the vote fraction
+  double vote_high = 0;
+  int64_t probes = 0;
+  torch::Tensor per_probe;     // [probes] P(homologous)
+};
+
+class MgmpDetector {
+ public:
+  /// Trains generator and classifier. `probe_pool` is the source task's
+  /// training data; probes are drawn from it with the settings' seed.
+  static MgmpDetector train(const std::vector<TrainingGroup>& groups, const data::Dataset& probe_pool,
+                            const MgmpSettings& settings, const TrainProgress& progress = {});
+
+  /// Reads <dir>/detector.safetensors and <dir>/detector.json.
+  static MgmpDetector load(const std::string& dir);
+  /// Writes both files; `record` (e.g. which zoo models it saw) goes into the JSON.
+  void save(const std::string& dir) const;
+
+  const MgmpSettings& settings() const { return settings_; }
+  int64_t dna_dim() const { return dna_dim_; }
+  /// The recorded verification probes, [verify_probes, C, H, W].
+  const torch::Tensor& probes() const { return probes_; }
+  /// Free-form training record saved in detector.json.
+  nlohmann::json& record() { return record_; }
+  const nlohmann::json& record() const { return record_; }
+
+  /// A model's outputs on the recorded probes; UsageError when its input or
+  /// output shape does not fit the detector.
+  torch::Tensor observe(nn::Network& model) const;
+  /// DNA per probe from a model's outputs on the recorded probes, [P, d].
+  torch::Tensor dna(const torch::Tensor& probe_logits) const;
+  /// P(homologous) per probe, [P].
+  torch::Tensor homologous_probability(const torch::Tensor& source_logits, const torch::Tensor& target_logits) const;
+  MgmpVerdict verdict(const torch::Tensor& source_logits, const torch::Tensor& target_logits) const;
+  MgmpVerdict verify(nn::Network& source, nn::Network& target) const;
+
+ private:
+  MgmpDetector(MgmpSettings settings, int64_t in_channels, int64_t dna_dim);
+  void check_model(const nn::Network& model) const;
+  void cache_probe_encoding();
+
+  MgmpSettings settings_;
+  int64_t in_channels_ = 1;
+  int64_t dna_dim_ = 10;
+  // Inference mutates nothing, but torch modules have no const forward.
+  mutable DnaGenerator generator_{nullptr};
+  mutable ProvenanceClassifier classifier_{nullptr};
+  torch::Tensor probes_;          // [P, C, H, W]
+  torch::Tensor probe_encoding_;  // g(probes) in eval mode, [P, d] (zeros without generator)
+  nlohmann::json record_;
+};
+
+}  // namespace modeldna::dna

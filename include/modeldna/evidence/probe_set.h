@@ -1,0 +1,47 @@
+// File: modeldna/evidence/probe_set.h
+// The inputs a detector shows to both models. One set serves every black-box
+// detector, so each model runs forward once per (source, probe set):
+//   clean  - n images from the source's training data
+//   noisy  - the same n images plus Gaussian noise (ModelDiff's input pairs)
+//   cutmix - n CutMix mixtures of two clean images (SAC-m)
+#pragma once
+
+#include <torch/types.h>
+
+#include "modeldna/data/dataset.h"
+#include "modeldna/nn/network.h"
+
+namespace modeldna::evidence {
+
+struct ProbeSet {
+  torch::Tensor clean;   // [n, ...] model inputs
+  torch::Tensor noisy;   // [n, ...]
+  torch::Tensor cutmix;  // [n, ...]
+  torch::Tensor labels;  // int64 [n], true labels of the clean images
+
+  int64_t size() const { return clean.size(0); }
+  /// clean, noisy and cutmix stacked: the order of ModelOutputs::logits rows.
+  torch::Tensor all_inputs() const;
+};
+
+/// Draws n probes (seeded) from `source_data`, normally the source task's
+/// training split. Uses its own generator: the global torch seed is untouched.
+/// UsageError when the data holds fewer than n images or no images at all.
+ProbeSet make_probe_set(const data::Dataset& source_data, int64_t n, uint64_t seed);
+
+/// A model as detectors see it: its weights (white-box) and its outputs on a
+/// probe set (black-box), computed once.
+struct ModelOutputs {
+  std::string id;
+  nn::NetworkPtr network;
+  torch::Tensor logits;  // [3n, classes]: rows for clean, then noisy, then cutmix
+
+  torch::Tensor clean(int64_t n) const { return logits.slice(0, 0, n); }
+  torch::Tensor noisy(int64_t n) const { return logits.slice(0, n, 2 * n); }
+  torch::Tensor cutmix(int64_t n) const { return logits.slice(0, 2 * n, 3 * n); }
+};
+
+/// Runs `network` on every probe.
+ModelOutputs observe(std::string id, nn::NetworkPtr network, const ProbeSet& probes);
+
+}  // namespace modeldna::evidence

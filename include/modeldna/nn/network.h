@@ -1,0 +1,66 @@
+// File: modeldna/nn/network.h
+// The classifiers modeldna trains and inspects. A Network's top-level children
+// are its layers, registered from input to output, so "the last k layers" is
+// simply the last k children (layer replacement and layer-level evidence
+// depend on that order).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace modeldna::nn {
+
+/// What is needed to rebuild an architecture; stored in every model file.
+struct ArchConfig {
+  std::string arch;              // "mlp", "lenet", "alexnet", "resnet18"
+  int64_t in_channels = 1;
+  int64_t image_size = 28;
+  int64_t num_classes = 10;
+  double width = 1.0;            // channel / unit multiplier
+
+  nlohmann::json to_json() const;
+  /// Throws UsageError for a missing or ill-typed field.
+  static ArchConfig from_json(const nlohmann::json& j);
+  bool operator==(const ArchConfig& other) const;
+};
+
+class Network : public torch::nn::Module {
+ public:
+  explicit Network(ArchConfig config) : config_(std::move(config)) {}
+
+  /// Raw logits, shape = [batch, num_classes].
+  virtual torch::Tensor forward(torch::Tensor x) = 0;
+
+  const ArchConfig& config() const { return config_; }
+  /// Layer names, input to output.
+  std::vector<std::string> layer_names() const;
+  /// The last k layer names; UsageError if the network has fewer layers.
+  std::vector<std::string> last_layers(int64_t k) const;
+  int64_t parameter_count() const;
+
+ private:
+  ArchConfig config_;
+};
+
+using NetworkPtr = std::shared_ptr<Network>;
+
+/// Builds a freshly initialised network (initialisation follows the global
+/// torch seed); UsageError for an unknown architecture.
+NetworkPtr make_network(const ArchConfig& config);
+
+/// The registered architecture names with a one-line description each.
+std::vector<std::pair<std::string, std::string>> architectures();
+
+/// Copies parameters and buffers of `from` into `to` (same architecture).
+void copy_state(const Network& from, Network& to);
+/// Copies only the named layers (parameters and buffers under them).
+void copy_layers(const Network& from, Network& to, const std::vector<std::string>& layers);
+/// A deep copy: same config, same weights.
+NetworkPtr clone_network(const Network& net);
+
+}  // namespace modeldna::nn

@@ -1,0 +1,11 @@
+// File: modeldna/nn/runtime.h
+// Process-wide torch settings.
+#pragma once
+
+namespace modeldna::nn {
+
+/// Sets torch's intra-op threads from $OMP_NUM_THREADS, else from the number
+/// of cores (Debian's libtorch starts with one). Returns the count used.
+int configure_threads();
+
+}  // namespace modeldna::nn

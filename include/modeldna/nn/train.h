@@ -1,0 +1,48 @@
+// File: modeldna/nn/train.h
+// Training and evaluating classifiers. Every run is seeded: the same options on
+// the same machine and thread count give the same weights bit for bit.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "modeldna/data/dataset.h"
+#include "modeldna/nn/network.h"
+
+namespace modeldna::nn {
+
+struct TrainOptions {
+  std::string optimizer = "sgd";  // "sgd" (momentum) or "adam"
+  double lr = 0.05;
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  int64_t epochs = 1;
+  int64_t batch_size = 128;
+  uint64_t seed = 0;
+  /// Layers that learn; the others are frozen (BatchNorm statistics too).
+  /// Empty: every layer learns.
+  std::vector<std::string> trainable_layers;
+  /// Called after every optimizer step (pruning re-applies its masks here).
+  std::function<void()> after_step;
+
+  /// The recipe as recorded in a zoo manifest.
+  nlohmann::json to_json() const;
+};
+
+/// Cross-entropy training on labelled data. Returns the last epoch's mean loss.
+double train_classifier(Network& net, const data::Dataset& train, const TrainOptions& options);
+
+/// Knowledge distillation: the student learns the teacher's outputs softened
+/// by `temperature` (KL divergence, scaled by T^2); labels are not used.
+double train_distillation(Network& student, Network& teacher, const data::Dataset& train,
+                          const TrainOptions& options, double temperature);
+
+/// Raw logits in eval mode, computed in batches; shape = [n, num_classes].
+torch::Tensor predict_logits(Network& net, const torch::Tensor& inputs, int64_t batch_size = 512);
+
+/// Top-1 accuracy in [0, 1].
+double accuracy(Network& net, const data::Dataset& test);
+
+}  // namespace modeldna::nn

@@ -1,0 +1,34 @@
+// File: modeldna/verdict/metrics.h
+// Scoring a detector on labelled pairs. Torch-free. Labels: true = derived.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace modeldna::verdict {
+
+struct LabelledScores {
+  std::vector<double> positive;  // scores of derived pairs
+  std::vector<double> negative;  // scores of independent pairs
+};
+
+/// Area under the ROC curve: P(score of a random positive > score of a random
+/// negative), ties counting one half. NaN when either side is empty.
+double roc_auc(const LabelledScores& s);
+
+/// The true-positive rate at the strictest threshold whose false-positive rate
+/// is at most `max_fpr` (a pair is called derived when score > threshold).
+/// With fewer than 1/max_fpr negatives this means no false positive at all.
+double tpr_at_fpr(const LabelledScores& s, double max_fpr);
+
+/// Fraction of pairs on the right side of `threshold` (derived iff score >= threshold).
+double accuracy_at(const LabelledScores& s, double threshold);
+
+/// A threshold between the classes: the midpoint of the gap that maximises
+/// accuracy on `s` (for calibration on a training split).
+double best_threshold(const LabelledScores& s);
+
+/// ROC curve points (fpr, tpr) from the strictest threshold to the loosest.
+std::vector<std::pair<double, double>> roc_curve(const LabelledScores& s);
+
+}  // namespace modeldna::verdict

@@ -1,0 +1,62 @@
+// File: modeldna/zoo/manifest.h
+// manifest.json: the recorded lineage of every model in a zoo directory
+// (docs/spec/manifest-v1.md).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace modeldna::zoo {
+
+inline constexpr int kManifestVersion = 1;
+
+/// How a model came to be. Negatives ("scratch", independent "source"s) have
+/// no parent.
+struct ModelRecord {
+  std::string id;
+  std::string file;                   // relative to the zoo directory
+  nlohmann::json arch;                // nn::ArchConfig as JSON
+  std::optional<std::string> parent;  // the model it was derived from
+  std::string root;                   // the source at the top of its lineage (its own id for sources, "" for scratch)
+  std::string relation;               // source, finetune, finetune-last-k, scratch, replace-last-k, ...
+  int64_t k = 0;                      // for the *-last-k and random-replace relations
+  std::string task;                   // what it was trained for (data::list_tasks)
+  std::string split;                  // "train" or "test": which detector split the pair belongs to
+  nlohmann::json recipe;              // optimizer, lr, epochs, ... ({} if untrained)
+  uint64_t seed = 0;
+  int64_t train_examples = 0;
+  double test_accuracy = 0;           // measured on the reloaded file
+  int64_t parameters = 0;
+  double train_seconds = 0;
+};
+
+struct Manifest {
+  int version = kManifestVersion;
+  std::string preset;
+  std::vector<std::string> train_tasks;    // target tasks whose pairs train detectors
+  std::vector<std::string> test_tasks;     // held out
+  std::vector<std::string> train_sources;  // sources detectors may train on
+  std::vector<std::string> heldout_sources;
+  std::vector<ModelRecord> models;
+
+  const ModelRecord* find(const std::string& id) const;
+  /// Like find(), but throws UsageError when absent.
+  const ModelRecord& at(const std::string& id) const;
+  std::vector<const ModelRecord*> sources() const;
+};
+
+/// The relation with k filled in: "replace-last-2", "finetune-last-2", ...
+std::string relation_label(const ModelRecord& record);
+
+nlohmann::json to_json(const Manifest& manifest);
+/// Throws FormatError(path, ...) for a malformed document.
+Manifest manifest_from_json(const nlohmann::json& doc, const std::string& path);
+
+/// <dir>/manifest.json
+std::string manifest_path(const std::string& zoo_dir);
+Manifest load_manifest(const std::string& zoo_dir);
+void save_manifest(const std::string& zoo_dir, const Manifest& manifest);
+
+}  // namespace modeldna::zoo

@@ -1,0 +1,46 @@
+// File: modeldna/zoo/preset.h
+// A preset is the plan of a zoo: which models to make, in which order, from
+// which parents, with which recipes (docs/zoo.md describes both presets).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "modeldna/nn/network.h"
+#include "modeldna/nn/train.h"
+#include "modeldna/zoo/manifest.h"
+
+namespace modeldna::zoo {
+
+/// One model to make. `relation` picks the builder step (zoo/builder.cpp).
+struct ModelPlan {
+  std::string id;
+  std::string relation;
+  nn::ArchConfig arch;
+  std::optional<std::string> parent;  // the model it derives from
+  std::string root;                   // lineage root ("" for negatives)
+  int64_t k = 0;
+  std::string task;
+  std::string split;                  // "train" or "test"
+  nn::TrainOptions recipe;            // epochs 0: no training
+  int64_t max_train = 0;
+  int64_t max_test = 0;
+  double prune_fraction = 0;
+  double distill_temperature = 0;
+  /// replace-last-k: the model whose first layers are kept (a scratch target).
+  std::string base;
+};
+
+struct ZooPlan {
+  std::string preset;
+  std::vector<std::string> train_tasks, test_tasks;
+  std::vector<std::string> train_sources, heldout_sources;
+  std::vector<ModelPlan> models;  // parents before children
+};
+
+/// "tiny" (tests, < 60 s) or "paper" (benchmarks); UsageError otherwise.
+ZooPlan make_preset(const std::string& name);
+std::vector<std::string> preset_names();
+
+}  // namespace modeldna::zoo

@@ -1,0 +1,39 @@
+// File: modeldna/zoo/zoo_models.h
+// A zoo opened for reading: its manifest, and its models loaded on demand
+// (each file once).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "modeldna/nn/network.h"
+#include "modeldna/zoo/manifest.h"
+
+namespace modeldna::zoo {
+
+class ZooModels {
+ public:
+  /// Reads <dir>/manifest.json; FormatError if missing or malformed.
+  explicit ZooModels(std::string dir);
+
+  const Manifest& manifest() const { return manifest_; }
+  const std::string& dir() const { return dir_; }
+  /// The model's file path.
+  std::string path_of(const std::string& id) const;
+  /// Loads (once) and returns the model; FormatError names the file if bad.
+  nn::NetworkPtr get(const std::string& id);
+
+  /// For MGMP-style training and evaluation: the finetune targets of `source`
+  /// on `tasks`, each paired with the scratch model of the same architecture
+  /// and task (the reference's matched homologous / non-homologous pairs).
+  std::vector<std::pair<const ModelRecord*, const ModelRecord*>> matched_pairs(
+      const std::string& source, const std::vector<std::string>& tasks) const;
+
+ private:
+  std::string dir_;
+  Manifest manifest_;
+  std::map<std::string, nn::NetworkPtr> loaded_;
+};
+
+}  // namespace modeldna::zoo

@@ -1,0 +1,29 @@
+// MGMP behind the common Detector interface. MGMP brings its own recorded
+// probes, so it observes each model once on them and keeps the outputs.
+#pragma once
+
+#include <map>
+#include <memory>
+
+#include "modeldna/dna/mgmp.h"
+#include "modeldna/evidence/detector.h"
+
+namespace modeldna::bench {
+
+class MgmpEvidence : public evidence::Detector {
+ public:
+  explicit MgmpEvidence(const std::string& dir) : detector_(dna::MgmpDetector::load(dir)) {}
+  std::string name() const override { return "mgmp"; }
+  std::string reference() const override { return "Mu et al., Model Provenance via Model DNA, ECAI 2024"; }
+  evidence::Evidence compare(const evidence::ProbeSet&, const evidence::ModelOutputs& source,
+                             const evidence::ModelOutputs& target) override;
+  const dna::MgmpDetector& detector() const { return detector_; }
+  /// The model's outputs on MGMP's probes (computed once per id).
+  const torch::Tensor& outputs(const evidence::ModelOutputs& model);
+
+ private:
+  dna::MgmpDetector detector_;
+  std::map<std::string, torch::Tensor> outputs_;
+};
+
+}  // namespace modeldna::bench

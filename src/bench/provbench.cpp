@@ -1,0 +1,185 @@
+#include "modeldna/bench/provbench.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "figures.h"
+#include "mgmp_evidence.h"
+#include "modeldna/core/error.h"
+#include "modeldna/core/json_file.h"
+#include "modeldna/data/task.h"
+#include "modeldna/verdict/metrics.h"
+#include "modeldna/zoo/zoo_models.h"
+
+namespace modeldna::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A pair a detector cannot compare counts as "no evidence": the lowest score.
+constexpr double kNoEvidence = -1e9;
+
+std::string fmt(double v) {
+  if (std::isnan(v)) return "n/a";
+  std::ostringstream out;
+  out.setf(std::ios::fixed);
+  out.precision(3);
+  out << v;
+  return out.str();
+}
+
+std::vector<std::unique_ptr<evidence::Detector>> make_detectors(const BenchOptions& o) {
+  std::vector<std::string> names = o.detectors;
+  if (names.empty()) {
+    if (!o.mgmp_dir.empty()) names.push_back("mgmp");
+    for (const auto& n : evidence::detector_names()) names.push_back(n);
+  }
+  std::vector<std::unique_ptr<evidence::Detector>> out;
+  for (const auto& n : names) {
+    if (n == "mgmp") {
+      MDNA_CHECK(!o.mgmp_dir.empty(), "detector 'mgmp' needs --mgmp DETECTOR_DIR (from `modeldna train`)");
+      out.push_back(std::make_unique<MgmpEvidence>(o.mgmp_dir));
+    } else {
+      out.push_back(evidence::make_detector(n));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+BenchResult run_bench(const BenchOptions& o, const std::function<void(const std::string&)>& log) {
+  auto say = [&](const std::string& line) {
+    if (log) log(line);
+  };
+  zoo::ZooModels zoo(o.zoo_dir);
+  const auto& manifest = zoo.manifest();
+  auto detectors = make_detectors(o);
+  const auto probes = evidence::make_probe_set(data::load_task(data::kSourceTask).train, o.probes, o.seed);
+
+  // Every model observed once on the shared probe set.
+  std::map<std::string, evidence::ModelOutputs> observed;
+  const auto observe_start = Clock::now();
+  for (const auto& m : manifest.models) observed.emplace(m.id, evidence::observe(m.id, zoo.get(m.id), probes));
+  const double forward_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - observe_start).count() / manifest.models.size();
+  say("observed " + std::to_string(manifest.models.size()) + " models on " + std::to_string(3 * o.probes) +
+      " probes (" + fmt(forward_ms) + " ms each)");
+
+  std::vector<std::string> names;
+  for (const auto& d : detectors) names.push_back(d->name());
+  // detector -> scores; calibration on the training split, tests per relation.
+  std::map<std::string, verdict::LabelledScores> calibration;
+  std::map<std::string, std::map<std::string, std::vector<double>>> derived;     // detector -> relation -> scores
+  std::map<std::string, std::map<std::string, std::vector<double>>> negatives;   // detector -> kind -> scores
+  std::map<std::string, double> compare_ms;
+  std::map<std::string, int64_t> not_applicable, compared;
+  nlohmann::json pairs = nlohmann::json::array();
+
+  for (const auto* source : manifest.sources()) {
+    say("scoring pairs of source " + source->id);
+    for (const auto& m : manifest.models) {
+      if (m.id == source->id) continue;
+      const bool is_derived = m.root == source->id;
+      std::string bucket;  // calibration: "calib+"/"calib-"; test: relation or negative kind
+      if (m.split == "train") {
+        if (is_derived && m.relation == "finetune") bucket = "calib+";
+        else if (m.relation == "scratch") bucket = "calib-";
+        else continue;
+      } else {
+        bucket = is_derived ? zoo::relation_label(m) : (m.relation == "scratch" ? "scratch" : "other lineages");
+      }
+      nlohmann::json scores;
+      for (auto& det : detectors) {
+        const auto start = Clock::now();
+        const auto ev = det->compare(probes, observed.at(source->id), observed.at(m.id));
+        compare_ms[det->name()] += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        ++compared[det->name()];
+        const double score = ev.applicable && std::isfinite(ev.score) ? ev.score : kNoEvidence;
+        if (score == kNoEvidence) ++not_applicable[det->name()];
+        scores[det->name()] = score == kNoEvidence ? nlohmann::json(nullptr) : nlohmann::json(score);
+        if (bucket == "calib+") calibration[det->name()].positive.push_back(score);
+        else if (bucket == "calib-") calibration[det->name()].negative.push_back(score);
+        else if (is_derived) {
+          derived[det->name()][bucket].push_back(score);
+          derived[det->name()]["all derived"].push_back(score);
+        } else {
+          negatives[det->name()][bucket].push_back(score);
+        }
+      }
+      pairs.push_back({{"source", source->id}, {"target", m.id}, {"relation", zoo::relation_label(m)},
+                       {"split", m.split}, {"derived", is_derived}, {"bucket", bucket}, {"scores", scores}});
+    }
+  }
+
+  // Metrics per detector, relation and kind of negative.
+  nlohmann::json rows = nlohmann::json::array();
+  std::map<std::string, double> thresholds;
+  for (const auto& name : names) thresholds[name] = verdict::best_threshold(calibration[name]);
+  std::vector<std::string> relations;
+  for (const auto& [relation, scores] : derived[names.front()]) relations.push_back(relation);
+
+  std::ostringstream md;
+  md << "Pairs: every (source, model) of the zoo; thresholds calibrated on the training split "
+     << "(finetune vs scratch on the training tasks), scored on held-out pairs only. "
+     << "Cells: ROC AUC / TPR at 1% FPR / accuracy at the calibrated threshold.\n";
+  for (const std::string kind : {"scratch", "other lineages"}) {
+    md << "\n**Derived vs " << kind << "**\n\n| relation | #derived | #negatives |";
+    for (const auto& n : names) md << " " << n << " |";
+    md << "\n|---|---|---|";
+    for (size_t i = 0; i < names.size(); ++i) md << "---|";
+    md << "\n";
+    for (const auto& relation : relations) {
+      md << "| " << relation << " | " << derived[names.front()][relation].size() << " | "
+         << negatives[names.front()][kind].size() << " |";
+      for (const auto& name : names) {
+        const verdict::LabelledScores s{derived[name][relation], negatives[name][kind]};
+        const double auc = verdict::roc_auc(s), tpr = verdict::tpr_at_fpr(s, 0.01);
+        const double acc = verdict::accuracy_at(s, thresholds[name]);
+        rows.push_back({{"detector", name}, {"relation", relation}, {"negatives", kind},
+                        {"positives_count", s.positive.size()}, {"negatives_count", s.negative.size()},
+                        {"auc", auc}, {"tpr_at_1pct_fpr", tpr}, {"accuracy", acc}});
+        md << " " << fmt(auc) << " / " << fmt(tpr) << " / " << fmt(acc) << " |";
+      }
+      md << "\n";
+    }
+  }
+  md << "\n| detector | reference | threshold | mean compare time per pair (ms) | pairs without evidence |\n"
+     << "|---|---|---|---|---|\n";
+  nlohmann::json detector_info = nlohmann::json::array();
+  for (const auto& det : detectors) {
+    const auto& n = det->name();
+    const double ms = compare_ms[n] / std::max<int64_t>(1, compared[n]);
+    detector_info.push_back({{"name", n}, {"reference", det->reference()}, {"threshold", thresholds[n]},
+                             {"compare_ms", ms}, {"not_applicable", not_applicable[n]}, {"pairs", compared[n]}});
+    md << "| " << n << " | " << det->reference() << " | " << fmt(thresholds[n]) << " | " << fmt(ms) << " | "
+       << not_applicable[n] << " of " << compared[n] << " |\n";
+  }
+  md << "\nEach model's forward pass on the " << 3 * o.probes << " shared probes took " << fmt(forward_ms)
+     << " ms on average (once per model, shared by the black-box detectors; MGMP observes its own "
+     << "recorded probes once per model).\n";
+
+  BenchResult result{{{"zoo", o.zoo_dir}, {"probes", o.probes}, {"seed", o.seed}, {"forward_ms", forward_ms},
+                      {"detectors", detector_info}, {"rows", rows}, {"pairs", pairs}},
+                     md.str()};
+  if (!o.out_dir.empty()) {
+    std::filesystem::create_directories(o.out_dir);
+    FigureInput input{zoo, names, derived, negatives, relations};
+    for (auto& det : detectors)
+      if (auto* mgmp = dynamic_cast<MgmpEvidence*>(det.get())) input.mgmp = mgmp;
+    input.observed = &observed;
+    const auto figures = draw_figures(input, o.out_dir);
+    result.json["figures"] = figures;
+    result.markdown += "\nFigures:";
+    for (const auto& f : figures) result.markdown += " [" + f.get<std::string>() + "](" + f.get<std::string>() + ")";
+    result.markdown += "\n";
+    write_json_file((std::filesystem::path(o.out_dir) / "bench.json").string(), result.json);
+    write_file_atomically((std::filesystem::path(o.out_dir) / "bench.md").string(), result.markdown);
+  }
+  return result;
+}
+
+}  // namespace modeldna::bench

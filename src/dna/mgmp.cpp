@@ -1,0 +1,128 @@
+#include "modeldna/dna/mgmp.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "modeldna/core/error.h"
+#include "modeldna/nn/train.h"
+
+namespace modeldna::dna {
+
+nlohmann::json MgmpSettings::to_json() const {
+  return {{"schedule", schedule},
+          {"use_generator", use_generator},
+          {"train_probes", train_probes},
+          {"verify_probes", verify_probes},
+          {"batch_size", batch_size},
+          {"generator_epochs", generator_epochs},
+          {"classifier_epochs", classifier_epochs},
+          {"temperature", temperature},
+          {"generator_optimizer", {{"type", "sgd"}, {"lr", generator_lr}, {"momentum", generator_momentum},
+                                   {"weight_decay", generator_weight_decay}}},
+          {"classifier_optimizer", {{"type", "adam"}, {"lr", classifier_lr},
+                                    {"weight_decay", classifier_weight_decay}}},
+          {"seed", seed}};
+}
+
+MgmpSettings MgmpSettings::from_json(const nlohmann::json& j) {
+  MgmpSettings s;
+  s.schedule = j.at("schedule").get<std::string>();
+  s.use_generator = j.at("use_generator").get<bool>();
+  s.train_probes = j.at("train_probes").get<int64_t>();
+  s.verify_probes = j.at("verify_probes").get<int64_t>();
+  s.batch_size = j.at("batch_size").get<int64_t>();
+  s.generator_epochs = j.at("generator_epochs").get<int64_t>();
+  s.classifier_epochs = j.at("classifier_epochs").get<int64_t>();
+  s.temperature = j.at("temperature").get<double>();
+  const auto& g = j.at("generator_optimizer");
+  s.generator_lr = g.at("lr").get<double>();
+  s.generator_momentum = g.at("momentum").get<double>();
+  s.generator_weight_decay = g.at("weight_decay").get<double>();
+  const auto& c = j.at("classifier_optimizer");
+  s.classifier_lr = c.at("lr").get<double>();
+  s.classifier_weight_decay = c.at("weight_decay").get<double>();
+  s.seed = j.at("seed").get<uint64_t>();
+  MDNA_CHECK(s.schedule == "two-stage" || s.schedule == "joint", "schedule must be two-stage or joint");
+  MDNA_CHECK(s.verify_probes > 0 && s.train_probes > 0 && s.batch_size > 0, "probe counts and batch size must be > 0");
+  return s;
+}
+
+MgmpDetector::MgmpDetector(MgmpSettings settings, int64_t in_channels, int64_t dna_dim)
+    : settings_(std::move(settings)), in_channels_(in_channels), dna_dim_(dna_dim) {
+  torch::manual_seed(settings_.seed);
+  generator_ = DnaGenerator(in_channels, dna_dim);
+  classifier_ = ProvenanceClassifier(dna_dim);
+}
+
+void MgmpDetector::check_model(const nn::Network& model) const {
+  const auto& c = model.config();
+  if (c.num_classes != dna_dim_)
+    throw UsageError("MGMP compares DNAs output by output: this " + c.arch + " has " +
+                     std::to_string(c.num_classes) + " outputs, the detector was trained on models with " +
+                     std::to_string(dna_dim_) +
+                     " (a new head cannot be compared this way; the modeldiff and sac detectors of "
+                     "`modeldna bench` work across output sizes)");
+  if (probes_.defined() && (c.in_channels != probes_.size(1) || c.image_size != probes_.size(2)))
+    throw UsageError("the model takes " + std::to_string(c.in_channels) + "x" + std::to_string(c.image_size) +
+                     " inputs, the detector's probes are " + std::to_string(probes_.size(1)) + "x" +
+                     std::to_string(probes_.size(2)));
+}
+
+void MgmpDetector::cache_probe_encoding() {
+  torch::NoGradGuard no_grad;
+  if (!settings_.use_generator) {
+    probe_encoding_ = torch::zeros({probes_.size(0), dna_dim_});
+    return;
+  }
+  generator_->eval();
+  std::vector<torch::Tensor> chunks;
+  for (int64_t begin = 0; begin < probes_.size(0); begin += 512)
+    chunks.push_back(generator_->forward(probes_.slice(0, begin, begin + 512)));
+  probe_encoding_ = torch::cat(chunks);
+}
+
+torch::Tensor MgmpDetector::observe(nn::Network& model) const {
+  check_model(model);
+  return nn::predict_logits(model, probes_);
+}
+
+torch::Tensor MgmpDetector::dna(const torch::Tensor& probe_logits) const {
+  MDNA_CHECK(probe_logits.sizes() == probe_encoding_.sizes(),
+             "outputs must be [" + std::to_string(probe_encoding_.size(0)) + ", " + std::to_string(dna_dim_) +
+                 "]: one row per recorded probe");
+  return probe_encoding_ + probe_logits;
+}
+
+torch::Tensor MgmpDetector::homologous_probability(const torch::Tensor& source_logits,
+                                                   const torch::Tensor& target_logits) const {
+  torch::NoGradGuard no_grad;
+  classifier_->eval();
+  return torch::softmax(classifier_->forward(dna(source_logits), dna(target_logits)), 1).select(1, 1);
+}
+
+MgmpVerdict MgmpDetector::verdict(const torch::Tensor& source_logits, const torch::Tensor& target_logits) const {
+  MgmpVerdict v;
+  v.per_probe = homologous_probability(source_logits, target_logits);
+  v.probes = v.per_probe.size(0);
+  const double n = static_cast<double>(v.probes);
+  v.probability = v.per_probe.mean().item<double>();
+  const double sd = v.probes > 1 ? v.per_probe.std().item<double>() : 0.0;
+  v.probability_low = std::max(0.0, v.probability - 1.96 * sd / std::sqrt(n));
+  v.probability_high = std::min(1.0, v.probability + 1.96 * sd / std::sqrt(n));
+  v.vote_fraction = v.per_probe.ge(0.5).to(torch::kFloat64).mean().item<double>();
+  // Wilson score interval, z = 1.96.
+  const double z2 = 1.96 * 1.96, p = v.vote_fraction;
+  const double centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const double half = 1.96 * std::sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n);
+  // The interval contains p; clamping guards against rounding at p = 0 or 1.
+  v.vote_low = std::clamp(centre - half, 0.0, p);
+  v.vote_high = std::clamp(centre + half, p, 1.0);
+  v.homologous = v.probability >= 0.5;
+  return v;
+}
+
+MgmpVerdict MgmpDetector::verify(nn::Network& source, nn::Network& target) const {
+  return verdict(observe(source), observe(target));
+}
+
+}  // namespace modeldna::dna

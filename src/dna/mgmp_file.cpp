@@ -1,0 +1,80 @@
+// Detector files: <dir>/detector.safetensors holds the generator, the
+// classifier, the recorded probes and their cached encoding; <dir>/detector.json
+// the settings and the training record (docs/spec/detector-v1.md).
+#include <filesystem>
+
+#include "modeldna/core/error.h"
+#include "modeldna/core/json_file.h"
+#include "modeldna/dna/mgmp.h"
+#include "modeldna/io/safetensors.h"
+#include "modeldna/nn/tensor_io.h"
+
+namespace modeldna::dna {
+namespace {
+
+constexpr const char* kFormat = "modeldna-mgmp-detector";
+constexpr int kVersion = 1;
+
+std::string tensors_path(const std::string& dir) { return (std::filesystem::path(dir) / "detector.safetensors").string(); }
+std::string json_path(const std::string& dir) { return (std::filesystem::path(dir) / "detector.json").string(); }
+
+}  // namespace
+
+void MgmpDetector::save(const std::string& dir) const {
+  std::filesystem::create_directories(dir);
+  auto tensors = nn::named_state(*generator_, "generator.");
+  for (auto& t : nn::named_state(*classifier_, "classifier.")) tensors.push_back(std::move(t));
+  tensors.emplace_back("probes", probes_);
+  tensors.emplace_back("probe_encoding", probe_encoding_);
+  nn::write_tensors(tensors_path(dir), tensors, {{"modeldna.format", kFormat}});
+  write_json_file(json_path(dir), {{"format", kFormat},
+                                   {"version", kVersion},
+                                   {"method", "MGMP (Mu et al., Model Provenance via Model DNA, ECAI 2024)"},
+                                   {"in_channels", in_channels_},
+                                   {"image_size", probes_.size(2)},
+                                   {"dna_dim", dna_dim_},
+                                   {"settings", settings_.to_json()},
+                                   {"record", record_}});
+}
+
+MgmpDetector MgmpDetector::load(const std::string& dir) {
+  const std::string jpath = json_path(dir);
+  const auto doc = read_json_file(jpath);
+  MgmpSettings settings;
+  int64_t in_channels = 0, image_size = 0, dna_dim = 0;
+  try {
+    if (doc.value("format", "") != kFormat) throw FormatError(jpath, "not an MGMP detector");
+    if (doc.at("version").get<int>() != kVersion) throw FormatError(jpath, "unsupported detector version");
+    settings = MgmpSettings::from_json(doc.at("settings"));
+    in_channels = doc.at("in_channels").get<int64_t>();
+    image_size = doc.at("image_size").get<int64_t>();
+    dna_dim = doc.at("dna_dim").get<int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(jpath, std::string("malformed detector settings: ") + e.what());
+  } catch (const UsageError& e) {
+    throw FormatError(jpath, e.what());
+  }
+  if (in_channels < 1 || in_channels > 16 || image_size < 8 || image_size > 512 || dna_dim < 1 || dna_dim > 100000 ||
+      settings.verify_probes > 1000000)
+    throw FormatError(jpath, "detector dimensions out of range");
+
+  MgmpDetector det(settings, in_channels, dna_dim);
+  det.record_ = doc.value("record", nlohmann::json::object());
+  const auto file = io::SafetensorsFile::open(tensors_path(dir));
+  auto used = nn::load_state(*det.generator_, file, {"generator.", false});
+  for (const auto& name : nn::load_state(*det.classifier_, file, {"classifier.", false})) used.insert(name);
+  det.probes_ = nn::read_tensor(file, "probes", {settings.verify_probes, in_channels, image_size, image_size});
+  det.probe_encoding_ = nn::read_tensor(file, "probe_encoding", {settings.verify_probes, dna_dim});
+  if (det.probes_.scalar_type() != torch::kFloat32 || det.probe_encoding_.scalar_type() != torch::kFloat32)
+    throw FormatError(file.path(), "probes and probe_encoding must be F32");
+  if (!torch::isfinite(det.probes_).all().item<bool>() || !torch::isfinite(det.probe_encoding_).all().item<bool>())
+    throw FormatError(file.path(), "probes hold NaN or infinite values");
+  used.insert("probes");
+  used.insert("probe_encoding");
+  nn::refuse_extra_tensors(file, used, "an MGMP detector");
+  det.generator_->eval();
+  det.classifier_->eval();
+  return det;
+}
+
+}  // namespace modeldna::dna

@@ -1,0 +1,130 @@
+#include "modeldna/dna/zoo_mgmp.h"
+
+#include <cmath>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "modeldna/core/error.h"
+#include "modeldna/verdict/metrics.h"
+
+namespace modeldna::dna {
+
+std::vector<TrainingGroup> training_groups(zoo::ZooModels& zoo, const std::vector<std::string>& sources) {
+  std::vector<TrainingGroup> groups;
+  for (const auto& id : sources) {
+    TrainingGroup g;
+    g.source_id = id;
+    g.source = zoo.get(id);
+    for (const auto& [homologous, scratch] : zoo.matched_pairs(id, zoo.manifest().train_tasks)) {
+      g.homologous.emplace_back(homologous->id, zoo.get(homologous->id));
+      g.non_homologous.emplace_back(scratch->id, zoo.get(scratch->id));
+    }
+    MDNA_CHECK(!g.homologous.empty(), "source '" + id + "' has no finetune/scratch pairs on the training tasks");
+    groups.push_back(std::move(g));
+  }
+  return groups;
+}
+
+namespace {
+
+std::string fmt(double v, int digits = 3) {
+  if (std::isnan(v)) return "n/a";
+  std::ostringstream out;
+  out.setf(std::ios::fixed);
+  out.precision(digits);
+  out << v;
+  return out.str();
+}
+
+}  // namespace
+
+MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) {
+  const auto& manifest = zoo.manifest();
+  std::set<std::string> seen;
+  for (const auto& g : detector.record().value("trained_on", nlohmann::json::array()))
+    seen.insert(g.at("source").get<std::string>());
+
+  std::map<std::string, torch::Tensor> logits;  // each model observed once
+  auto observe = [&](const std::string& id) -> const torch::Tensor& {
+    auto it = logits.find(id);
+    if (it == logits.end()) it = logits.emplace(id, detector.observe(*zoo.get(id))).first;
+    return it->second;
+  };
+  auto comparable = [&](const zoo::ModelRecord& m) { return m.arch.value("num_classes", 0) == detector.dna_dim(); };
+
+  nlohmann::json pairs = nlohmann::json::array();
+  nlohmann::json per_probe = nlohmann::json::array();
+  // group -> relation -> derived scores; negatives pooled per group.
+  std::map<std::string, std::map<std::string, std::vector<double>>> derived_scores;
+  std::map<std::string, std::vector<double>> scratch_scores, other_lineage_scores;
+
+  for (const auto* source : manifest.sources()) {
+    if (!comparable(*source)) continue;
+    const std::string group = seen.count(source->id) ? "seen sources" : "held-out sources";
+    const auto& source_logits = observe(source->id);
+
+    for (const auto& [ft, scratch] : zoo.matched_pairs(source->id, manifest.test_tasks)) {
+      const auto pos = detector.homologous_probability(source_logits, observe(ft->id));
+      const auto neg = detector.homologous_probability(source_logits, observe(scratch->id));
+      const double recall = pos.ge(0.5).to(torch::kFloat64).mean().item<double>();
+      const double specificity = neg.lt(0.5).to(torch::kFloat64).mean().item<double>();
+      per_probe.push_back({{"group", group}, {"source", source->id}, {"task", ft->task},
+                           {"overall", (recall + specificity) / 2}, {"non_homologous", specificity},
+                           {"homologous", recall}});
+    }
+
+    for (const auto& m : manifest.models) {
+      if (m.id == source->id || !comparable(m) || m.split != "test") continue;
+      const auto v = detector.verdict(source_logits, observe(m.id));
+      const bool derived = m.root == source->id;
+      pairs.push_back({{"source", source->id}, {"target", m.id}, {"relation", zoo::relation_label(m)},
+                       {"task", m.task}, {"derived", derived}, {"score", v.probability},
+                       {"vote_fraction", v.vote_fraction}, {"group", group}});
+      if (derived) {
+        derived_scores[group][zoo::relation_label(m)].push_back(v.probability);
+        derived_scores[group]["all derived"].push_back(v.probability);
+      } else {
+        (m.relation == "scratch" ? scratch_scores : other_lineage_scores)[group].push_back(v.probability);
+      }
+    }
+  }
+
+  // Each relation against scratch models; all derived against other lineages too.
+  std::vector<std::tuple<std::string, std::string, std::string, verdict::LabelledScores>> rows;
+  for (const auto& [group, relations] : derived_scores) {
+    for (const auto& [relation, positive] : relations)
+      rows.emplace_back(group, relation, "scratch", verdict::LabelledScores{positive, scratch_scores[group]});
+    rows.emplace_back(group, "all derived", "other lineages",
+                      verdict::LabelledScores{relations.at("all derived"), other_lineage_scores[group]});
+  }
+
+  std::ostringstream md;
+  md << "Per-probe accuracy (the paper's metric) on held-out target tasks:\n\n"
+     << "| sources | source | task | overall | non-homologous | homologous |\n|---|---|---|---|---|---|\n";
+  for (const auto& r : per_probe)
+    md << "| " << r["group"].get<std::string>() << " | " << r["source"].get<std::string>() << " | "
+       << r["task"].get<std::string>() << " | " << fmt(r["overall"]) << " | " << fmt(r["non_homologous"]) << " | "
+       << fmt(r["homologous"]) << " |\n";
+
+  nlohmann::json model_level = nlohmann::json::array();
+  md << "\nModel-level (score = mean P(homologous) over " << detector.probes().size(0)
+     << " probes; derived iff score >= 0.5) on held-out targets:\n\n"
+     << "| sources | relation | negatives | #derived | #negatives | accuracy | ROC AUC | TPR@1%FPR |\n"
+     << "|---|---|---|---|---|---|---|---|\n";
+  for (const auto& [group, relation, against, scores] : rows) {
+    const double acc = verdict::accuracy_at(scores, 0.5);
+    const double auc = verdict::roc_auc(scores);
+    const double tpr = verdict::tpr_at_fpr(scores, 0.01);
+    model_level.push_back({{"group", group}, {"relation", relation}, {"against", against},
+                           {"positives", scores.positive.size()}, {"negatives", scores.negative.size()},
+                           {"accuracy", acc}, {"auc", auc}, {"tpr_at_1pct_fpr", tpr}});
+    md << "| " << group << " | " << relation << " | " << against << " | " << scores.positive.size() << " | "
+       << scores.negative.size() << " | " << fmt(acc) << " | " << fmt(auc) << " | " << fmt(tpr) << " |\n";
+  }
+  return {{{"per_probe", per_probe}, {"model_level", model_level}, {"pairs", pairs},
+           {"settings", detector.settings().to_json()}},
+          md.str()};
+}
+
+}  // namespace modeldna::dna

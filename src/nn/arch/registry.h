@@ -1,0 +1,29 @@
+// The one table of architectures: a new architecture is one file in this
+// folder plus one line in registry.cpp.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "modeldna/nn/network.h"
+
+namespace modeldna::nn::arch {
+
+struct ArchEntry {
+  std::string name;
+  std::string description;
+  std::function<NetworkPtr(const ArchConfig&)> build;
+};
+
+const std::vector<ArchEntry>& registry();
+
+NetworkPtr make_mlp(const ArchConfig& config);
+NetworkPtr make_lenet(const ArchConfig& config);
+NetworkPtr make_alexnet(const ArchConfig& config);
+NetworkPtr make_resnet18(const ArchConfig& config);
+
+/// round(base * width), at least 1.
+int64_t scaled(int64_t base, double width);
+
+}  // namespace modeldna::nn::arch

@@ -1,0 +1,176 @@
+#include "modeldna/zoo/builder.h"
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+
+#include "modeldna/core/error.h"
+#include "modeldna/data/task.h"
+#include "modeldna/nn/compress.h"
+#include "modeldna/nn/model_file.h"
+
+namespace modeldna::zoo {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ZooBuilder {
+ public:
+  ZooBuilder(const ZooPlan& plan, const BuildOptions& options) : plan_(plan), options_(options) {}
+
+  Manifest run() {
+    fs::create_directories(fs::path(options_.out_dir) / "models");
+    Manifest manifest;
+    manifest.preset = plan_.preset;
+    manifest.train_tasks = plan_.train_tasks;
+    manifest.test_tasks = plan_.test_tasks;
+    manifest.train_sources = plan_.train_sources;
+    manifest.heldout_sources = plan_.heldout_sources;
+    const Manifest previous = previous_manifest();
+    for (const auto& step : plan_.models) {
+      const ModelRecord* done = previous.find(step.id);
+      if (done && still_loads(step.id)) {
+        manifest.models.push_back(*done);
+        continue;
+      }
+      manifest.models.push_back(make(step));
+      save_manifest(options_.out_dir, manifest);
+      if (options_.log) log(manifest.models.back(), manifest.models.size());
+    }
+    save_manifest(options_.out_dir, manifest);
+    return manifest;
+  }
+
+ private:
+  Manifest previous_manifest() const {
+    if (!options_.resume || !fs::exists(manifest_path(options_.out_dir))) return {};
+    Manifest m = load_manifest(options_.out_dir);
+    return m.preset == plan_.preset ? m : Manifest{};
+  }
+
+  // A finished model is kept on resume only if its file still loads.
+  bool still_loads(const std::string& id) {
+    try {
+      built_[id] = nn::load_model(file_of(id)).network;
+      return true;
+    } catch (const FormatError&) {
+      return false;
+    }
+  }
+
+  // A model made earlier in this run, or loaded from its file when resuming.
+  nn::NetworkPtr model(const std::string& id) {
+    auto it = built_.find(id);
+    if (it != built_.end()) return it->second;
+    auto net = nn::load_model(file_of(id)).network;
+    built_[id] = net;
+    return net;
+  }
+
+  std::string file_of(const std::string& id) const {
+    return (fs::path(options_.out_dir) / "models" / (id + ".safetensors")).string();
+  }
+
+  const data::TaskSplits& task(const std::string& name, int64_t max_train, int64_t max_test) {
+    const std::string key = name + "/" + std::to_string(max_train) + "/" + std::to_string(max_test);
+    auto it = tasks_.find(key);
+    if (it == tasks_.end()) it = tasks_.emplace(key, data::load_task(name, {max_train, max_test})).first;
+    return it->second;
+  }
+
+  nn::NetworkPtr fresh(const nn::ArchConfig& arch, uint64_t seed) {
+    torch::manual_seed(seed);
+    return nn::make_network(arch);
+  }
+
+  ModelRecord make(const ModelPlan& step) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto& splits = task(step.task, step.max_train, step.max_test);
+    nn::TrainOptions recipe = step.recipe;
+    nn::NetworkPtr net;
+    nlohmann::json recipe_json = recipe.epochs > 0 ? recipe.to_json() : nlohmann::json::object();
+    bool int8 = false;
+    const std::string& r = step.relation;
+    if (r == "source" || r == "scratch") {
+      net = fresh(step.arch, recipe.seed);
+      nn::train_classifier(*net, splits.train, recipe);
+    } else if (r == "finetune" || r == "finetune-last-k") {
+      net = nn::clone_network(*model(*step.parent));
+      if (r == "finetune-last-k") recipe.trainable_layers = net->last_layers(step.k);
+      recipe_json = recipe.to_json();
+      nn::train_classifier(*net, splits.train, recipe);
+    } else if (r == "replace-last-k") {
+      net = nn::clone_network(*model(step.base));
+      nn::copy_layers(*model(*step.parent), *net, net->last_layers(step.k));
+      recipe_json = {{"base", step.base}, {"replaced_layers", net->last_layers(step.k)}};
+    } else if (r == "random-replace-3") {
+      net = fresh(step.arch, recipe.seed);
+      nn::copy_layers(*model(*step.parent), *net, net->last_layers(step.k));
+      nn::train_classifier(*net, splits.train, recipe);
+      recipe_json["replaced_layers"] = net->last_layers(step.k);
+    } else if (r == "pruned") {
+      net = nn::clone_network(*model(*step.parent));
+      recipe.after_step = nn::prune_by_magnitude(*net, step.prune_fraction);
+      nn::train_classifier(*net, splits.train, recipe);
+      recipe_json["prune_fraction"] = step.prune_fraction;
+    } else if (r == "quantized") {
+      net = nn::clone_network(*model(*step.parent));
+      nn::quantize_int8_per_tensor(*net);
+      int8 = true;
+      recipe_json = {{"quantization", nn::kInt8PerTensor}};
+    } else if (r == "distilled") {
+      net = fresh(step.arch, recipe.seed);
+      nn::train_distillation(*net, *model(*step.parent), splits.train, recipe, step.distill_temperature);
+      recipe_json["temperature"] = step.distill_temperature;
+    } else {
+      throw UsageError("unknown relation '" + r + "' in zoo plan");
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    nn::SaveOptions save;
+    save.int8_weights = int8;
+    save.metadata = {{"modeldna.id", step.id}, {"modeldna.relation", r}, {"modeldna.task", step.task}};
+    nn::save_model(file_of(step.id), *net, save);
+    // Accuracy of what the file holds, so a reload reproduces it exactly.
+    auto reloaded = nn::load_model(file_of(step.id)).network;
+    built_[step.id] = reloaded;
+
+    ModelRecord rec;
+    rec.id = step.id;
+    rec.file = "models/" + step.id + ".safetensors";
+    rec.arch = step.arch.to_json();
+    rec.parent = step.parent;
+    rec.root = step.root;
+    rec.relation = r;
+    rec.k = step.k;
+    rec.task = step.task;
+    rec.split = step.split;
+    rec.recipe = recipe_json;
+    rec.seed = step.recipe.seed;
+    rec.train_examples = step.recipe.epochs > 0 ? splits.train.size() : 0;
+    rec.test_accuracy = nn::accuracy(*reloaded, splits.test);
+    rec.parameters = reloaded->parameter_count();
+    rec.train_seconds = seconds;
+    return rec;
+  }
+
+  void log(const ModelRecord& m, size_t done) const {
+    char line[256];
+    std::snprintf(line, sizeof line, "[%zu/%zu] %-36s %-17s %-19s acc %.3f  %.1fs", done, plan_.models.size(),
+                  m.id.c_str(), m.relation.c_str(), m.task.c_str(), m.test_accuracy, m.train_seconds);
+    options_.log(line);
+  }
+
+  const ZooPlan& plan_;
+  const BuildOptions& options_;
+  std::map<std::string, nn::NetworkPtr> built_;
+  std::map<std::string, data::TaskSplits> tasks_;
+};
+
+}  // namespace
+
+Manifest build_zoo(const ZooPlan& plan, const BuildOptions& options) {
+  return ZooBuilder(plan, options).run();
+}
+
+}  // namespace modeldna::zoo

@@ -1,0 +1,110 @@
+#include "modeldna/zoo/manifest.h"
+
+#include <filesystem>
+#include <set>
+
+#include "modeldna/core/error.h"
+#include "modeldna/core/json_file.h"
+
+namespace modeldna::zoo {
+
+const ModelRecord* Manifest::find(const std::string& id) const {
+  for (const auto& m : models)
+    if (m.id == id) return &m;
+  return nullptr;
+}
+
+const ModelRecord& Manifest::at(const std::string& id) const {
+  if (const auto* m = find(id)) return *m;
+  throw UsageError("no model '" + id + "' in the zoo manifest");
+}
+
+std::vector<const ModelRecord*> Manifest::sources() const {
+  std::vector<const ModelRecord*> out;
+  for (const auto& m : models)
+    if (m.relation == "source") out.push_back(&m);
+  return out;
+}
+
+std::string relation_label(const ModelRecord& m) {
+  const std::string suffix = "-k";
+  const auto& r = m.relation;
+  if (r.size() > suffix.size() && r.compare(r.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return r.substr(0, r.size() - 1) + std::to_string(m.k);
+  return r;
+}
+
+nlohmann::json to_json(const Manifest& manifest) {
+  nlohmann::json models = nlohmann::json::array();
+  for (const auto& m : manifest.models) {
+    models.push_back({{"id", m.id}, {"file", m.file}, {"arch", m.arch},
+                      {"parent", m.parent ? nlohmann::json(*m.parent) : nlohmann::json(nullptr)},
+                      {"root", m.root}, {"relation", m.relation}, {"k", m.k}, {"task", m.task},
+                      {"split", m.split}, {"recipe", m.recipe}, {"seed", m.seed},
+                      {"train_examples", m.train_examples}, {"test_accuracy", m.test_accuracy},
+                      {"parameters", m.parameters}, {"train_seconds", m.train_seconds}});
+  }
+  return {{"format", "modeldna-zoo"}, {"version", manifest.version}, {"preset", manifest.preset},
+          {"train_tasks", manifest.train_tasks}, {"test_tasks", manifest.test_tasks},
+          {"train_sources", manifest.train_sources}, {"heldout_sources", manifest.heldout_sources},
+          {"models", models}};
+}
+
+Manifest manifest_from_json(const nlohmann::json& doc, const std::string& path) {
+  Manifest out;
+  try {
+    if (doc.value("format", "") != "modeldna-zoo") throw FormatError(path, "not a modeldna zoo manifest");
+    out.version = doc.at("version").get<int>();
+    if (out.version != kManifestVersion)
+      throw FormatError(path, "manifest version " + std::to_string(out.version) + " is not supported");
+    out.preset = doc.at("preset").get<std::string>();
+    out.train_tasks = doc.at("train_tasks").get<std::vector<std::string>>();
+    out.test_tasks = doc.at("test_tasks").get<std::vector<std::string>>();
+    out.train_sources = doc.at("train_sources").get<std::vector<std::string>>();
+    out.heldout_sources = doc.at("heldout_sources").get<std::vector<std::string>>();
+    std::set<std::string> ids;
+    for (const auto& j : doc.at("models")) {
+      ModelRecord m;
+      m.id = j.at("id").get<std::string>();
+      if (!ids.insert(m.id).second) throw FormatError(path, "duplicate model id '" + m.id + "'");
+      m.file = j.at("file").get<std::string>();
+      if (m.file.empty() || m.file.front() == '/' || m.file.find("..") != std::string::npos)
+        throw FormatError(path, "model '" + m.id + "': file must be a path inside the zoo");
+      m.arch = j.at("arch");
+      if (!j.at("parent").is_null()) m.parent = j.at("parent").get<std::string>();
+      m.root = j.at("root").get<std::string>();
+      m.relation = j.at("relation").get<std::string>();
+      m.k = j.at("k").get<int64_t>();
+      m.task = j.at("task").get<std::string>();
+      m.split = j.at("split").get<std::string>();
+      m.recipe = j.at("recipe");
+      m.seed = j.at("seed").get<uint64_t>();
+      m.train_examples = j.at("train_examples").get<int64_t>();
+      m.test_accuracy = j.at("test_accuracy").get<double>();
+      m.parameters = j.at("parameters").get<int64_t>();
+      m.train_seconds = j.at("train_seconds").get<double>();
+      out.models.push_back(std::move(m));
+    }
+    for (const auto& m : out.models)
+      if (m.parent && !ids.count(*m.parent))
+        throw FormatError(path, "model '" + m.id + "' names unknown parent '" + *m.parent + "'");
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(path, std::string("malformed manifest: ") + e.what());
+  }
+  return out;
+}
+
+std::string manifest_path(const std::string& zoo_dir) {
+  return (std::filesystem::path(zoo_dir) / "manifest.json").string();
+}
+
+Manifest load_manifest(const std::string& zoo_dir) {
+  const std::string path = manifest_path(zoo_dir);
+  return manifest_from_json(read_json_file(path), path);
+}
+
+void save_manifest(const std::string& zoo_dir, const Manifest& manifest) {
+  write_json_file(manifest_path(zoo_dir), to_json(manifest));
+}
+
+}  // namespace modeldna::zoo

@@ -1,0 +1,42 @@
+#include "modeldna/zoo/zoo_models.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "modeldna/core/error.h"
+#include "modeldna/nn/model_file.h"
+
+namespace modeldna::zoo {
+
+ZooModels::ZooModels(std::string dir) : dir_(std::move(dir)), manifest_(load_manifest(dir_)) {}
+
+std::string ZooModels::path_of(const std::string& id) const {
+  return (std::filesystem::path(dir_) / manifest_.at(id).file).string();
+}
+
+nn::NetworkPtr ZooModels::get(const std::string& id) {
+  auto it = loaded_.find(id);
+  if (it != loaded_.end()) return it->second;
+  auto net = nn::load_model(path_of(id)).network;
+  loaded_[id] = net;
+  return net;
+}
+
+std::vector<std::pair<const ModelRecord*, const ModelRecord*>> ZooModels::matched_pairs(
+    const std::string& source, const std::vector<std::string>& tasks) const {
+  const ModelRecord& src = manifest_.at(source);
+  std::vector<std::pair<const ModelRecord*, const ModelRecord*>> pairs;
+  for (const auto& task : tasks) {
+    const ModelRecord* homologous = nullptr;
+    const ModelRecord* scratch = nullptr;
+    for (const auto& m : manifest_.models) {
+      if (m.task != task) continue;
+      if (m.relation == "finetune" && m.parent == src.id) homologous = &m;
+      if (m.relation == "scratch" && m.arch == src.arch) scratch = &m;
+    }
+    if (homologous && scratch) pairs.emplace_back(homologous, scratch);
+  }
+  return pairs;
+}
+
+}  // namespace modeldna::zoo

@@ -1,0 +1,95 @@
+// The modeldna executable as a user meets it: exit codes, one-line errors,
+// and the train -> verify -> eval path on the tiny zoo.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "test_support.h"
+
+namespace modeldna {
+namespace {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+RunResult run(const std::string& args) {
+  const std::string command = std::string(MODELDNA_CLI_PATH) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  RunResult result;
+  std::array<char, 4096> buffer{};
+  while (pipe && fgets(buffer.data(), buffer.size(), pipe)) result.output += buffer.data();
+  const int status = pipe ? pclose(pipe) : -1;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string tiny_zoo() {
+  const char* dir = std::getenv("MODELDNA_TINY_ZOO");
+  return dir ? dir : "";
+}
+
+TEST(Cli, HelpSucceedsOnEverySubcommand) {
+  for (const char* sub : {"", "zoo build", "zoo show", "train", "dna", "verify", "eval", "inspect", "tasks", "archs"}) {
+    const auto r = run(std::string(sub) + " --help");
+    EXPECT_EQ(r.exit_code, 0) << sub << ": " << r.output;
+  }
+}
+
+TEST(Cli, UnknownSubcommandFails) { EXPECT_NE(run("frobnicate").exit_code, 0); }
+
+TEST(Cli, MissingModelFileIsOneLineNamingTheFile) {
+  const auto r = run("inspect /nonexistent/model.safetensors");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output, "modeldna: error: /nonexistent/model.safetensors: cannot open file: No such file or directory\n");
+}
+
+TEST(Cli, GarbageModelFileIsRefused) {
+  const std::string path = testing::fresh_temp_dir() + "/garbage.safetensors";
+  testing::write_bytes(path, std::string("\xff\xff\xff\xff\xff\xff\xff\x7f{}", 10));
+  const auto r = run("inspect " + path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find(path + ": "), std::string::npos) << r.output;
+}
+
+TEST(Cli, TrainVerifyEvalOnTheTinyZoo) {
+  const std::string zoo = tiny_zoo();
+  ASSERT_FALSE(zoo.empty());
+  const std::string det = testing::fresh_temp_dir() + "/detector";
+  auto r = run("train --zoo " + zoo + " --out " + det +
+               " --generator-epochs 2 --classifier-epochs 4 --train-probes 600 --verify-probes 200");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("classifier epoch   4/4"), std::string::npos) << r.output;
+
+  r = run("verify --json --detector " + det + " " + zoo + "/models/lenet-s0.safetensors " + zoo +
+          "/models/lenet-s0-ft-mnist.safetensors");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto verdict = nlohmann::json::parse(r.output);
+  EXPECT_EQ(verdict["probes"], 200);
+  EXPECT_GE(verdict["probability"].get<double>(), verdict["probability_95ci"][0].get<double>());
+  EXPECT_LE(verdict["probability"].get<double>(), verdict["probability_95ci"][1].get<double>());
+
+  r = run("dna --detector " + det + " " + zoo + "/models/lenet-s0.safetensors");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output)["mean"].size(), 10u);
+
+  r = run("eval --zoo " + zoo + " --detector " + det);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("held-out sources"), std::string::npos);
+}
+
+TEST(Cli, VerifyRefusesAMissingDetector) {
+  const std::string zoo = tiny_zoo();
+  const auto r = run("verify --detector /nonexistent/det " + zoo + "/models/lenet-s0.safetensors " + zoo +
+                     "/models/lenet-s1.safetensors");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("/nonexistent/det/detector.json"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace modeldna

@@ -1,0 +1,176 @@
+#include "modeldna/zoo/preset.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+
+#include "modeldna/core/error.h"
+#include "modeldna/data/task.h"
+#include "test_support.h"
+
+namespace modeldna::zoo {
+namespace {
+
+const std::vector<std::string> kRelations = {"source",         "finetune",         "finetune-last-k", "scratch",
+                                             "replace-last-k", "random-replace-3", "pruned",          "quantized",
+                                             "distilled"};
+
+class Preset : public ::testing::TestWithParam<std::string> {
+ protected:
+  ZooPlan plan_ = make_preset(GetParam());
+
+  std::map<std::string, const ModelPlan*> by_id() const {
+    std::map<std::string, const ModelPlan*> out;
+    for (const auto& m : plan_.models) out[m.id] = &m;
+    return out;
+  }
+};
+
+TEST_P(Preset, ContainsEveryRelation) {
+  EXPECT_EQ(plan_.preset, GetParam());
+  std::set<std::string> relations;
+  std::set<int64_t> replace_ks;
+  for (const auto& m : plan_.models) {
+    relations.insert(m.relation);
+    if (m.relation == "replace-last-k") replace_ks.insert(m.k);
+    if (m.relation == "random-replace-3") EXPECT_EQ(m.k, 3) << m.id;
+    if (m.relation == "finetune-last-k") EXPECT_GT(m.k, 0) << m.id;
+  }
+  for (const auto& r : kRelations) EXPECT_TRUE(relations.count(r)) << "missing relation " << r;
+  for (const auto& r : relations)
+    EXPECT_NE(std::find(kRelations.begin(), kRelations.end(), r), kRelations.end()) << "unknown relation " << r;
+  EXPECT_EQ(replace_ks, (std::set<int64_t>{1, 2, 3}));
+}
+
+TEST_P(Preset, DistillsIntoTheSameAndAnotherArchitecture) {
+  const auto ids = by_id();
+  bool same = false, other = false;
+  for (const auto& m : plan_.models) {
+    if (m.relation != "distilled") continue;
+    ASSERT_TRUE(m.parent.has_value()) << m.id;
+    const ModelPlan& teacher = *ids.at(*m.parent);
+    EXPECT_GT(m.distill_temperature, 0) << m.id;
+    (m.arch.arch == teacher.arch.arch ? same : other) = true;
+  }
+  EXPECT_TRUE(same);
+  EXPECT_TRUE(other);
+}
+
+TEST_P(Preset, IdsAreUniqueAndParentsComeFirst) {
+  std::set<std::string> seen;
+  for (const auto& m : plan_.models) {
+    SCOPED_TRACE(m.id);
+    EXPECT_FALSE(m.id.empty());
+    if (m.parent) EXPECT_TRUE(seen.count(*m.parent)) << "parent " << *m.parent << " comes later or is absent";
+    if (!m.base.empty()) EXPECT_TRUE(seen.count(m.base)) << "base " << m.base << " comes later or is absent";
+    EXPECT_TRUE(seen.insert(m.id).second) << "duplicate id";
+  }
+}
+
+TEST_P(Preset, LineagesAreConsistent) {
+  const auto ids = by_id();
+  for (const auto& m : plan_.models) {
+    SCOPED_TRACE(m.id);
+    if (m.relation == "source") {
+      EXPECT_FALSE(m.parent.has_value());
+      EXPECT_EQ(m.root, m.id);
+      EXPECT_EQ(m.task, data::kSourceTask);
+    } else if (m.relation == "scratch") {
+      EXPECT_FALSE(m.parent.has_value());
+      EXPECT_EQ(m.root, "");
+    } else {
+      ASSERT_TRUE(m.parent.has_value());
+      const ModelPlan& parent = *ids.at(*m.parent);
+      EXPECT_EQ(m.root, parent.root);
+      EXPECT_EQ(ids.at(m.root)->relation, "source");
+      if (m.relation != "distilled") EXPECT_EQ(m.arch, parent.arch);
+    }
+    if (m.relation == "replace-last-k") {
+      ASSERT_FALSE(m.base.empty());
+      EXPECT_EQ(ids.at(m.base)->relation, "scratch");
+      EXPECT_EQ(ids.at(m.base)->task, m.task);
+      EXPECT_EQ(ids.at(m.base)->arch, m.arch);
+    }
+    if (m.relation == "pruned") {
+      EXPECT_GE(m.prune_fraction, 0.5);
+      EXPECT_LT(m.prune_fraction, 1.0);
+    }
+    EXPECT_GT(m.max_test, 0);
+    if (m.recipe.epochs > 0) EXPECT_GT(m.max_train, 0);
+  }
+}
+
+TEST_P(Preset, TasksAndSplitsAreConsistent) {
+  const auto targets = data::target_task_names();
+  auto is_target = [&](const std::string& t) { return std::count(targets.begin(), targets.end(), t) > 0; };
+  for (const auto& t : plan_.train_tasks) EXPECT_TRUE(is_target(t)) << t;
+  for (const auto& t : plan_.test_tasks) {
+    EXPECT_TRUE(is_target(t)) << t;
+    EXPECT_EQ(std::count(plan_.train_tasks.begin(), plan_.train_tasks.end(), t), 0) << t << " on both sides";
+  }
+  EXPECT_FALSE(plan_.train_tasks.empty());
+  EXPECT_FALSE(plan_.test_tasks.empty());
+  for (const auto& m : plan_.models) {
+    SCOPED_TRACE(m.id);
+    EXPECT_TRUE(m.task == data::kSourceTask || is_target(m.task));
+    EXPECT_TRUE(m.split == "train" || m.split == "test");
+    if (std::count(plan_.train_tasks.begin(), plan_.train_tasks.end(), m.task)) EXPECT_EQ(m.split, "train");
+    if (std::count(plan_.test_tasks.begin(), plan_.test_tasks.end(), m.task)) EXPECT_EQ(m.split, "test");
+  }
+  const auto ids = by_id();
+  for (const auto& s : plan_.train_sources) EXPECT_EQ(ids.at(s)->relation, "source");
+  for (const auto& s : plan_.heldout_sources) {
+    EXPECT_EQ(ids.at(s)->relation, "source");
+    EXPECT_EQ(std::count(plan_.train_sources.begin(), plan_.train_sources.end(), s), 0);
+  }
+  size_t sources = 0;
+  for (const auto& m : plan_.models) sources += m.relation == "source";
+  EXPECT_EQ(plan_.train_sources.size() + plan_.heldout_sources.size(), sources);
+}
+
+TEST_P(Preset, IsDeterministic) {
+  const ZooPlan again = make_preset(GetParam());
+  ASSERT_EQ(again.models.size(), plan_.models.size());
+  for (size_t i = 0; i < plan_.models.size(); ++i) {
+    EXPECT_EQ(again.models[i].id, plan_.models[i].id);
+    EXPECT_EQ(again.models[i].recipe.to_json(), plan_.models[i].recipe.to_json());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, Preset, ::testing::ValuesIn(preset_names()));
+
+TEST(PresetNames, AreTinyAndPaper) {
+  EXPECT_EQ(preset_names(), (std::vector<std::string>{"tiny", "paper"}));
+  EXPECT_THROW_MSG(make_preset("huge"), UsageError, "unknown zoo preset 'huge'");
+}
+
+TEST(PaperPreset, HasTwoArchitecturesTwoSeedsAndTenTargetTasks) {
+  const ZooPlan plan = make_preset("paper");
+  std::map<std::string, int> sources_per_arch;
+  std::set<uint64_t> seeds;
+  for (const auto& m : plan.models)
+    if (m.relation == "source") {
+      ++sources_per_arch[m.arch.arch];
+      seeds.insert(m.recipe.seed);
+    }
+  EXPECT_GE(sources_per_arch.size(), 2u);
+  for (const auto& [arch, n] : sources_per_arch) EXPECT_GE(n, 2) << arch;
+  EXPECT_GE(seeds.size(), 2u);
+  EXPECT_GE(plan.train_tasks.size() + plan.test_tasks.size(), 10u);
+  EXPECT_GE(plan.train_sources.size(), 2u);
+  EXPECT_GE(plan.heldout_sources.size(), 2u);
+}
+
+TEST(TinyPreset, IsSmall) {
+  const ZooPlan plan = make_preset("tiny");
+  for (const auto& m : plan.models) {
+    SCOPED_TRACE(m.id);
+    EXPECT_LE(m.max_train, 4096);
+    EXPECT_EQ(m.max_test, 500);
+    EXPECT_LE(m.recipe.epochs, 6);
+  }
+}
+
+}  // namespace
+}  // namespace modeldna::zoo

@@ -1,0 +1,14 @@
+// The subcommands of the modeldna executable: one file each, thin over the
+// library (parse options, call, print).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace modeldna::cli {
+
+void add_zoo_command(CLI::App& app);
+void add_info_commands(CLI::App& app);  // tasks, archs, inspect
+void add_mgmp_commands(CLI::App& app);  // train, dna, verify, eval
+void add_bench_command(CLI::App& app);
+
+}  // namespace modeldna::cli
