@@ -5,23 +5,17 @@
 
 #include "modeldna/core/error.h"
 #include "modeldna/nn/network.h"
+#include "network_helpers.h"
 #include "test_support.h"
 
 namespace modeldna::nn {
 namespace {
 
 ArchConfig config(const std::string& arch, double width = 1.0, int64_t num_classes = 10) {
-  ArchConfig c;
-  c.arch = arch;
-  c.width = width;
-  c.num_classes = num_classes;
-  return c;
+  return testing::arch_config(arch, width, num_classes);
 }
 
-NetworkPtr seeded(const ArchConfig& c, uint64_t seed) {
-  torch::manual_seed(seed);
-  return make_network(c);
-}
+NetworkPtr seeded(const ArchConfig& c, uint64_t seed) { return testing::seeded_network(c, seed); }
 
 bool same_tensor(const torch::Tensor& a, const torch::Tensor& b) { return torch::equal(a, b); }
 

