@@ -27,7 +27,7 @@ nlohmann::json read_json_file(const std::string& path) {
   }
 }
 
-void write_file_atomically(const std::string& path, const std::string& bytes) {
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
@@ -35,16 +35,25 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw FormatError(path, "cannot open for writing");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    write(out);
     out.flush();
-    if (!out) throw FormatError(path, "write failed (disk full?)");
+    if (!out) {
+      out.close();
+      fs::remove(tmp);
+      throw FormatError(path, "write failed (disk full?)");
+    }
   }
   std::error_code ec;
   fs::rename(tmp, target, ec);
   if (ec) {
-    fs::remove(tmp);
-    throw FormatError(path, "cannot rename temporary file: " + ec.message());
+    const std::string reason = ec.message();
+    fs::remove(tmp, ec);
+    throw FormatError(path, "cannot rename temporary file: " + reason);
   }
+}
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+  write_file_atomically(path, [&](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
 }
 
 void write_json_file(const std::string& path, const nlohmann::json& doc) {

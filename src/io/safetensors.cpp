@@ -8,14 +8,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
+#include <ostream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 
 #include "modeldna/core/error.h"
+#include "modeldna/core/json_file.h"
 
 namespace modeldna::io {
 
@@ -345,33 +345,12 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
   char length[8];
   for (int i = 0; i < 8; ++i) length[i] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
 
-  // Streamed rather than built in memory (cf. write_file_atomically) so a
-  // large model is not copied; same temporary-file-then-rename discipline.
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw FormatError(path, "cannot open for writing");
+  write_file_atomically(path, [&](std::ostream& out) {
     out.write(length, 8);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
     for (const TensorToWrite& t : tensors)
       if (t.size_bytes > 0) out.write(static_cast<const char*>(t.data), static_cast<std::streamsize>(t.size_bytes));
-    out.flush();
-    if (!out) {
-      out.close();
-      fs::remove(tmp);
-      throw FormatError(path, "write failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    const std::string reason = ec.message();
-    fs::remove(tmp, ec);
-    throw FormatError(path, "cannot rename temporary file: " + reason);
-  }
+  });
 }
 
 }  // namespace modeldna::io

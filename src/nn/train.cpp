@@ -4,6 +4,7 @@
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
 
+#include <cmath>
 #include <set>
 
 #include "modeldna/core/error.h"
@@ -69,7 +70,11 @@ double run_epochs(Network& net, const data::Dataset& train, const TrainOptions& 
       loss.backward();
       optimizer->step();
       if (o.after_step) o.after_step();
-      total += loss.item<double>();
+      const double value = loss.item<double>();
+      if (!std::isfinite(value))
+        throw TrainingDiverged("training diverged: loss " + std::to_string(value) + " in epoch " +
+                               std::to_string(epoch + 1) + " at lr " + std::to_string(o.lr));
+      total += value;
       ++batches;
     }
     epoch_loss = total / static_cast<double>(batches);

@@ -83,13 +83,11 @@ class ZooBuilder {
     return nn::make_network(arch);
   }
 
-  ModelRecord make(const ModelPlan& step) {
-    const auto start = std::chrono::steady_clock::now();
-    const auto& splits = task(step.task, step.max_train, step.max_test);
-    nn::TrainOptions recipe = step.recipe;
+  nn::NetworkPtr attempt(const ModelPlan& step, const data::TaskSplits& splits, nn::TrainOptions recipe,
+                         nlohmann::json& recipe_json, bool& int8) {
     nn::NetworkPtr net;
-    nlohmann::json recipe_json = recipe.epochs > 0 ? recipe.to_json() : nlohmann::json::object();
-    bool int8 = false;
+    recipe_json = recipe.epochs > 0 ? recipe.to_json() : nlohmann::json::object();
+    int8 = false;
     const std::string& r = step.relation;
     if (r == "source" || r == "scratch") {
       net = fresh(step.arch, recipe.seed);
@@ -125,11 +123,35 @@ class ZooBuilder {
     } else {
       throw UsageError("unknown relation '" + r + "' in zoo plan");
     }
+    return net;
+  }
+
+  // A run whose loss stops being finite is retried from scratch at half the
+  // learning rate (at most kMaxHalvings times); the recipe records what ran.
+  static constexpr int kMaxHalvings = 3;
+
+  ModelRecord make(const ModelPlan& step) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto& splits = task(step.task, step.max_train, step.max_test);
+    nn::TrainOptions recipe = step.recipe;
+    nn::NetworkPtr net;
+    nlohmann::json recipe_json;
+    bool int8 = false;
+    for (int halvings = 0;; ++halvings) {
+      try {
+        net = attempt(step, splits, recipe, recipe_json, int8);
+        if (halvings > 0) recipe_json["lr_halvings_after_divergence"] = halvings;
+        break;
+      } catch (const nn::TrainingDiverged& e) {
+        if (halvings == kMaxHalvings) throw Error(step.id + ": " + e.what());
+        recipe.lr /= 2;
+      }
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     nn::SaveOptions save;
     save.int8_weights = int8;
-    save.metadata = {{"modeldna.id", step.id}, {"modeldna.relation", r}, {"modeldna.task", step.task}};
+    save.metadata = {{"modeldna.id", step.id}, {"modeldna.relation", step.relation}, {"modeldna.task", step.task}};
     nn::save_model(file_of(step.id), *net, save);
     // Accuracy of what the file holds, so a reload reproduces it exactly.
     auto reloaded = nn::load_model(file_of(step.id)).network;
@@ -141,7 +163,7 @@ class ZooBuilder {
     rec.arch = step.arch.to_json();
     rec.parent = step.parent;
     rec.root = step.root;
-    rec.relation = r;
+    rec.relation = step.relation;
     rec.k = step.k;
     rec.task = step.task;
     rec.split = step.split;

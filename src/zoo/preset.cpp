@@ -14,6 +14,7 @@ struct PresetShape {
     nn::ArchConfig arch;
     std::vector<uint64_t> seeds;  // first seed: training source; others held out
     nn::ArchConfig other_student;  // distillation into another architecture
+    double lr_scale = 1.0;         // multiplies every learning rate of the family's recipes
   };
   std::vector<Family> families;
   std::vector<std::string> train_tasks, test_tasks;
@@ -75,18 +76,22 @@ ZooPlan expand(const std::string& preset, const PresetShape& s) {
 
   for (const auto& family : s.families) {
     const std::string& a = family.arch.arch;
+    auto scaled = [&](nn::TrainOptions r) {
+      r.lr *= family.lr_scale;
+      return r;
+    };
     for (const auto& task : all_tasks)
       add(step(a + "-scratch-" + task, "scratch", family.arch, std::nullopt, "", 0, task, split_of(task)),
-          s.scratch_recipe, s.target_train);
+          scaled(s.scratch_recipe), s.target_train);
     for (size_t i = 0; i < family.seeds.size(); ++i) {
       const std::string src = a + "-s" + std::to_string(family.seeds[i]);
       ModelPlan source = step(src, "source", family.arch, std::nullopt, src, 0, data::kSourceTask, "test");
-      add(source, s.source_recipe, s.source_train);
+      add(source, scaled(s.source_recipe), s.source_train);
       plan.models.back().recipe.seed = family.seeds[i];
       (i == 0 ? plan.train_sources : plan.heldout_sources).push_back(src);
 
       for (const auto& task : all_tasks)
-        add(step(src + "-ft-" + task, "finetune", family.arch, src, src, 0, task, split_of(task)), s.finetune_recipe,
+        add(step(src + "-ft-" + task, "finetune", family.arch, src, src, 0, task, split_of(task)), scaled(s.finetune_recipe),
             s.target_train);
       for (const auto& task : s.test_tasks) {
         const bool extras = s.extra_relation_tasks.empty() ||
@@ -94,12 +99,12 @@ ZooPlan expand(const std::string& preset, const PresetShape& s) {
         const std::string ft = src + "-ft-" + task;
         if (extras) {
           ModelPlan last = step(src + "-ftlast2-" + task, "finetune-last-k", family.arch, src, src, 2, task, "test");
-          add(last, s.finetune_recipe, s.target_train);
+          add(last, scaled(s.finetune_recipe), s.target_train);
           add(step(src + "-rrep3-" + task, "random-replace-3", family.arch, src, src, 3, task, "test"),
-              s.scratch_recipe, s.target_train);
+              scaled(s.scratch_recipe), s.target_train);
           ModelPlan pruned = step(ft + "-pruned", "pruned", family.arch, ft, src, 0, task, "test");
           pruned.prune_fraction = 0.5;
-          add(pruned, s.short_recipe, s.target_train);
+          add(pruned, scaled(s.short_recipe), s.target_train);
         }
         for (int64_t k = 1; k <= 3; ++k) {
           ModelPlan rep = step(src + "-rep" + std::to_string(k) + "-" + task, "replace-last-k", family.arch,
@@ -111,12 +116,12 @@ ZooPlan expand(const std::string& preset, const PresetShape& s) {
       }
       ModelPlan pruned = step(src + "-pruned", "pruned", family.arch, src, src, 0, data::kSourceTask, "test");
       pruned.prune_fraction = 0.5;
-      add(pruned, s.short_recipe, s.source_train);
+      add(pruned, scaled(s.short_recipe), s.source_train);
       add(step(src + "-int8", "quantized", family.arch, src, src, 0, data::kSourceTask, "test"), recipe(0, 0, 1), 0);
       for (const auto& student : {family.arch, family.other_student}) {
         ModelPlan d = step(src + "-distill-" + student.arch, "distilled", student, src, src, 0, data::kSourceTask, "test");
         d.distill_temperature = 4.0;
-        add(d, s.distill_recipe, s.distill_train);
+        add(d, scaled(s.distill_recipe), s.distill_train);
       }
     }
   }
@@ -143,7 +148,9 @@ PresetShape tiny_shape() {
 PresetShape paper_shape() {
   PresetShape s;
   s.families = {{arch("resnet18", 0.25), {0, 1}, arch("alexnet", 0.25)},
-                {arch("alexnet", 0.25), {0, 1}, arch("resnet18", 0.25)}};
+                // AlexNet has no BatchNorm: at the ResNet's rates, and still at 0.4x,
+                // some seeds' runs died at chance accuracy (measured), so 0.2x.
+                {arch("alexnet", 0.25), {0, 1}, arch("resnet18", 0.25), 0.2}};
   // Five and five, like the reference's CIFAR-100 blocks; both data sources on each side.
   s.train_tasks = {"fashion-permuted", "fashion-rot90", "fashion-transposed", "mnist-inverted", "mnist-permuted"};
   s.test_tasks = {"fashion-inverted", "fashion-rot180", "mnist", "mnist-rot90", "mnist-rot180"};

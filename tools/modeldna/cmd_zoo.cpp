@@ -1,6 +1,8 @@
 // modeldna zoo build | show
 #include <chrono>
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <memory>
 
 #include "commands.h"
@@ -15,6 +17,7 @@ struct ZooOptions {
   std::string out;
   std::string dir;
   bool fresh = false;
+  bool summary = false;
 };
 
 void print_lineage(const zoo::Manifest& m) {
@@ -27,6 +30,30 @@ void print_lineage(const zoo::Manifest& m) {
                 r.parent ? r.parent->c_str() : "-", r.task.c_str(), r.split.c_str(), r.test_accuracy,
                 static_cast<long long>(r.parameters));
   }
+}
+
+// Per architecture and relation: how many models, and their test accuracy.
+void print_summary(const zoo::Manifest& m) {
+  struct Stats {
+    int count = 0;
+    double sum = 0, min = 1, max = 0, seconds = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Stats> by_kind;
+  double seconds = 0;
+  for (const auto& r : m.models) {
+    auto& s = by_kind[{r.arch.value("arch", "?"), r.relation}];
+    ++s.count;
+    s.sum += r.test_accuracy;
+    s.min = std::min(s.min, r.test_accuracy);
+    s.max = std::max(s.max, r.test_accuracy);
+    s.seconds += r.train_seconds;
+    seconds += r.train_seconds;
+  }
+  std::printf("| arch | relation | models | mean test acc | min | max | train s |\n|---|---|---|---|---|---|---|\n");
+  for (const auto& [kind, s] : by_kind)
+    std::printf("| %s | %s | %d | %.3f | %.3f | %.3f | %.0f |\n", kind.first.c_str(), kind.second.c_str(), s.count,
+                s.sum / s.count, s.min, s.max, s.seconds);
+  std::printf("\n%zu models, %.0f s of training in total (sum of per-model train_seconds)\n", m.models.size(), seconds);
 }
 
 }  // namespace
@@ -56,7 +83,11 @@ void add_zoo_command(CLI::App& app) {
 
   auto* show = zoo_cmd->add_subcommand("show", "Print a zoo's lineage table and accuracies");
   show->add_option("dir", opts->dir, "Zoo directory")->required();
-  show->callback([opts] { print_lineage(zoo::load_manifest(opts->dir)); });
+  show->add_flag("--summary", opts->summary, "Per architecture and relation: count and test accuracy (Markdown)");
+  show->callback([opts] {
+    const auto manifest = zoo::load_manifest(opts->dir);
+    opts->summary ? print_summary(manifest) : print_lineage(manifest);
+  });
 }
 
 }  // namespace modeldna::cli

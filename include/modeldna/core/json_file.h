@@ -2,7 +2,9 @@
 // Reading and writing JSON documents on disk, with errors that name the file.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 
 namespace modeldna {
@@ -16,6 +18,10 @@ void write_json_file(const std::string& path, const nlohmann::json& doc);
 
 /// Writes `bytes` to `path` atomically (temporary file + rename).
 void write_file_atomically(const std::string& path, const std::string& bytes);
+
+/// Streams into `path` atomically: `write` fills a temporary file that is
+/// renamed over `path` only if every write succeeded (large files need no copy).
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
 
 /// Reads a whole file; throws FormatError if it cannot be read.
 std::string read_file(const std::string& path);

@@ -18,7 +18,7 @@ namespace modeldna::dna {
 struct MgmpSettings {
   /// "two-stage" (reference code: generator, then classifier) or "joint"
   /// (the paper's text: both optimised together on the summed losses).
-  std::string schedule = "two-stage";
+  std::string schedule = "joint";
   /// false: the paper's ablation, DNA = model output only.
   bool use_generator = true;
   int64_t train_probes = 2000;   // drawn from the source task's training data

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "modeldna/core/error.h"
 #include "modeldna/data/dataset.h"
 #include "modeldna/nn/network.h"
 
@@ -29,6 +30,12 @@ struct TrainOptions {
 
   /// The recipe as recorded in a zoo manifest.
   nlohmann::json to_json() const;
+};
+
+/// Thrown when the loss stops being finite; the network is then unusable.
+class TrainingDiverged : public Error {
+ public:
+  using Error::Error;
 };
 
 /// Cross-entropy training on labelled data. Returns the last epoch's mean loss.
