@@ -3,6 +3,7 @@
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
+#include <c10/core/InferenceMode.h>
 
 #include <cmath>
 #include <set>
@@ -115,7 +116,8 @@ double train_distillation(Network& student, Network& teacher, const data::Datase
 }
 
 torch::Tensor predict_logits(Network& net, const torch::Tensor& inputs, int64_t batch_size) {
-  torch::NoGradGuard no_grad;
+  // Inference mode skips autograd's version counting too, not only the graph.
+  c10::InferenceMode inference;
   net.eval();
   std::vector<torch::Tensor> chunks;
   for (int64_t begin = 0; begin < inputs.size(0); begin += batch_size)
