@@ -23,13 +23,18 @@ std::function<void()> prune_by_magnitude(Network& net, double fraction) {
   };
 }
 
+Int8PerTensor to_int8_per_tensor(const torch::Tensor& weights) {
+  const auto scale = (weights.abs().max().clamp_min(1e-12) / 127.0).reshape({});
+  return {(weights / scale).round().clamp(-127, 127).to(torch::kInt8), scale};
+}
+
 void quantize_int8_per_tensor(Network& net) {
   torch::NoGradGuard no_grad;
   for (auto& w : net.parameters()) {
     if (w.dim() < 2) continue;
-    // Same arithmetic as save_model's int8 path, so reloading is exact.
-    const auto scale = w.abs().max().clamp_min(1e-12) / 127.0;
-    w.copy_((w / scale).round().clamp(-127, 127).to(torch::kInt8).to(torch::kFloat32) * scale.reshape({}));
+    // The arithmetic of loading an int8 file, so a save and reload is exact.
+    const auto q = to_int8_per_tensor(w);
+    w.copy_(q.values.to(torch::kFloat32) * q.scale);
   }
 }
 

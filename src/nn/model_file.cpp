@@ -2,12 +2,11 @@
 
 #include "modeldna/core/error.h"
 #include "modeldna/io/safetensors.h"
+#include "modeldna/nn/compress.h"
 #include "modeldna/nn/tensor_io.h"
 
 namespace modeldna::nn {
 namespace {
-
-constexpr const char* kScaleSuffix = ".qscale";
 
 bool quantizable(const torch::Tensor& t) { return t.dim() >= 2 && t.is_floating_point(); }
 
@@ -17,9 +16,9 @@ void save_model(const std::string& path, const Network& net, const SaveOptions& 
   NamedTensors tensors;
   for (const auto& [name, t] : named_state(net)) {
     if (options.int8_weights && quantizable(t) && net.named_parameters().contains(name)) {
-      const torch::Tensor scale = t.abs().max().clamp_min(1e-12) / 127.0;
-      tensors.emplace_back(name, (t / scale).round().clamp(-127, 127).to(torch::kInt8));
-      tensors.emplace_back(name + kScaleSuffix, scale.reshape({}));
+      const auto q = to_int8_per_tensor(t);
+      tensors.emplace_back(name, q.values);
+      tensors.emplace_back(name + kInt8ScaleSuffix, q.scale);
     } else {
       tensors.emplace_back(name, t);
     }

@@ -7,8 +7,6 @@
 namespace modeldna::nn {
 namespace {
 
-constexpr const char* kScaleSuffix = ".qscale";
-
 io::DType to_io_dtype(torch::ScalarType t) {
   switch (t) {
     case torch::kFloat32: return io::DType::F32;
@@ -91,10 +89,10 @@ std::set<std::string> load_state(torch::nn::Module& module, const io::Safetensor
     used.insert(name);
     torch::Tensor value = read_tensor(file, name, dst.sizes().vec());
     if (options.allow_int8 && value.scalar_type() == torch::kInt8 && dst.is_floating_point()) {
-      const io::TensorView* scale = file.find(name + kScaleSuffix);
+      const io::TensorView* scale = file.find(name + kInt8ScaleSuffix);
       if (!scale || scale->dtype != io::DType::F32 || scale->numel() != 1)
-        throw FormatError(file.path(), "int8 tensor '" + name + "' lacks a float32 scalar '" + name + kScaleSuffix + "'");
-      used.insert(name + kScaleSuffix);
+        throw FormatError(file.path(), "int8 tensor '" + name + "' lacks a float32 scalar '" + name + kInt8ScaleSuffix + "'");
+      used.insert(name + kInt8ScaleSuffix);
       value = value.to(torch::kFloat32) * copy_out(*scale).reshape({});
     } else if (value.scalar_type() != dst.scalar_type()) {
       throw FormatError(file.path(), "tensor '" + name + "' has dtype " +

@@ -17,6 +17,9 @@ namespace modeldna::nn {
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
+/// An int8 tensor "<name>" is stored with its float32 scale as "<name>.qscale".
+inline constexpr const char* kInt8ScaleSuffix = ".qscale";
+
 /// Every parameter and buffer of `module`, names prefixed with `prefix`.
 NamedTensors named_state(const torch::nn::Module& module, const std::string& prefix = "");
 
