@@ -102,7 +102,7 @@ std::string roc_figure(const FigureInput& in, const std::string& relation) {
   std::vector<report::Series> series;
   for (const auto& name : in.detectors) {
     const verdict::LabelledScores s{in.derived.at(name).at(relation), in.negatives.at(name).at("scratch")};
-    report::Series line{name + " (AUC " + std::to_string(verdict::roc_auc(s)).substr(0, 5) + ")", "", {}, {}};
+    report::Series line{name + " (AUC " + verdict::format_metric(verdict::roc_auc(s)) + ")", "", {}, {}};
     for (const auto& [fpr, tpr] : verdict::roc_curve(s)) {
       line.x.push_back(fpr);
       line.y.push_back(tpr);

@@ -15,21 +15,14 @@
 #include "modeldna/zoo/zoo_models.h"
 
 namespace modeldna::bench {
+
+using verdict::format_metric;
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 // A pair a detector cannot compare counts as "no evidence": the lowest score.
 constexpr double kNoEvidence = -1e9;
-
-std::string fmt(double v) {
-  if (std::isnan(v)) return "n/a";
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(3);
-  out << v;
-  return out.str();
-}
 
 std::vector<std::unique_ptr<evidence::Detector>> make_detectors(const BenchOptions& o) {
   std::vector<std::string> names = o.detectors;
@@ -67,7 +60,7 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
   const double forward_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - observe_start).count() / manifest.models.size();
   say("observed " + std::to_string(manifest.models.size()) + " models on " + std::to_string(3 * o.probes) +
-      " probes (" + fmt(forward_ms) + " ms each)");
+      " probes (" + format_metric(forward_ms) + " ms each)");
 
   std::vector<std::string> names;
   for (const auto& d : detectors) names.push_back(d->name());
@@ -142,7 +135,7 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
         rows.push_back({{"detector", name}, {"relation", relation}, {"negatives", kind},
                         {"positives_count", s.positive.size()}, {"negatives_count", s.negative.size()},
                         {"auc", auc}, {"tpr_at_1pct_fpr", tpr}, {"accuracy", acc}});
-        md << " " << fmt(auc) << " / " << fmt(tpr) << " / " << fmt(acc) << " |";
+        md << " " << format_metric(auc) << " / " << format_metric(tpr) << " / " << format_metric(acc) << " |";
       }
       md << "\n";
     }
@@ -155,10 +148,10 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
     const double ms = compare_ms[n] / std::max<int64_t>(1, compared[n]);
     detector_info.push_back({{"name", n}, {"reference", det->reference()}, {"threshold", thresholds[n]},
                              {"compare_ms", ms}, {"not_applicable", not_applicable[n]}, {"pairs", compared[n]}});
-    md << "| " << n << " | " << det->reference() << " | " << fmt(thresholds[n]) << " | " << fmt(ms) << " | "
+    md << "| " << n << " | " << det->reference() << " | " << format_metric(thresholds[n]) << " | " << format_metric(ms) << " | "
        << not_applicable[n] << " of " << compared[n] << " |\n";
   }
-  md << "\nEach model's forward pass on the " << 3 * o.probes << " shared probes took " << fmt(forward_ms)
+  md << "\nEach model's forward pass on the " << 3 * o.probes << " shared probes took " << format_metric(forward_ms)
      << " ms on average (once per model, shared by the black-box detectors; MGMP observes its own "
      << "recorded probes once per model).\n";
 

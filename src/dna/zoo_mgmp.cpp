@@ -10,6 +10,8 @@
 
 namespace modeldna::dna {
 
+using verdict::format_metric;
+
 std::vector<TrainingGroup> training_groups(zoo::ZooModels& zoo, const std::vector<std::string>& sources) {
   std::vector<TrainingGroup> groups;
   for (const auto& id : sources) {
@@ -25,19 +27,6 @@ std::vector<TrainingGroup> training_groups(zoo::ZooModels& zoo, const std::vecto
   }
   return groups;
 }
-
-namespace {
-
-std::string fmt(double v, int digits = 3) {
-  if (std::isnan(v)) return "n/a";
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(digits);
-  out << v;
-  return out.str();
-}
-
-}  // namespace
 
 MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) {
   const auto& manifest = zoo.manifest();
@@ -104,8 +93,8 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
      << "| sources | source | task | overall | non-homologous | homologous |\n|---|---|---|---|---|---|\n";
   for (const auto& r : per_probe)
     md << "| " << r["group"].get<std::string>() << " | " << r["source"].get<std::string>() << " | "
-       << r["task"].get<std::string>() << " | " << fmt(r["overall"]) << " | " << fmt(r["non_homologous"]) << " | "
-       << fmt(r["homologous"]) << " |\n";
+       << r["task"].get<std::string>() << " | " << format_metric(r["overall"]) << " | " << format_metric(r["non_homologous"]) << " | "
+       << format_metric(r["homologous"]) << " |\n";
 
   nlohmann::json model_level = nlohmann::json::array();
   md << "\nModel-level (score = mean P(homologous) over " << detector.probes().size(0)
@@ -120,7 +109,7 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
                            {"positives", scores.positive.size()}, {"negatives", scores.negative.size()},
                            {"accuracy", acc}, {"auc", auc}, {"tpr_at_1pct_fpr", tpr}});
     md << "| " << group << " | " << relation << " | " << against << " | " << scores.positive.size() << " | "
-       << scores.negative.size() << " | " << fmt(acc) << " | " << fmt(auc) << " | " << fmt(tpr) << " |\n";
+       << scores.negative.size() << " | " << format_metric(acc) << " | " << format_metric(auc) << " | " << format_metric(tpr) << " |\n";
   }
   return {{{"per_probe", per_probe}, {"model_level", model_level}, {"pairs", pairs},
            {"settings", detector.settings().to_json()}},

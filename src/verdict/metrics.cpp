@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
 
 namespace modeldna::verdict {
 
@@ -49,6 +50,15 @@ double best_threshold(const LabelledScores& s) {
     if (acc > best_acc) best_acc = acc, best = t;
   }
   return best;
+}
+
+std::string format_metric(double value) {
+  if (std::isnan(value)) return "n/a";
+  std::ostringstream out;
+  out.setf(std::ios::fixed);
+  out.precision(3);
+  out << value;
+  return out.str();
 }
 
 std::vector<std::pair<double, double>> roc_curve(const LabelledScores& s) {

@@ -6,18 +6,14 @@
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
 #include "modeldna/nn/train.h"
+#include "network_helpers.h"
 #include "test_support.h"
 
 namespace modeldna::dna {
 namespace {
 
 nn::NetworkPtr mlp(int64_t classes, uint64_t seed) {
-  torch::manual_seed(seed);
-  nn::ArchConfig c;
-  c.arch = "mlp";
-  c.width = 0.125;
-  c.num_classes = classes;
-  return nn::make_network(c);
+  return testing::seeded_network(testing::arch_config("mlp", 0.125, classes), seed);
 }
 
 // A "fine-tuned" copy: the source's weights, nudged.

@@ -31,6 +31,11 @@ TEST(Metrics, AccuracyAndBestThreshold) {
   EXPECT_DOUBLE_EQ(accuracy_at(s, t), 1.0);
 }
 
+TEST(Metrics, FormatsForTables) {
+  EXPECT_EQ(format_metric(0.73049), "0.730");
+  EXPECT_EQ(format_metric(std::nan("")), "n/a");
+}
+
 TEST(Metrics, RocCurveEndsAtOneOne) {
   const auto curve = roc_curve({{0.8, 0.3}, {0.5}});
   ASSERT_EQ(curve.size(), 4u);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace modeldna::verdict {
@@ -27,6 +28,9 @@ double accuracy_at(const LabelledScores& s, double threshold);
 /// A threshold between the classes: the midpoint of the gap that maximises
 /// accuracy on `s` (for calibration on a training split).
 double best_threshold(const LabelledScores& s);
+
+/// A metric for a table: fixed with 3 decimals, "n/a" for NaN (no pairs).
+std::string format_metric(double value);
 
 /// ROC curve points (fpr, tpr) from the strictest threshold to the loosest.
 std::vector<std::pair<double, double>> roc_curve(const LabelledScores& s);
