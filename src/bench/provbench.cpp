@@ -10,7 +10,6 @@
 #include "mgmp_evidence.h"
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
-#include "modeldna/data/task.h"
 #include "modeldna/verdict/metrics.h"
 #include "modeldna/zoo/zoo_models.h"
 
@@ -51,7 +50,7 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
   zoo::ZooModels zoo(o.zoo_dir);
   const auto& manifest = zoo.manifest();
   auto detectors = make_detectors(o);
-  const auto probes = evidence::make_probe_set(data::load_task(data::kSourceTask).train, o.probes, o.seed);
+  const auto probes = evidence::make_probe_set(zoo.load_task(zoo.source_task()).train, o.probes, o.seed);
 
   // Every model observed once on the shared probe set.
   std::map<std::string, evidence::ModelOutputs> observed;

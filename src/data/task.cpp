@@ -7,7 +7,9 @@
 #include <mutex>
 #include <numeric>
 
+#include "hash.h"
 #include "modeldna/core/error.h"
+#include "text_task.h"
 
 namespace modeldna::data {
 namespace {
@@ -82,14 +84,6 @@ Dataset finish(Dataset d, const TaskRecipe& recipe, int64_t cap) {
   return d;
 }
 
-// splitmix64: a portable hash, so the MNIST split is the same on every machine.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 // The decoded datasets, loaded once per process.
 const Dataset& cached(const std::string& key, const std::function<Dataset()>& load) {
   static std::mutex mutex;
@@ -100,7 +94,7 @@ const Dataset& cached(const std::string& key, const std::function<Dataset()>& lo
   return it->second;
 }
 
-TaskSplits load_fashion_task(const TaskRecipe& recipe, const TaskSize& size) {
+TaskSplits load_fashion_task(const TaskRecipe& recipe, const TaskOptions& size) {
   const Dataset& train = cached("fashion-train", [] { return to_dataset(load_fashion_mnist(Split::Train), "fashion", 10); });
   const Dataset& test = cached("fashion-test", [] { return to_dataset(load_fashion_mnist(Split::Test), "fashion", 10); });
   const Dataset pool = recipe.shard < 0 ? train.slice(0, kSourceTrainImages)
@@ -108,10 +102,11 @@ TaskSplits load_fashion_task(const TaskRecipe& recipe, const TaskSize& size) {
   return {finish(pool, recipe, size.max_train), finish(test, recipe, size.max_test)};
 }
 
-TaskSplits load_mnist_task(const TaskRecipe& recipe, const TaskSize& size) {
+TaskSplits load_mnist_task(const TaskRecipe& recipe, const TaskOptions& size) {
   const Dataset& all = cached("mnist", [] { return to_dataset(load_mnist_digits(), "mnist", 10); });
   std::vector<int64_t> order(static_cast<size_t>(all.size()));
   std::iota(order.begin(), order.end(), 0);
+  // mix() is portable, so the MNIST split is the same on every machine.
   std::sort(order.begin(), order.end(), [](int64_t a, int64_t b) { return mix(a) < mix(b); });
   auto indices = torch::tensor(order);
   const Dataset shuffled = all.select(indices);
@@ -126,23 +121,38 @@ const std::vector<TaskInfo>& list_tasks() {
   static const std::vector<TaskInfo> infos = [] {
     std::vector<TaskInfo> out;
     for (const auto& r : recipes()) out.push_back(r.info);
+    for (const auto& info : text::infos()) out.push_back(info);
     return out;
   }();
   return infos;
 }
 
-std::vector<std::string> target_task_names() {
+const TaskInfo& task_info(const std::string& name) {
+  for (const auto& info : list_tasks())
+    if (info.name == name) return info;
+  throw UsageError("unknown task '" + name + "' (see `modeldna tasks`)");
+}
+
+std::string source_task(const std::string& modality) {
+  if (modality == kImage) return kSourceTask;
+  if (modality == kText) return kTextSourceTask;
+  throw UsageError("unknown modality '" + modality + "' (expected image or text)");
+}
+
+std::vector<std::string> target_task_names(const std::string& modality) {
+  const std::string source = source_task(modality);
   std::vector<std::string> names;
   for (const auto& info : list_tasks())
-    if (info.name != kSourceTask) names.push_back(info.name);
+    if (info.modality == modality && info.num_classes > 0 && info.name != source) names.push_back(info.name);
   return names;
 }
 
-TaskSplits load_task(const std::string& name, const TaskSize& size) {
+TaskSplits load_task(const std::string& name, const TaskOptions& options) {
   for (const auto& recipe : recipes()) {
     if (recipe.info.name != name) continue;
-    return recipe.from_mnist ? load_mnist_task(recipe, size) : load_fashion_task(recipe, size);
+    return recipe.from_mnist ? load_mnist_task(recipe, options) : load_fashion_task(recipe, options);
   }
+  if (text::is_text_task(name)) return text::load(name, options);
   throw UsageError("unknown task '" + name + "' (see `modeldna tasks`)");
 }
 

@@ -3,29 +3,115 @@
 #include <torch/nn/functional/normalization.h>
 #include <torch/nn/init.h>
 
+#include "modeldna/core/error.h"
+
 namespace modeldna::dna {
 
-DnaGeneratorImpl::DnaGeneratorImpl(int64_t in_channels, int64_t dna_dim) {
+ProbeFormat ProbeFormat::of(const nn::ArchConfig& arch) {
+  ProbeFormat f;
+  f.modality = arch.modality();
+  if (f.modality == "text") {
+    f.in_channels = f.image_size = 0;
+    f.vocab_size = arch.vocab_size;
+    f.seq_len = arch.seq_len;
+  } else {
+    f.in_channels = arch.in_channels;
+    f.image_size = arch.image_size;
+  }
+  return f;
+}
+
+bool ProbeFormat::fits(const nn::ArchConfig& arch) const {
+  const ProbeFormat other = of(arch);
+  return other.modality == modality && other.in_channels == in_channels && other.image_size == image_size &&
+         other.vocab_size == vocab_size && other.seq_len == seq_len;
+}
+
+std::string ProbeFormat::describe() const {
+  if (modality == "text")
+    return std::to_string(seq_len) + "-token texts (vocabulary " + std::to_string(vocab_size) + ")";
+  return std::to_string(in_channels) + "x" + std::to_string(image_size) + "x" + std::to_string(image_size) + " images";
+}
+
+std::vector<int64_t> ProbeFormat::shape(int64_t n) const {
+  if (modality == "text") return {n, seq_len};
+  return {n, in_channels, image_size, image_size};
+}
+
+nlohmann::json ProbeFormat::to_json() const {
+  if (modality == "text") return {{"modality", modality}, {"vocab_size", vocab_size}, {"seq_len", seq_len}};
+  return {{"modality", modality}, {"in_channels", in_channels}, {"image_size", image_size}};
+}
+
+ProbeFormat ProbeFormat::from_json(const nlohmann::json& j) {
+  try {
+    ProbeFormat f;
+    f.modality = j.at("modality").get<std::string>();
+    if (f.modality == "text") {
+      f.in_channels = f.image_size = 0;
+      f.vocab_size = j.at("vocab_size").get<int64_t>();
+      f.seq_len = j.at("seq_len").get<int64_t>();
+      MDNA_CHECK(f.vocab_size >= 6 && f.vocab_size <= 1000000 && f.seq_len >= 2 && f.seq_len <= 4096,
+                 "text probe format out of range");
+    } else {
+      MDNA_CHECK(f.modality == "image", "probe modality must be image or text, not '" + f.modality + "'");
+      f.in_channels = j.at("in_channels").get<int64_t>();
+      f.image_size = j.at("image_size").get<int64_t>();
+      MDNA_CHECK(f.in_channels >= 1 && f.in_channels <= 16 && f.image_size >= 8 && f.image_size <= 512,
+                 "image probe format out of range");
+    }
+    return f;
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(std::string("bad probe format: ") + e.what());
+  }
+}
+
+DnaGeneratorImpl::DnaGeneratorImpl(const ProbeFormat& format, int64_t dna_dim) : text_(format.modality == "text") {
   namespace nn = torch::nn;
-  auto conv = [](int64_t in, int64_t out, int64_t stride) {
-    return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
-  };
-  conv1_ = register_module("conv1", conv(in_channels, 32, 1));
-  bn1_ = register_module("bn1", nn::BatchNorm2d(32));
-  conv2_ = register_module("conv2", conv(32, 64, 2));
-  bn2_ = register_module("bn2", nn::BatchNorm2d(64));
-  conv3_ = register_module("conv3", conv(64, 128, 2));
-  bn3_ = register_module("bn3", nn::BatchNorm2d(128));
+  if (text_) {
+    auto conv = [](int64_t in, int64_t out, int64_t stride) {
+      return nn::Conv1d(nn::Conv1dOptions(in, out, 3).stride(stride).padding(1).bias(false));
+    };
+    embed_ = register_module("embed", nn::Embedding(format.vocab_size, 64));
+    text_conv1_ = register_module("conv1", conv(64, 64, 1));
+    text_bn1_ = register_module("bn1", nn::BatchNorm1d(64));
+    text_conv2_ = register_module("conv2", conv(64, 128, 2));
+    text_bn2_ = register_module("bn2", nn::BatchNorm1d(128));
+    text_conv3_ = register_module("conv3", conv(128, 128, 2));
+    text_bn3_ = register_module("bn3", nn::BatchNorm1d(128));
+  } else {
+    auto conv = [](int64_t in, int64_t out, int64_t stride) {
+      return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
+    };
+    conv1_ = register_module("conv1", conv(format.in_channels, 32, 1));
+    bn1_ = register_module("bn1", nn::BatchNorm2d(32));
+    conv2_ = register_module("conv2", conv(32, 64, 2));
+    bn2_ = register_module("bn2", nn::BatchNorm2d(64));
+    conv3_ = register_module("conv3", conv(64, 128, 2));
+    bn3_ = register_module("bn3", nn::BatchNorm2d(128));
+  }
   project1_ = register_module("project1", nn::Linear(nn::LinearOptions(128, 128).bias(false)));
   project_bn_ = register_module("project_bn", nn::BatchNorm1d(128));
   project2_ = register_module("project2", nn::Linear(128, dna_dim));
 }
 
-torch::Tensor DnaGeneratorImpl::forward(const torch::Tensor& x) {
+torch::Tensor DnaGeneratorImpl::encode_image(const torch::Tensor& x) {
   auto h = torch::relu(bn1_->forward(conv1_->forward(x)));
   h = torch::relu(bn2_->forward(conv2_->forward(h)));
   h = torch::relu(bn3_->forward(conv3_->forward(h)));
-  h = torch::adaptive_avg_pool2d(h, {1, 1}).flatten(1);
+  return torch::adaptive_avg_pool2d(h, {1, 1}).flatten(1);
+}
+
+torch::Tensor DnaGeneratorImpl::encode_text(const torch::Tensor& ids) {
+  auto h = embed_->forward(ids).transpose(1, 2);  // [batch, 64, seq_len]
+  h = torch::relu(text_bn1_->forward(text_conv1_->forward(h)));
+  h = torch::relu(text_bn2_->forward(text_conv2_->forward(h)));
+  h = torch::relu(text_bn3_->forward(text_conv3_->forward(h)));
+  return h.mean(2);
+}
+
+torch::Tensor DnaGeneratorImpl::forward(const torch::Tensor& x) {
+  auto h = text_ ? encode_text(x) : encode_image(x);
   h = project2_->forward(torch::relu(project_bn_->forward(project1_->forward(h))));
   return torch::nn::functional::normalize(h, torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-12));
 }

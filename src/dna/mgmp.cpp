@@ -47,10 +47,10 @@ MgmpSettings MgmpSettings::from_json(const nlohmann::json& j) {
   return s;
 }
 
-MgmpDetector::MgmpDetector(MgmpSettings settings, int64_t in_channels, int64_t dna_dim)
-    : settings_(std::move(settings)), in_channels_(in_channels), dna_dim_(dna_dim) {
+MgmpDetector::MgmpDetector(MgmpSettings settings, ProbeFormat format, int64_t dna_dim)
+    : settings_(std::move(settings)), format_(std::move(format)), dna_dim_(dna_dim) {
   torch::manual_seed(settings_.seed);
-  generator_ = DnaGenerator(in_channels, dna_dim);
+  generator_ = DnaGenerator(format_, dna_dim);
   classifier_ = ProvenanceClassifier(dna_dim);
 }
 
@@ -62,10 +62,9 @@ void MgmpDetector::check_model(const nn::Network& model) const {
                      std::to_string(dna_dim_) +
                      " (a new head cannot be compared this way; the modeldiff and sac detectors of "
                      "`modeldna bench` work across output sizes)");
-  if (probes_.defined() && (c.in_channels != probes_.size(1) || c.image_size != probes_.size(2)))
-    throw UsageError("the model takes " + std::to_string(c.in_channels) + "x" + std::to_string(c.image_size) +
-                     " inputs, the detector's probes are " + std::to_string(probes_.size(1)) + "x" +
-                     std::to_string(probes_.size(2)));
+  if (!format_.fits(c))
+    throw UsageError("this " + c.arch + " reads " + ProbeFormat::of(c).describe() + ", the detector's probes are " +
+                     format_.describe());
 }
 
 void MgmpDetector::cache_probe_encoding() {

@@ -30,8 +30,7 @@ void MgmpDetector::save(const std::string& dir) const {
   write_json_file(json_path(dir), {{"format", kFormat},
                                    {"version", kVersion},
                                    {"method", "MGMP (Mu et al., Model Provenance via Model DNA, ECAI 2024)"},
-                                   {"in_channels", in_channels_},
-                                   {"image_size", probes_.size(2)},
+                                   {"input", format_.to_json()},
                                    {"dna_dim", dna_dim_},
                                    {"settings", settings_.to_json()},
                                    {"record", record_}});
@@ -41,34 +40,45 @@ MgmpDetector MgmpDetector::load(const std::string& dir) {
   const std::string jpath = json_path(dir);
   const auto doc = read_json_file(jpath);
   MgmpSettings settings;
-  int64_t in_channels = 0, image_size = 0, dna_dim = 0;
+  ProbeFormat format;
+  int64_t dna_dim = 0;
   try {
     if (doc.value("format", "") != kFormat) throw FormatError(jpath, "not an MGMP detector");
     if (doc.at("version").get<int>() != kVersion) throw FormatError(jpath, "unsupported detector version");
     settings = MgmpSettings::from_json(doc.at("settings"));
-    in_channels = doc.at("in_channels").get<int64_t>();
-    image_size = doc.at("image_size").get<int64_t>();
+    // Detectors written before text support name their image size directly.
+    format = doc.contains("input") ? ProbeFormat::from_json(doc.at("input"))
+                                   : ProbeFormat::from_json({{"modality", "image"},
+                                                             {"in_channels", doc.at("in_channels")},
+                                                             {"image_size", doc.at("image_size")}});
     dna_dim = doc.at("dna_dim").get<int64_t>();
   } catch (const nlohmann::json::exception& e) {
     throw FormatError(jpath, std::string("malformed detector settings: ") + e.what());
   } catch (const UsageError& e) {
     throw FormatError(jpath, e.what());
   }
-  if (in_channels < 1 || in_channels > 16 || image_size < 8 || image_size > 512 || dna_dim < 1 || dna_dim > 100000 ||
-      settings.verify_probes > 1000000)
+  if (dna_dim < 1 || dna_dim > 100000 || settings.verify_probes > 1000000)
     throw FormatError(jpath, "detector dimensions out of range");
 
-  MgmpDetector det(settings, in_channels, dna_dim);
+  MgmpDetector det(settings, format, dna_dim);
   det.record_ = doc.value("record", nlohmann::json::object());
   const auto file = io::SafetensorsFile::open(tensors_path(dir));
   auto used = nn::load_state(*det.generator_, file, {"generator.", false});
   for (const auto& name : nn::load_state(*det.classifier_, file, {"classifier.", false})) used.insert(name);
-  det.probes_ = nn::read_tensor(file, "probes", {settings.verify_probes, in_channels, image_size, image_size});
+  det.probes_ = nn::read_tensor(file, "probes", format.shape(settings.verify_probes));
+  if (format.modality == "text") {
+    if (det.probes_.scalar_type() != torch::kInt64) throw FormatError(file.path(), "text probes must be I64 token ids");
+    if (det.probes_.lt(0).any().item<bool>() || det.probes_.ge(format.vocab_size).any().item<bool>())
+      throw FormatError(file.path(), "probe token ids outside the vocabulary of " + std::to_string(format.vocab_size));
+  } else {
+    if (det.probes_.scalar_type() != torch::kFloat32) throw FormatError(file.path(), "image probes must be F32");
+    if (!torch::isfinite(det.probes_).all().item<bool>())
+      throw FormatError(file.path(), "probes hold NaN or infinite values");
+  }
   det.probe_encoding_ = nn::read_tensor(file, "probe_encoding", {settings.verify_probes, dna_dim});
-  if (det.probes_.scalar_type() != torch::kFloat32 || det.probe_encoding_.scalar_type() != torch::kFloat32)
-    throw FormatError(file.path(), "probes and probe_encoding must be F32");
-  if (!torch::isfinite(det.probes_).all().item<bool>() || !torch::isfinite(det.probe_encoding_).all().item<bool>())
-    throw FormatError(file.path(), "probes hold NaN or infinite values");
+  if (det.probe_encoding_.scalar_type() != torch::kFloat32) throw FormatError(file.path(), "probe_encoding must be F32");
+  if (!torch::isfinite(det.probe_encoding_).all().item<bool>())
+    throw FormatError(file.path(), "probe_encoding holds NaN or infinite values");
   used.insert("probes");
   used.insert("probe_encoding");
   nn::refuse_extra_tensors(file, used, "an MGMP detector");

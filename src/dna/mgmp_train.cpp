@@ -51,8 +51,10 @@ MgmpDetector MgmpDetector::train(const std::vector<TrainingGroup>& groups, const
                                  const MgmpSettings& settings, const TrainProgress& progress) {
   MDNA_CHECK(!groups.empty(), "MGMP training needs at least one source with targets");
   const int64_t dna_dim = groups.front().source->config().num_classes;
-  const int64_t in_channels = probe_pool.inputs.size(1);
-  MgmpDetector det(settings, in_channels, dna_dim);
+  const auto format = ProbeFormat::of(groups.front().source->config());
+  MDNA_CHECK(probe_pool.inputs.sizes().slice(1) == c10::IntArrayRef(format.shape(1)).slice(1),
+             "the probe pool '" + probe_pool.name + "' does not hold the sources' inputs (" + format.describe() + ")");
+  MgmpDetector det(settings, format, dna_dim);
   const auto& s = det.settings_;
   MDNA_CHECK(probe_pool.size() >= s.train_probes + s.verify_probes,
              "the probe pool holds " + std::to_string(probe_pool.size()) + " inputs, " +

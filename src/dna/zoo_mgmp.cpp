@@ -40,7 +40,12 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
     if (it == logits.end()) it = logits.emplace(id, detector.observe(*zoo.get(id))).first;
     return it->second;
   };
-  auto comparable = [&](const zoo::ModelRecord& m) { return m.arch.value("num_classes", 0) == detector.dna_dim(); };
+  // Models whose inputs or outputs differ from the detector's (a language
+  // model's vocabulary, another modality) are outside what MGMP can compare.
+  auto comparable = [&](const zoo::ModelRecord& m) {
+    const auto arch = nn::ArchConfig::from_json(m.arch);
+    return arch.num_classes == detector.dna_dim() && detector.probe_format().fits(arch);
+  };
 
   nlohmann::json pairs = nlohmann::json::array();
   nlohmann::json per_probe = nlohmann::json::array();

@@ -35,6 +35,37 @@ torch::Tensor cutmix(const torch::Tensor& clean, at::Generator& gen) {
   return torch::where(box, clean.index_select(0, partner), clean);
 }
 
+// Text counterparts. Noise: 15% of the real tokens (not [CLS], not padding)
+// replaced by real tokens drawn from other probes, so the input stays in the
+// vocabulary's distribution. CutMix: a probe's tokens up to a cut point, then
+// its partner's tokens from there on (padding included), the cut uniform in
+// [0.3, 0.7] of the sequence.
+constexpr double kTokenNoise = 0.15;
+
+torch::Tensor real_tokens(const torch::Tensor& ids) {
+  auto real = ids.ne(0);
+  real.select(1, 0).fill_(false);  // the leading [CLS]
+  return real;
+}
+
+torch::Tensor noisy_tokens(const torch::Tensor& clean, at::Generator& gen) {
+  const auto real = real_tokens(clean);
+  const auto pool = clean.masked_select(real);
+  if (pool.numel() == 0) return clean.clone();
+  const auto chosen = torch::rand(clean.sizes(), gen, torch::kFloat64).lt(kTokenNoise).logical_and(real);
+  const auto draws = torch::randint(pool.numel(), clean.sizes(), gen, torch::kInt64);
+  return torch::where(chosen, pool.index_select(0, draws.flatten()).view(clean.sizes()), clean);
+}
+
+torch::Tensor spliced_tokens(const torch::Tensor& clean, at::Generator& gen) {
+  const int64_t n = clean.size(0), length = clean.size(1);
+  const auto partner = torch::randperm(n, gen, torch::kInt64);
+  const auto fraction = kMinCutArea + (kMaxCutArea - kMinCutArea) * torch::rand({n, 1}, gen, torch::kFloat64);
+  const auto cut = (fraction * length).round().clamp(1, length - 1);
+  const auto from_partner = torch::arange(length, torch::kFloat64).unsqueeze(0).ge(cut);
+  return torch::where(from_partner, clean.index_select(0, partner), clean);
+}
+
 }  // namespace
 
 torch::Tensor ProbeSet::all_inputs() const { return torch::cat({clean, noisy, cutmix}); }
@@ -43,8 +74,9 @@ ProbeSet make_probe_set(const data::Dataset& source_data, int64_t n, uint64_t se
   MDNA_CHECK(n > 0, "a probe set needs at least one probe");
   MDNA_CHECK(n <= source_data.size(), "asked for " + std::to_string(n) + " probes but '" + source_data.name +
                                           "' has only " + std::to_string(source_data.size()) + " images");
-  MDNA_CHECK(source_data.inputs.dim() == 4,
-             "probe sets need image inputs [n, channels, height, width], got " +
+  const bool text = source_data.inputs.dim() == 2 && source_data.inputs.scalar_type() == torch::kInt64;
+  MDNA_CHECK(text || source_data.inputs.dim() == 4,
+             "probe sets need image inputs [n, channels, height, width] or token ids [n, seq_len], got " +
                  std::to_string(source_data.inputs.dim()) + " dimensions");
   // A private generator: probes depend on the seed alone and the global torch
   // RNG (which drives network initialisation) is left untouched.
@@ -54,6 +86,11 @@ ProbeSet make_probe_set(const data::Dataset& source_data, int64_t n, uint64_t se
   ProbeSet probes;
   probes.clean = source_data.inputs.index_select(0, picked).contiguous();
   probes.labels = source_data.labels.index_select(0, picked).contiguous();
+  if (text) {
+    probes.noisy = noisy_tokens(probes.clean, gen);
+    probes.cutmix = spliced_tokens(probes.clean, gen);
+    return probes;
+  }
   const auto noise = torch::randn(probes.clean.sizes(), gen, probes.clean.options());
   probes.noisy = (probes.clean + kNoiseStd * noise).clamp(-1.0, 1.0);
   probes.cutmix = cutmix(probes.clean, gen);

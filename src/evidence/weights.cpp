@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 
 #include "detectors.h"
 #include "hungarian.h"
@@ -137,18 +138,25 @@ class WeightsPerm : public Detector {
       const torch::Tensor* other = target_params.find(name);
       if (other == nullptr || other->sizes() != w.sizes()) continue;
       const int64_t units = w.size(0);
-      if (units > kMaxMatchedUnits) {
+      // Rows of a token embedding or a vocabulary head are tokens, fixed by
+      // the tokenizer: no permutation to undo, so compare them in place.
+      const bool token_rows = units == source.network->config().vocab_size;
+      if (units > kMaxMatchedUnits && !token_rows) {
         skipped.push_back({{"tensor", name}, {"reason", std::to_string(units) + " units, too many to match"}});
         continue;
       }
 
       const auto s = w.to(torch::kFloat64).flatten(1), t = other->to(torch::kFloat64).flatten(1);
-      // Correlation decides the matching (robust to a shared offset per row);
-      // the reported similarity stays the plain cosine, as in "weights".
-      const auto corr = detail::unit_rows(s - s.mean(1, true)).mm(detail::unit_rows(t - t.mean(1, true)).t());
-      const auto cost = (-corr).contiguous();
-      const std::vector<double> cost_vec(cost.data_ptr<double>(), cost.data_ptr<double>() + cost.numel());
-      const auto match = detail::hungarian_min_cost(cost_vec, units, units);
+      std::vector<int64_t> match(static_cast<size_t>(units));
+      std::iota(match.begin(), match.end(), 0);
+      if (!token_rows) {
+        // Correlation decides the matching (robust to a shared offset per row);
+        // the reported similarity stays the plain cosine, as in "weights".
+        const auto corr = detail::unit_rows(s - s.mean(1, true)).mm(detail::unit_rows(t - t.mean(1, true)).t());
+        const auto cost = (-corr).contiguous();
+        const std::vector<double> cost_vec(cost.data_ptr<double>(), cost.data_ptr<double>() + cost.numel());
+        match = detail::hungarian_min_cost(cost_vec, units, units);
+      }
 
       const auto s_unit = detail::unit_rows(s), t_unit = detail::unit_rows(t);
       const auto index = torch::tensor(match, torch::kInt64);

@@ -2,30 +2,113 @@
 
 #include <torch/nn/modules/container/any.h>
 
+#include <algorithm>
+#include <functional>
 #include <set>
 
 #include "modeldna/core/error.h"
+#include "modeldna/data/task.h"
+#include "modeldna/data/tokenizer.h"
 #include "arch/registry.h"
 
 namespace modeldna::nn {
+namespace {
 
+const char* const kClassify = "classify";
+const char* const kMaskedLm = "masked-lm";
+
+// Whether a config uses the text layout: the registry's word for a known
+// architecture, else (an unknown name, make_network's error) its fields.
+bool is_text(const ArchConfig& c, const arch::ArchEntry* entry) {
+  return entry ? entry->modality == data::kText : c.vocab_size != 0;
+}
+
+// The architecture's own rules first (clearer words for a config of the wrong
+// modality), then the ranges.
+void validate(const ArchConfig& c, const arch::ArchEntry* entry) {
+  const bool text = is_text(c, entry);
+  if (entry) {
+    if (text) {
+      MDNA_CHECK(c.vocab_size != 0 && c.seq_len != 0,
+                 "'" + c.arch + "' is a text architecture: it needs vocab_size and seq_len");
+      // Left at their defaults, as the text JSON does not carry them.
+      MDNA_CHECK(c.in_channels == ArchConfig{}.in_channels && c.image_size == ArchConfig{}.image_size,
+                 "'" + c.arch + "' is a text architecture: it takes no in_channels or image_size");
+    } else
+      MDNA_CHECK(c.vocab_size == 0 && c.seq_len == 0 && c.head == kClassify,
+                 "'" + c.arch + "' is an image architecture: it takes no vocab_size, seq_len or head");
+    MDNA_CHECK(std::find(entry->heads.begin(), entry->heads.end(), c.head) != entry->heads.end(),
+               "'" + c.arch + "' has no head '" + c.head + "'");
+  }
+  MDNA_CHECK(c.width > 0 && c.width <= 16, "width out of range");
+  if (text) {
+    MDNA_CHECK(c.vocab_size >= 6 && c.vocab_size <= 1000000, "vocab_size out of range");
+    MDNA_CHECK(c.seq_len >= 2 && c.seq_len <= 4096, "seq_len out of range");
+    MDNA_CHECK(c.head == kClassify || c.head == kMaskedLm,
+               "unknown head '" + c.head + "' (classify or masked-lm)");
+  } else {
+    MDNA_CHECK(c.in_channels > 0 && c.in_channels <= 16, "in_channels out of range");
+    MDNA_CHECK(c.image_size >= 8 && c.image_size <= 512, "image_size out of range");
+  }
+  if (c.head == kMaskedLm)
+    MDNA_CHECK(c.num_classes == c.vocab_size, "head masked-lm needs num_classes == vocab_size (" +
+                                                  std::to_string(c.num_classes) + " vs " +
+                                                  std::to_string(c.vocab_size) + ")");
+  else
+    MDNA_CHECK(c.num_classes > 0 && c.num_classes <= 100000, "num_classes out of range");
+}
+
+const arch::ArchEntry& known_arch(const std::string& name) {
+  const auto* entry = arch::find_arch(name);
+  if (!entry) throw UsageError("unknown architecture '" + name + "'");
+  return *entry;
+}
+
+}  // namespace
+
+std::string ArchConfig::modality() const { return known_arch(arch).modality; }
+
+torch::Tensor ArchConfig::example_input(int64_t batch) const {
+  MDNA_CHECK(batch >= 0, "negative batch size");
+  if (modality() == data::kImage) return torch::zeros({batch, in_channels, image_size, image_size});
+  auto x = torch::full({batch, seq_len}, data::Tokenizer::kPad, torch::kInt64);
+  x.select(1, 0).fill_(data::Tokenizer::kCls);
+  return x;
+}
+
+// Image configs keep the layout every existing model file has; text configs
+// leave out the image fields (and image ones the text fields).
 nlohmann::json ArchConfig::to_json() const {
-  return {{"arch", arch}, {"in_channels", in_channels}, {"image_size", image_size},
-          {"num_classes", num_classes}, {"width", width}};
+  if (!is_text(*this, arch::find_arch(arch)))
+    return {{"arch", arch}, {"in_channels", in_channels}, {"image_size", image_size},
+            {"num_classes", num_classes}, {"width", width}};
+  return {{"arch", arch}, {"vocab_size", vocab_size}, {"seq_len", seq_len},
+          {"num_classes", num_classes}, {"width", width}, {"head", head}};
 }
 
 ArchConfig ArchConfig::from_json(const nlohmann::json& j) {
   try {
     ArchConfig c;
     c.arch = j.at("arch").get<std::string>();
-    c.in_channels = j.at("in_channels").get<int64_t>();
-    c.image_size = j.at("image_size").get<int64_t>();
+    const auto* entry = arch::find_arch(c.arch);
+    const bool text = entry ? entry->modality == data::kText : j.contains("vocab_size");
+    const char* const image_fields[] = {"in_channels", "image_size"};
+    const char* const text_fields[] = {"vocab_size", "seq_len", "head"};
+    if (text) {
+      for (const char* f : image_fields)
+        MDNA_CHECK(!j.contains(f), "'" + c.arch + "' is a text architecture: it takes no " + f);
+      c.vocab_size = j.at("vocab_size").get<int64_t>();
+      c.seq_len = j.at("seq_len").get<int64_t>();
+      c.head = j.at("head").get<std::string>();
+    } else {
+      for (const char* f : text_fields)
+        MDNA_CHECK(!j.contains(f), "'" + c.arch + "' is an image architecture: it takes no " + f);
+      c.in_channels = j.at("in_channels").get<int64_t>();
+      c.image_size = j.at("image_size").get<int64_t>();
+    }
     c.num_classes = j.at("num_classes").get<int64_t>();
     c.width = j.at("width").get<double>();
-    MDNA_CHECK(c.in_channels > 0 && c.in_channels <= 16, "in_channels out of range");
-    MDNA_CHECK(c.image_size >= 8 && c.image_size <= 512, "image_size out of range");
-    MDNA_CHECK(c.num_classes > 0 && c.num_classes <= 100000, "num_classes out of range");
-    MDNA_CHECK(c.width > 0 && c.width <= 16, "width out of range");
+    validate(c, entry);
     return c;
   } catch (const nlohmann::json::exception& e) {
     throw UsageError(std::string("bad architecture config: ") + e.what());
@@ -34,7 +117,8 @@ ArchConfig ArchConfig::from_json(const nlohmann::json& j) {
 
 bool ArchConfig::operator==(const ArchConfig& o) const {
   return arch == o.arch && in_channels == o.in_channels && image_size == o.image_size &&
-         num_classes == o.num_classes && width == o.width;
+         vocab_size == o.vocab_size && seq_len == o.seq_len && num_classes == o.num_classes &&
+         width == o.width && head == o.head;
 }
 
 std::vector<std::string> Network::layer_names() const {
@@ -58,9 +142,9 @@ int64_t Network::parameter_count() const {
 }
 
 NetworkPtr make_network(const ArchConfig& config) {
-  for (const auto& entry : arch::registry())
-    if (entry.name == config.arch) return entry.build(config);
-  throw UsageError("unknown architecture '" + config.arch + "'");
+  const auto& entry = known_arch(config.arch);
+  validate(config, &entry);
+  return entry.build(config);
 }
 
 std::vector<std::pair<std::string, std::string>> architectures() {
@@ -76,16 +160,29 @@ bool in_layers(const std::string& name, const std::set<std::string>& layers) {
   return layers.count(name.substr(0, dot)) > 0;
 }
 
+// Copies every parameter and buffer whose name `wanted` accepts; UsageError
+// when `to` has one that `from` lacks or shapes differ.
+void copy_tensors(const Network& from, Network& to, const std::function<bool(const std::string&)>& wanted) {
+  torch::NoGradGuard no_grad;
+  auto copy = [&](const torch::OrderedDict<std::string, torch::Tensor>& src,
+                  torch::OrderedDict<std::string, torch::Tensor> dst) {
+    for (auto& d : dst) {
+      if (!wanted(d.key())) continue;
+      const auto* s = src.find(d.key());
+      MDNA_CHECK(s && s->sizes() == d.value().sizes(),
+                 "cannot copy '" + d.key() + "' from '" + from.config().arch + "' to '" + to.config().arch +
+                     "': the architectures differ");
+      d.value().copy_(*s);
+    }
+  };
+  copy(from.named_parameters(), to.named_parameters());
+  copy(from.named_buffers(), to.named_buffers());
+}
+
 void copy_selected(const Network& from, Network& to, const std::set<std::string>* layers) {
   MDNA_CHECK(from.config() == to.config(), "cannot copy weights between different architectures ('" +
                                                from.config().arch + "' and '" + to.config().arch + "')");
-  torch::NoGradGuard no_grad;
-  auto src_params = from.named_parameters();
-  for (auto& dst : to.named_parameters())
-    if (!layers || in_layers(dst.key(), *layers)) dst.value().copy_(src_params[dst.key()]);
-  auto src_buffers = from.named_buffers();
-  for (auto& dst : to.named_buffers())
-    if (!layers || in_layers(dst.key(), *layers)) dst.value().copy_(src_buffers[dst.key()]);
+  copy_tensors(from, to, [&](const std::string& name) { return !layers || in_layers(name, *layers); });
 }
 
 }  // namespace
@@ -101,6 +198,19 @@ NetworkPtr clone_network(const Network& net) {
   auto copy = make_network(net.config());
   copy_state(net, *copy);
   return copy;
+}
+
+NetworkPtr with_new_head(const Network& pretrained, int64_t num_classes) {
+  auto config = pretrained.config();
+  config.head = kClassify;
+  config.num_classes = num_classes;
+  auto net = make_network(config);
+  const auto layers = net->layer_names();
+  MDNA_CHECK(layers == pretrained.layer_names(),
+             "cannot grow a new head on '" + pretrained.config().arch + "': its layers differ from the classifier's");
+  const std::set<std::string> body(layers.begin(), layers.end() - 1);
+  copy_tensors(pretrained, *net, [&](const std::string& name) { return in_layers(name, body); });
+  return net;
 }
 
 }  // namespace modeldna::nn

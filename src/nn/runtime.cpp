@@ -1,13 +1,26 @@
 #include "modeldna/nn/runtime.h"
 
-#include <torch/types.h>
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 
 #include <cstdlib>
 #include <string>
 #include <thread>
 
 namespace modeldna::nn {
+namespace {
+
+// OpenBLAS (Debian's libopenblas0-pthread) starts its own thread per core.
+// Called from inside torch's intra-op pool, the two pools oversubscribe the
+// cores and spin against each other: on 2 cores the tiny image zoo took
+// 34.9 s with both pools and 14.8 s with OpenBLAS on one thread (BENCHMARKS.md).
+// Looked up at run time: another BLAS behind libblas.so.3 has no such call.
+void single_threaded_blas() {
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
+}
+
+}  // namespace
 
 int configure_threads() {
   int threads = static_cast<int>(std::thread::hardware_concurrency());
@@ -19,6 +32,7 @@ int configure_threads() {
     }
   }
   if (threads < 1) threads = 1;
+  single_threaded_blas();
   at::set_num_threads(threads);
   return threads;
 }

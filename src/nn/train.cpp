@@ -8,6 +8,7 @@
 #include <cmath>
 #include <set>
 
+#include "masked_lm.h"
 #include "modeldna/core/error.h"
 
 namespace modeldna::nn {
@@ -51,9 +52,11 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch:
   throw UsageError("unknown optimizer '" + o.optimizer + "' (sgd or adam)");
 }
 
-// One loop for both losses: `loss_of(batch_inputs, batch_labels)`.
+// One loop for every loss: `loss_of(batch_inputs, batch_labels)`, with
+// `begin_epoch(epoch)` (if given) called before each epoch's first batch.
 double run_epochs(Network& net, const data::Dataset& train, const TrainOptions& o,
-                  const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of) {
+                  const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& loss_of,
+                  const std::function<void(int64_t)>& begin_epoch = nullptr) {
   MDNA_CHECK(train.size() > 0, "empty training set '" + train.name + "'");
   MDNA_CHECK(o.epochs >= 0 && o.batch_size > 0, "epochs must be >= 0 and batch size > 0");
   torch::manual_seed(o.seed);
@@ -61,6 +64,7 @@ double run_epochs(Network& net, const data::Dataset& train, const TrainOptions& 
   auto optimizer = make_optimizer(params, o);
   double epoch_loss = 0;
   for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
+    if (begin_epoch) begin_epoch(epoch);
     const auto order = torch::randperm(train.size(), torch::kInt64);
     double total = 0;
     int64_t batches = 0;
@@ -113,6 +117,64 @@ double train_distillation(Network& student, Network& teacher, const data::Datase
                torch::nn::functional::KLDivFuncOptions().reduction(torch::kBatchMean)) *
            (temperature * temperature);
   });
+}
+
+namespace {
+
+// Mask seeds per epoch, apart from masked_lm_accuracy's plain seeds
+// (splitmix64's finaliser).
+uint64_t epoch_mask_seed(uint64_t seed, int64_t epoch) {
+  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(epoch + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+void check_masked_lm(const Network& net, const torch::Tensor& tokens) {
+  MDNA_CHECK(net.config().head == "masked-lm",
+             "'" + net.config().arch + "' with head '" + net.config().head + "' is not a masked language model");
+  MDNA_CHECK(tokens.dim() == 2 && tokens.scalar_type() == torch::kInt64, "masked-lm needs int64 [n, seq_len] token ids");
+}
+
+}  // namespace
+
+double train_masked_lm(Network& net, const torch::Tensor& tokens, const TrainOptions& options) {
+  check_masked_lm(net, tokens);
+  // The loop wants a Dataset; the labels are unused.
+  data::Dataset corpus;
+  corpus.name = "masked-lm corpus";
+  corpus.inputs = tokens;
+  corpus.labels = torch::zeros({tokens.size(0)}, torch::kInt64);
+  const int64_t vocab = net.config().vocab_size;
+  at::Generator generator;
+  return run_epochs(
+      net, corpus, options,
+      [&](const torch::Tensor& x, const torch::Tensor&) {
+        const auto masked = mask_tokens(x, vocab, generator);
+        const auto logits = masked_lm_logits(net, masked.inputs, masked.chosen);
+        const auto targets = x.index({masked.chosen});
+        // A batch of empty texts has nothing to predict: a zero loss, no NaN.
+        if (targets.numel() == 0) return logits.sum();
+        return torch::nn::functional::cross_entropy(logits, targets);
+      },
+      [&](int64_t epoch) { generator = mask_generator(epoch_mask_seed(options.seed, epoch)); });
+}
+
+double masked_lm_accuracy(Network& net, const torch::Tensor& tokens, uint64_t seed) {
+  check_masked_lm(net, tokens);
+  c10::InferenceMode inference;
+  net.eval();
+  auto generator = mask_generator(seed);
+  int64_t correct = 0, total = 0;
+  constexpr int64_t kBatch = 512;
+  for (int64_t begin = 0; begin < tokens.size(0); begin += kBatch) {
+    const auto batch = tokens.slice(0, begin, begin + kBatch);
+    const auto masked = mask_tokens(batch, net.config().vocab_size, generator, /*always_mask=*/true);
+    const auto predicted = masked_lm_logits(net, masked.inputs, masked.chosen).argmax(1);
+    correct += predicted.eq(batch.index({masked.chosen})).sum().item<int64_t>();
+    total += masked.chosen.sum().item<int64_t>();
+  }
+  return total ? static_cast<double>(correct) / static_cast<double>(total) : 0.0;
 }
 
 torch::Tensor predict_logits(Network& net, const torch::Tensor& inputs, int64_t batch_size) {

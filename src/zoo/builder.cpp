@@ -8,6 +8,8 @@
 #include "modeldna/data/task.h"
 #include "modeldna/nn/compress.h"
 #include "modeldna/nn/model_file.h"
+#include "modeldna/nn/train.h"
+#include "modeldna/zoo/zoo_models.h"
 
 namespace modeldna::zoo {
 namespace {
@@ -22,11 +24,17 @@ class ZooBuilder {
     fs::create_directories(fs::path(options_.out_dir) / "models");
     Manifest manifest;
     manifest.preset = plan_.preset;
+    manifest.modality = plan_.modality;
+    if (plan_.modality == data::kText) {
+      manifest.tokenizer = kTokenizerFile;
+      manifest.seq_len = plan_.seq_len;
+    }
+    header_ = manifest;
     manifest.train_tasks = plan_.train_tasks;
     manifest.test_tasks = plan_.test_tasks;
     manifest.train_sources = plan_.train_sources;
     manifest.heldout_sources = plan_.heldout_sources;
-    const Manifest previous = previous_manifest();
+    const Manifest previous = plan_.modality == data::kText && !tokenizer_ready() ? Manifest{} : previous_manifest();
     for (const auto& step : plan_.models) {
       const ModelRecord* done = previous.find(step.id);
       if (done && still_loads(step.id)) {
@@ -45,7 +53,31 @@ class ZooBuilder {
   Manifest previous_manifest() const {
     if (!options_.resume || !fs::exists(manifest_path(options_.out_dir))) return {};
     Manifest m = load_manifest(options_.out_dir);
-    return m.preset == plan_.preset ? m : Manifest{};
+    return m.preset == plan_.preset && m.modality == plan_.modality ? m : Manifest{};
+  }
+
+  static constexpr const char* kTokenizerFile = "tokenizer.model";
+
+  // A text zoo's tokenizer is made before any model and kept on resume (the
+  // models' token ids depend on it). Returns whether an existing one was kept.
+  bool tokenizer_ready() {
+    const std::string path = (fs::path(options_.out_dir) / kTokenizerFile).string();
+    if (options_.resume && fs::exists(path)) {
+      try {
+        if (data::Tokenizer::load(path).vocab_size() == plan_.tokenizer.vocab_size) return true;
+      } catch (const FormatError&) {
+      }
+    }
+    const auto start = std::chrono::steady_clock::now();
+    data::train_text_tokenizer(plan_.tokenizer).save(path);
+    if (options_.log) {
+      char line[512];
+      std::snprintf(line, sizeof line, "tokenizer: %lld pieces in %.1f s -> %s",
+                    static_cast<long long>(plan_.tokenizer.vocab_size),
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), path.c_str());
+      options_.log(line);
+    }
+    return false;
   }
 
   // A finished model is kept on resume only if its file still loads.
@@ -74,7 +106,8 @@ class ZooBuilder {
   const data::TaskSplits& task(const std::string& name, int64_t max_train, int64_t max_test) {
     const std::string key = name + "/" + std::to_string(max_train) + "/" + std::to_string(max_test);
     auto it = tasks_.find(key);
-    if (it == tasks_.end()) it = tasks_.emplace(key, data::load_task(name, {max_train, max_test})).first;
+    if (it == tasks_.end())
+      it = tasks_.emplace(key, data::load_task(name, task_options(options_.out_dir, header_, max_train, max_test))).first;
     return it->second;
   }
 
@@ -89,9 +122,17 @@ class ZooBuilder {
     recipe_json = recipe.epochs > 0 ? recipe.to_json() : nlohmann::json::object();
     int8 = false;
     const std::string& r = step.relation;
-    if (r == "source" || r == "scratch") {
+    if (r == "source" && step.arch.head == "masked-lm") {
+      net = fresh(step.arch, recipe.seed);
+      nn::train_masked_lm(*net, splits.train.inputs, recipe);
+    } else if (r == "source" || r == "scratch") {
       net = fresh(step.arch, recipe.seed);
       nn::train_classifier(*net, splits.train, recipe);
+    } else if (r == "pretrain-finetune") {
+      torch::manual_seed(recipe.seed);  // the new head's initialisation
+      net = nn::with_new_head(*model(*step.parent), step.arch.num_classes);
+      nn::train_classifier(*net, splits.train, recipe);
+      recipe_json["new_head"] = step.arch.num_classes;
     } else if (r == "finetune" || r == "finetune-last-k") {
       net = nn::clone_network(*model(*step.parent));
       if (r == "finetune-last-k") recipe.trainable_layers = net->last_layers(step.k);
@@ -170,7 +211,9 @@ class ZooBuilder {
     rec.recipe = recipe_json;
     rec.seed = step.recipe.seed;
     rec.train_examples = step.recipe.epochs > 0 ? splits.train.size() : 0;
-    rec.test_accuracy = nn::accuracy(*reloaded, splits.test);
+    // A language model's "accuracy" is how often it recovers masked tokens.
+    rec.test_accuracy = step.arch.head == "masked-lm" ? nn::masked_lm_accuracy(*reloaded, splits.test.inputs)
+                                                      : nn::accuracy(*reloaded, splits.test);
     rec.parameters = reloaded->parameter_count();
     rec.train_seconds = seconds;
     return rec;
@@ -187,6 +230,7 @@ class ZooBuilder {
   const BuildOptions& options_;
   std::map<std::string, nn::NetworkPtr> built_;
   std::map<std::string, data::TaskSplits> tasks_;
+  Manifest header_;  // the zoo-level fields (modality, tokenizer), for loading tasks
 };
 
 }  // namespace

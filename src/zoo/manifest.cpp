@@ -7,6 +7,14 @@
 #include "modeldna/core/json_file.h"
 
 namespace modeldna::zoo {
+namespace {
+
+// Files a manifest names must stay inside the zoo: it may come from elsewhere.
+bool inside_zoo(const std::string& file) {
+  return !file.empty() && file.front() != '/' && file.find("..") == std::string::npos;
+}
+
+}  // namespace
 
 const ModelRecord* Manifest::find(const std::string& id) const {
   for (const auto& m : models)
@@ -44,10 +52,15 @@ nlohmann::json to_json(const Manifest& manifest) {
                       {"train_examples", m.train_examples}, {"test_accuracy", m.test_accuracy},
                       {"parameters", m.parameters}, {"train_seconds", m.train_seconds}});
   }
-  return {{"format", "modeldna-zoo"}, {"version", manifest.version}, {"preset", manifest.preset},
-          {"train_tasks", manifest.train_tasks}, {"test_tasks", manifest.test_tasks},
+  nlohmann::json doc = {{"format", "modeldna-zoo"}, {"version", manifest.version}, {"preset", manifest.preset},
+          {"modality", manifest.modality}, {"train_tasks", manifest.train_tasks}, {"test_tasks", manifest.test_tasks},
           {"train_sources", manifest.train_sources}, {"heldout_sources", manifest.heldout_sources},
           {"models", models}};
+  if (manifest.modality == "text") {
+    doc["tokenizer"] = manifest.tokenizer;
+    doc["seq_len"] = manifest.seq_len;
+  }
+  return doc;
 }
 
 Manifest manifest_from_json(const nlohmann::json& doc, const std::string& path) {
@@ -58,6 +71,15 @@ Manifest manifest_from_json(const nlohmann::json& doc, const std::string& path) 
     if (out.version != kManifestVersion)
       throw FormatError(path, "manifest version " + std::to_string(out.version) + " is not supported");
     out.preset = doc.at("preset").get<std::string>();
+    out.modality = doc.value("modality", "image");
+    if (out.modality == "text") {
+      out.tokenizer = doc.at("tokenizer").get<std::string>();
+      out.seq_len = doc.at("seq_len").get<int64_t>();
+      if (!inside_zoo(out.tokenizer)) throw FormatError(path, "tokenizer must be a path inside the zoo");
+      if (out.seq_len < 2 || out.seq_len > 4096) throw FormatError(path, "seq_len out of range");
+    } else if (out.modality != "image") {
+      throw FormatError(path, "modality must be image or text, not '" + out.modality + "'");
+    }
     out.train_tasks = doc.at("train_tasks").get<std::vector<std::string>>();
     out.test_tasks = doc.at("test_tasks").get<std::vector<std::string>>();
     out.train_sources = doc.at("train_sources").get<std::vector<std::string>>();
@@ -68,7 +90,7 @@ Manifest manifest_from_json(const nlohmann::json& doc, const std::string& path) 
       m.id = j.at("id").get<std::string>();
       if (!ids.insert(m.id).second) throw FormatError(path, "duplicate model id '" + m.id + "'");
       m.file = j.at("file").get<std::string>();
-      if (m.file.empty() || m.file.front() == '/' || m.file.find("..") != std::string::npos)
+      if (!inside_zoo(m.file))
         throw FormatError(path, "model '" + m.id + "': file must be a path inside the zoo");
       m.arch = j.at("arch");
       if (!j.at("parent").is_null()) m.parent = j.at("parent").get<std::string>();

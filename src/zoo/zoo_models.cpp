@@ -8,6 +8,18 @@
 
 namespace modeldna::zoo {
 
+data::TaskOptions task_options(const std::string& zoo_dir, const Manifest& manifest, int64_t max_train,
+                               int64_t max_test) {
+  data::TaskOptions options;
+  options.max_train = max_train;
+  options.max_test = max_test;
+  if (manifest.modality == data::kText) {
+    options.tokenizer = (std::filesystem::path(zoo_dir) / manifest.tokenizer).string();
+    options.seq_len = manifest.seq_len;
+  }
+  return options;
+}
+
 ZooModels::ZooModels(std::string dir) : dir_(std::move(dir)), manifest_(load_manifest(dir_)) {}
 
 std::string ZooModels::path_of(const std::string& id) const {
@@ -20,6 +32,12 @@ nn::NetworkPtr ZooModels::get(const std::string& id) {
   auto net = nn::load_model(path_of(id)).network;
   loaded_[id] = net;
   return net;
+}
+
+std::string ZooModels::source_task() const { return data::source_task(manifest_.modality); }
+
+data::TaskSplits ZooModels::load_task(const std::string& name, int64_t max_train, int64_t max_test) const {
+  return data::load_task(name, task_options(dir_, manifest_, max_train, max_test));
 }
 
 std::vector<std::pair<const ModelRecord*, const ModelRecord*>> ZooModels::matched_pairs(

@@ -1,17 +1,20 @@
-// MGMP end to end on the tiny zoo: train on the training tasks, then the
-// fine-tuned targets of the held-out tasks must outscore the scratch ones.
+// MGMP end to end on the tiny zoos (images and text): train on the training
+// tasks, then the fine-tuned targets of the held-out tasks must outscore the
+// scratch ones.
 #include <cstdlib>
 
-#include "modeldna/data/task.h"
 #include "modeldna/dna/zoo_mgmp.h"
 #include "test_support.h"
 
 namespace modeldna::dna {
 namespace {
 
-TEST(MgmpEndToEnd, SeparatesFineTunedFromScratchOnHeldOutTasks) {
-  const char* zoo_dir = std::getenv("MODELDNA_TINY_ZOO");
-  ASSERT_NE(zoo_dir, nullptr) << "run through ctest (the tiny_zoo fixture builds the zoo)";
+// The environment variable naming each zoo (set by ctest's fixtures).
+class MgmpEndToEnd : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MgmpEndToEnd, SeparatesFineTunedFromScratchOnHeldOutTasks) {
+  const char* zoo_dir = std::getenv(GetParam().c_str());
+  ASSERT_NE(zoo_dir, nullptr) << "run through ctest (the tiny zoo fixtures build the zoos)";
   zoo::ZooModels zoo(zoo_dir);
   MgmpSettings settings;
   // The reference code's schedule. (With --schedule joint and these short
@@ -23,7 +26,8 @@ TEST(MgmpEndToEnd, SeparatesFineTunedFromScratchOnHeldOutTasks) {
   settings.generator_epochs = 3;
   settings.classifier_epochs = 8;
   const auto detector = MgmpDetector::train(training_groups(zoo, zoo.manifest().train_sources),
-                                            data::load_task(data::kSourceTask).train, settings);
+                                            zoo.load_task(zoo.source_task()).train, settings);
+  EXPECT_EQ(detector.probe_format().modality, zoo.manifest().modality);
   const auto& source = zoo.manifest().train_sources.front();
   const auto pairs = zoo.matched_pairs(source, zoo.manifest().test_tasks);
   ASSERT_FALSE(pairs.empty());
@@ -36,6 +40,8 @@ TEST(MgmpEndToEnd, SeparatesFineTunedFromScratchOnHeldOutTasks) {
   EXPECT_FALSE(report.json["model_level"].empty());
   EXPECT_NE(report.markdown.find("| seen sources | finetune | scratch |"), std::string::npos);
 }
+
+INSTANTIATE_TEST_SUITE_P(TinyZoos, MgmpEndToEnd, ::testing::Values("MODELDNA_TINY_ZOO", "MODELDNA_TINY_TEXT_ZOO"));
 
 }  // namespace
 }  // namespace modeldna::dna

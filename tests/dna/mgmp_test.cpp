@@ -41,11 +41,50 @@ MgmpSettings quick_settings() {
 }
 
 TEST(MgmpShapes, GeneratorOutputsUnitVectors) {
-  DnaGenerator g(1, 10);
+  DnaGenerator g(ProbeFormat{}, 10);
   g->eval();
   const auto out = g->forward(torch::randn({4, 1, 28, 28}));
   ASSERT_EQ(out.sizes(), (std::vector<int64_t>{4, 10}));
   EXPECT_TRUE(torch::allclose(out.norm(2, 1), torch::ones({4}), 1e-5, 1e-5));
+}
+
+TEST(MgmpShapes, TextGeneratorOutputsUnitVectors) {
+  ProbeFormat text;
+  text.modality = "text";
+  text.vocab_size = 50;
+  text.seq_len = 12;
+  DnaGenerator g(text, 10);
+  g->eval();
+  const auto out = g->forward(torch::randint(50, {4, 12}, torch::kInt64));
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{4, 10}));
+  EXPECT_TRUE(torch::allclose(out.norm(2, 1), torch::ones({4}), 1e-5, 1e-5));
+}
+
+TEST(ProbeFormats, FollowTheArchitectureAndRoundTrip) {
+  auto text_arch = testing::arch_config("text-cnn", 0.25);
+  text_arch.vocab_size = 300;
+  text_arch.seq_len = 16;
+  const auto text = ProbeFormat::of(text_arch);
+  EXPECT_EQ(text.modality, "text");
+  EXPECT_EQ(text.shape(5), (std::vector<int64_t>{5, 16}));
+  EXPECT_EQ(text.describe(), "16-token texts (vocabulary 300)");
+  EXPECT_TRUE(text.fits(text_arch));
+  const auto image = ProbeFormat::of(testing::arch_config("mlp"));
+  EXPECT_EQ(image.shape(2), (std::vector<int64_t>{2, 1, 28, 28}));
+  EXPECT_FALSE(image.fits(text_arch));
+  EXPECT_FALSE(text.fits(testing::arch_config("mlp")));
+  auto longer = text_arch;
+  longer.seq_len = 32;
+  EXPECT_FALSE(text.fits(longer));
+  for (const auto& f : {text, image}) {
+    const auto back = ProbeFormat::from_json(f.to_json());
+    EXPECT_EQ(back.to_json(), f.to_json());
+    EXPECT_TRUE(back.fits(f.modality == "text" ? text_arch : testing::arch_config("mlp")));
+  }
+  EXPECT_THROW_MSG(ProbeFormat::from_json({{"modality", "audio"}}), UsageError, "image or text");
+  EXPECT_THROW_MSG(ProbeFormat::from_json({{"modality", "text"}, {"vocab_size", 3}, {"seq_len", 16}}), UsageError,
+                   "out of range");
+  EXPECT_THROW_MSG(ProbeFormat::from_json({{"modality", "text"}}), UsageError, "bad probe format");
 }
 
 // The reference classifier: 20->512->256->128->64->2 = 10,752 + 131,328 + 32,896 + 8,256 + 130 = 183,362.
@@ -112,6 +151,53 @@ TEST_F(MgmpTrained, LoadRefusesBrokenDetectorFiles) {
   testing::write_bytes(dir + "/detector.json", "{\"format\": 1");
   EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, "invalid JSON");
   EXPECT_THROW_MSG(MgmpDetector::load(dir + "/missing"), FormatError, "cannot open");
+}
+
+// Text models: token-id probes, the text generator, and a detector file that
+// records them.
+TEST(MgmpText, TrainsSavesAndLoadsOnTokenProbes) {
+  auto arch = testing::arch_config("text-cnn", 0.25);
+  arch.vocab_size = 64;
+  arch.seq_len = 12;
+  const auto source = testing::seeded_network(arch, 1);
+  TrainingGroup g{"src", source, {}, {}};
+  for (uint64_t i = 0; i < 2; ++i) {
+    g.homologous.emplace_back("h" + std::to_string(i), nudged_copy(*source, 100 + i));
+    g.non_homologous.emplace_back("n" + std::to_string(i), testing::seeded_network(arch, 200 + i));
+  }
+  torch::manual_seed(3);
+  auto ids = torch::randint(5, 64, {400, 12}, torch::kInt64);
+  ids.select(1, 0).fill_(2);  // [CLS]
+  const data::Dataset pool{"token pool", ids, torch::zeros({400}, torch::kInt64), 10};
+  auto settings = quick_settings();
+  settings.classifier_epochs = 3;
+  const auto detector = MgmpDetector::train({g}, pool, settings);
+  EXPECT_EQ(detector.probes().sizes(), (std::vector<int64_t>{100, 12}));
+  EXPECT_EQ(detector.probes().scalar_type(), torch::kInt64);
+
+  const std::string dir = testing::fresh_temp_dir() + "/det";
+  detector.save(dir);
+  const auto loaded = MgmpDetector::load(dir);
+  EXPECT_EQ(loaded.probe_format().to_json(), detector.probe_format().to_json());
+  const auto target = nudged_copy(*source, 5);
+  EXPECT_TRUE(torch::equal(detector.verify(*source, *target).per_probe, loaded.verify(*source, *target).per_probe));
+
+  // Another tokenizer's models and image models do not read these probes.
+  auto other_vocab = arch;
+  other_vocab.vocab_size = 65;
+  EXPECT_THROW_MSG(detector.verify(*source, *testing::seeded_network(other_vocab, 4)), UsageError,
+                   "the detector's probes are 12-token texts (vocabulary 64)");
+  EXPECT_THROW_MSG(detector.verify(*source, *mlp(10, 4)), UsageError, "reads 1x28x28 images");
+}
+
+TEST(MgmpText, PoolMustHoldTheSourcesInputs) {
+  auto arch = testing::arch_config("text-cnn", 0.25);
+  arch.vocab_size = 64;
+  arch.seq_len = 12;
+  const auto source = testing::seeded_network(arch, 1);
+  TrainingGroup g{"src", source, {{"h", nudged_copy(*source, 2)}}, {{"n", testing::seeded_network(arch, 3)}}};
+  EXPECT_THROW_MSG(MgmpDetector::train({g}, random_pool(400), quick_settings()), UsageError,
+                   "does not hold the sources' inputs (12-token texts (vocabulary 64))");
 }
 
 }  // namespace

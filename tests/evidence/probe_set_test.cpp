@@ -96,5 +96,59 @@ TEST(ProbeSet, ObserveRunsEveryProbe) {
   EXPECT_TRUE(out.cutmix(12).equal(nn::predict_logits(*out.network, probes.cutmix)));
 }
 
+// Token ids: [CLS], pieces >= 5, then padding (0) from a per-row length on.
+data::Dataset random_texts(int64_t n, int64_t seq_len, uint64_t seed) {
+  torch::manual_seed(seed);
+  auto ids = torch::randint(5, 100, {n, seq_len}, torch::kInt64);
+  ids.select(1, 0).fill_(2);
+  const auto lengths = torch::randint(seq_len / 2, seq_len + 1, {n, 1}, torch::kInt64);
+  ids.masked_fill_(torch::arange(seq_len, torch::kInt64).unsqueeze(0).ge(lengths), 0);
+  return {"texts", ids, torch::randint(10, {n}, torch::kInt64), 10};
+}
+
+TEST(TextProbeSet, NoiseSwapsAboutFifteenPercentOfRealTokens) {
+  const auto data = random_texts(400, 40, 1);
+  const auto probes = make_probe_set(data, 400, 2);
+  EXPECT_EQ(probes.noisy.sizes(), probes.clean.sizes());
+  EXPECT_EQ(probes.noisy.scalar_type(), torch::kInt64);
+  // [CLS] and padding never change; the swapped-in tokens are real pieces.
+  EXPECT_TRUE(probes.noisy.select(1, 0).eq(2).all().item<bool>());
+  EXPECT_TRUE(probes.noisy.eq(0).equal(probes.clean.eq(0)));
+  EXPECT_TRUE(probes.noisy.masked_select(probes.clean.ne(0)).ge(2).all().item<bool>());
+  const auto real = probes.clean.ne(0);
+  real.select(1, 0).fill_(false);
+  const double changed = probes.noisy.ne(probes.clean).sum().item<double>() / real.sum().item<double>();
+  // 15% chosen, minus the draws that happen to pick the same token.
+  EXPECT_GT(changed, 0.12);
+  EXPECT_LT(changed, 0.16);
+}
+
+TEST(TextProbeSet, CutmixSplicesTwoProbes) {
+  const auto data = random_texts(50, 30, 3);
+  const auto probes = make_probe_set(data, 50, 4);
+  int64_t spliced = 0;
+  for (int64_t i = 0; i < 50; ++i) {
+    const auto row = probes.cutmix[i];
+    // A head of probe i, then the tail of some other probe j from the cut on.
+    int64_t cut = 0;
+    while (cut < 30 && row[cut].item<int64_t>() == probes.clean[i][cut].item<int64_t>()) ++cut;
+    EXPECT_GE(cut, 9) << "row " << i;  // at least 30% of the sequence kept
+    if (cut == 30) continue;           // partner's tail happened to match (or partner is itself)
+    bool found = false;
+    for (int64_t j = 0; j < 50 && !found; ++j)
+      found = row.slice(0, cut).equal(probes.clean[j].slice(0, cut));
+    EXPECT_TRUE(found) << "row " << i;
+    ++spliced;
+  }
+  EXPECT_GT(spliced, 40);
+}
+
+TEST(TextProbeSet, SameSeedSameProbes) {
+  const auto data = random_texts(60, 20, 5);
+  const auto a = make_probe_set(data, 30, 6), b = make_probe_set(data, 30, 6);
+  EXPECT_TRUE(a.noisy.equal(b.noisy));
+  EXPECT_TRUE(a.cutmix.equal(b.cutmix));
+}
+
 }  // namespace
 }  // namespace modeldna::evidence

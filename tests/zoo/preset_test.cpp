@@ -16,9 +16,13 @@ const std::vector<std::string> kRelations = {"source",         "finetune",      
                                              "replace-last-k", "random-replace-3", "pruned",          "quantized",
                                              "distilled"};
 
-class Preset : public ::testing::TestWithParam<std::string> {
+// (preset name, modality)
+class Preset : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
  protected:
-  ZooPlan plan_ = make_preset(GetParam());
+  const std::string name_ = std::get<0>(GetParam());
+  const std::string modality_ = std::get<1>(GetParam());
+  ZooPlan plan_ = make_preset(name_, modality_);
+  bool text() const { return modality_ == data::kText; }
 
   std::map<std::string, const ModelPlan*> by_id() const {
     std::map<std::string, const ModelPlan*> out;
@@ -28,7 +32,10 @@ class Preset : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(Preset, ContainsEveryRelation) {
-  EXPECT_EQ(plan_.preset, GetParam());
+  EXPECT_EQ(plan_.preset, name_);
+  EXPECT_EQ(plan_.modality, modality_);
+  auto expected = kRelations;
+  if (text()) expected.push_back("pretrain-finetune");  // the relation NLP users meet most
   std::set<std::string> relations;
   std::set<int64_t> replace_ks;
   for (const auto& m : plan_.models) {
@@ -37,9 +44,9 @@ TEST_P(Preset, ContainsEveryRelation) {
     if (m.relation == "random-replace-3") EXPECT_EQ(m.k, 3) << m.id;
     if (m.relation == "finetune-last-k") EXPECT_GT(m.k, 0) << m.id;
   }
-  for (const auto& r : kRelations) EXPECT_TRUE(relations.count(r)) << "missing relation " << r;
+  for (const auto& r : expected) EXPECT_TRUE(relations.count(r)) << "missing relation " << r;
   for (const auto& r : relations)
-    EXPECT_NE(std::find(kRelations.begin(), kRelations.end(), r), kRelations.end()) << "unknown relation " << r;
+    EXPECT_NE(std::find(expected.begin(), expected.end(), r), expected.end()) << "unknown relation " << r;
   EXPECT_EQ(replace_ks, (std::set<int64_t>{1, 2, 3}));
 }
 
@@ -72,10 +79,16 @@ TEST_P(Preset, LineagesAreConsistent) {
   const auto ids = by_id();
   for (const auto& m : plan_.models) {
     SCOPED_TRACE(m.id);
+    EXPECT_EQ(m.arch.modality(), modality_);
     if (m.relation == "source") {
       EXPECT_FALSE(m.parent.has_value());
       EXPECT_EQ(m.root, m.id);
-      EXPECT_EQ(m.task, data::kSourceTask);
+      if (m.arch.head == "masked-lm") {
+        EXPECT_EQ(m.task, data::kPretrainTask);
+        EXPECT_EQ(m.arch.num_classes, m.arch.vocab_size);
+      } else {
+        EXPECT_EQ(m.task, data::source_task(modality_));
+      }
     } else if (m.relation == "scratch") {
       EXPECT_FALSE(m.parent.has_value());
       EXPECT_EQ(m.root, "");
@@ -84,7 +97,17 @@ TEST_P(Preset, LineagesAreConsistent) {
       const ModelPlan& parent = *ids.at(*m.parent);
       EXPECT_EQ(m.root, parent.root);
       EXPECT_EQ(ids.at(m.root)->relation, "source");
-      if (m.relation != "distilled") EXPECT_EQ(m.arch, parent.arch);
+      if (m.relation == "pretrain-finetune") {
+        EXPECT_EQ(parent.arch.head, "masked-lm");
+        EXPECT_EQ(m.arch.head, "classify");
+        EXPECT_EQ(m.arch.arch, parent.arch.arch);
+      } else if (m.relation != "distilled") {
+        EXPECT_EQ(m.arch, parent.arch);
+      }
+    }
+    if (text()) {
+      EXPECT_EQ(m.arch.vocab_size, plan_.tokenizer.vocab_size);
+      EXPECT_EQ(m.arch.seq_len, plan_.seq_len);
     }
     if (m.relation == "replace-last-k") {
       ASSERT_FALSE(m.base.empty());
@@ -102,7 +125,7 @@ TEST_P(Preset, LineagesAreConsistent) {
 }
 
 TEST_P(Preset, TasksAndSplitsAreConsistent) {
-  const auto targets = data::target_task_names();
+  const auto targets = data::target_task_names(modality_);
   auto is_target = [&](const std::string& t) { return std::count(targets.begin(), targets.end(), t) > 0; };
   for (const auto& t : plan_.train_tasks) EXPECT_TRUE(is_target(t)) << t;
   for (const auto& t : plan_.test_tasks) {
@@ -113,7 +136,8 @@ TEST_P(Preset, TasksAndSplitsAreConsistent) {
   EXPECT_FALSE(plan_.test_tasks.empty());
   for (const auto& m : plan_.models) {
     SCOPED_TRACE(m.id);
-    EXPECT_TRUE(m.task == data::kSourceTask || is_target(m.task));
+    EXPECT_TRUE(m.task == data::source_task(modality_) || is_target(m.task) ||
+                (text() && m.task == data::kPretrainTask));
     EXPECT_TRUE(m.split == "train" || m.split == "test");
     if (std::count(plan_.train_tasks.begin(), plan_.train_tasks.end(), m.task)) EXPECT_EQ(m.split, "train");
     if (std::count(plan_.test_tasks.begin(), plan_.test_tasks.end(), m.task)) EXPECT_EQ(m.split, "test");
@@ -130,7 +154,7 @@ TEST_P(Preset, TasksAndSplitsAreConsistent) {
 }
 
 TEST_P(Preset, IsDeterministic) {
-  const ZooPlan again = make_preset(GetParam());
+  const ZooPlan again = make_preset(name_, modality_);
   ASSERT_EQ(again.models.size(), plan_.models.size());
   for (size_t i = 0; i < plan_.models.size(); ++i) {
     EXPECT_EQ(again.models[i].id, plan_.models[i].id);
@@ -138,15 +162,20 @@ TEST_P(Preset, IsDeterministic) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Zoo, Preset, ::testing::ValuesIn(preset_names()));
+INSTANTIATE_TEST_SUITE_P(Zoo, Preset,
+                         ::testing::Combine(::testing::ValuesIn(preset_names()),
+                                            ::testing::Values(data::kImage, data::kText)));
 
 TEST(PresetNames, AreTinyAndPaper) {
   EXPECT_EQ(preset_names(), (std::vector<std::string>{"tiny", "paper"}));
   EXPECT_THROW_MSG(make_preset("huge"), UsageError, "unknown zoo preset 'huge'");
+  EXPECT_THROW_MSG(make_preset("tiny", "audio"), UsageError, "unknown zoo modality 'audio'");
 }
 
-TEST(PaperPreset, HasTwoArchitecturesTwoSeedsAndTenTargetTasks) {
-  const ZooPlan plan = make_preset("paper");
+class PaperPreset : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PaperPreset, HasTwoArchitecturesTwoSeedsAndTenTargetTasks) {
+  const ZooPlan plan = make_preset("paper", GetParam());
   std::map<std::string, int> sources_per_arch;
   std::set<uint64_t> seeds;
   for (const auto& m : plan.models)
@@ -155,12 +184,16 @@ TEST(PaperPreset, HasTwoArchitecturesTwoSeedsAndTenTargetTasks) {
       seeds.insert(m.recipe.seed);
     }
   EXPECT_GE(sources_per_arch.size(), 2u);
-  for (const auto& [arch, n] : sources_per_arch) EXPECT_GE(n, 2) << arch;
+  for (const auto& m : plan.models)
+    if (m.relation == "source" && m.arch.head == "masked-lm") --sources_per_arch[m.arch.arch];
+  for (const auto& [arch, n] : sources_per_arch) EXPECT_GE(n, 2) << arch << " classifier sources";
   EXPECT_GE(seeds.size(), 2u);
   EXPECT_GE(plan.train_tasks.size() + plan.test_tasks.size(), 10u);
   EXPECT_GE(plan.train_sources.size(), 2u);
   EXPECT_GE(plan.heldout_sources.size(), 2u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Zoo, PaperPreset, ::testing::Values(data::kImage, data::kText));
 
 TEST(TinyPreset, IsSmall) {
   const ZooPlan plan = make_preset("tiny");

@@ -12,11 +12,11 @@ namespace modeldna::cli {
 void add_info_commands(CLI::App& app) {
   app.add_subcommand("tasks", "List the tasks models are trained on")->callback([] {
     for (const auto& t : data::list_tasks())
-      std::printf("%-20s %s\n", t.name.c_str(), t.description.c_str());
+      std::printf("%-20s %-5s %s\n", t.name.c_str(), t.modality.c_str(), t.description.c_str());
   });
   app.add_subcommand("archs", "List the architectures")->callback([] {
     for (const auto& [name, description] : nn::architectures())
-      std::printf("%-10s %s\n", name.c_str(), description.c_str());
+      std::printf("%-16s %s\n", name.c_str(), description.c_str());
   });
 
   auto path = std::make_shared<std::string>();

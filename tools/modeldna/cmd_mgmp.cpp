@@ -6,7 +6,6 @@
 #include "commands.h"
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
-#include "modeldna/data/task.h"
 #include "modeldna/dna/zoo_mgmp.h"
 #include "modeldna/nn/model_file.h"
 #include "modeldna/nn/tensor_io.h"
@@ -68,7 +67,7 @@ void add_train(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
     zoo::ZooModels zoo(o->zoo);
     const auto sources = choose_sources(zoo.manifest(), o->sources);
     auto groups = dna::training_groups(zoo, sources);
-    const auto pool = data::load_task(data::kSourceTask).train;
+    const auto pool = zoo.load_task(zoo.source_task()).train;
     size_t pairs = 0;
     for (const auto& g : groups) pairs += g.homologous.size();
     std::fprintf(stderr, "training MGMP (%s%s) on %zu source(s), %zu homologous/non-homologous pairs\n",

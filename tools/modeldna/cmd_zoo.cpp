@@ -14,6 +14,7 @@ namespace {
 
 struct ZooOptions {
   std::string preset = "tiny";
+  std::string modality = "image";
   std::string out;
   std::string dir;
   bool fresh = false;
@@ -64,8 +65,10 @@ void add_zoo_command(CLI::App& app) {
   zoo_cmd->require_subcommand(1);
 
   auto* build = zoo_cmd->add_subcommand("build", "Train a zoo preset and write models + manifest.json");
-  build->add_option("--preset", opts->preset, "tiny (tests, < 60 s) or paper (benchmarks, ~30 min)")
+  build->add_option("--preset", opts->preset, "tiny (tests, about a minute) or paper (benchmarks, 10-20 min)")
       ->check(CLI::IsMember({"tiny", "paper"}));
+  build->add_option("--task", opts->modality, "image (Fashion-MNIST / MNIST) or text (speeches, e-mails, Moby Dick)")
+      ->check(CLI::IsMember({"image", "text"}));
   build->add_option("--out", opts->out, "Output directory")->required();
   build->add_flag("--fresh", opts->fresh, "Retrain everything instead of resuming");
   build->callback([opts] {
@@ -74,11 +77,11 @@ void add_zoo_command(CLI::App& app) {
     options.out_dir = opts->out;
     options.resume = !opts->fresh;
     options.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
-    const auto manifest = zoo::build_zoo(zoo::make_preset(opts->preset), options);
+    const auto manifest = zoo::build_zoo(zoo::make_preset(opts->preset, opts->modality), options);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     print_lineage(manifest);
-    std::printf("\n%zu models, preset %s, built in %.1f s -> %s\n", manifest.models.size(), opts->preset.c_str(),
-                seconds, zoo::manifest_path(opts->out).c_str());
+    std::printf("\n%zu models, %s preset %s, built in %.1f s -> %s\n", manifest.models.size(),
+                opts->modality.c_str(), opts->preset.c_str(), seconds, zoo::manifest_path(opts->out).c_str());
   });
 
   auto* show = zoo_cmd->add_subcommand("show", "Print a zoo's lineage table and accuracies");

@@ -1,20 +1,27 @@
 // File: modeldna/data/task.h
 // A task is what a model is trained to do: a named, documented recipe that
 // turns a real dataset into train and test splits. The zoo trains sources on
-// the source task and targets on the target tasks (docs/tasks.md).
+// a modality's source task and targets on its target tasks (docs/datasets.md).
+// Image tasks give float images [n, 1, 28, 28]; text tasks give token ids
+// int64 [n, seq_len] made with a Tokenizer (data/tokenizer.h).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "modeldna/data/dataset.h"
+#include "modeldna/data/tokenizer.h"
 
 namespace modeldna::data {
+
+inline constexpr const char* kImage = "image";
+inline constexpr const char* kText = "text";
 
 struct TaskInfo {
   std::string name;
   std::string description;
-  int64_t num_classes = 10;
+  int64_t num_classes = 10;  // 0 for unlabelled (pre-training) text
+  std::string modality = kImage;
 };
 
 struct TaskSplits {
@@ -22,22 +29,40 @@ struct TaskSplits {
   Dataset test;
 };
 
-/// Caps on split sizes; 0 means "all the task has".
-struct TaskSize {
+struct TaskOptions {
+  /// Caps on split sizes; 0 means "all the task has".
   int64_t max_train = 0;
   int64_t max_test = 0;
+  /// Text tasks only: the tokenizer file (a zoo's tokenizer.model); required.
+  std::string tokenizer;
+  /// Text tasks only: tokens per input, [CLS] included.
+  int64_t seq_len = 64;
 };
 
-/// The task every source model is trained on.
+/// The task every image source model is trained on.
 inline constexpr const char* kSourceTask = "fashion";
+/// The task every text source classifier is trained on.
+inline constexpr const char* kTextSourceTask = "sotu-presidents-a";
+/// Unlabelled text for masked-language-model pre-training (labels are all 0).
+inline constexpr const char* kPretrainTask = "text-pretrain";
 
-/// Every task, the source task first.
+/// Every task: image tasks, then text tasks; each modality's source task first.
 const std::vector<TaskInfo>& list_tasks();
+/// UsageError for an unknown name.
+const TaskInfo& task_info(const std::string& name);
+/// The source task of a modality ("image" or "text").
+std::string source_task(const std::string& modality);
 
-/// The target tasks (every task but the source task), in a fixed order.
-std::vector<std::string> target_task_names();
+/// The target tasks of a modality (every labelled task but its source task),
+/// in a fixed order.
+std::vector<std::string> target_task_names(const std::string& modality = kImage);
 
-/// Builds a task's splits from the real data; UsageError for an unknown name.
-TaskSplits load_task(const std::string& name, const TaskSize& size = {});
+/// Builds a task's splits from the real data; UsageError for an unknown name
+/// or a text task without a tokenizer.
+TaskSplits load_task(const std::string& name, const TaskOptions& options = {});
+
+/// Trains the tokenizer for text tasks on the training splits of every text
+/// task (test passages are never seen).
+Tokenizer train_text_tokenizer(const TokenizerOptions& options);
 
 }  // namespace modeldna::data

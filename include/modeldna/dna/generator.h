@@ -9,25 +9,60 @@
 // reference's projection head: Linear(no bias) -> BatchNorm -> ReLU -> Linear,
 // L2-normalised. Its job is to encode the probe, which a small encoder does
 // for images this size; its cost never dominates a verification.
+// Text probes get the same encoder in one dimension over a token embedding
+// (64 wide, then 64/128/128 channels), with the same projection head.
 #pragma once
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/types.h>
 
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "modeldna/nn/network.h"
+
 namespace modeldna::dna {
+
+/// What a detector's probes are: the input format of the models it compares
+/// (float images, or token ids over one tokenizer's vocabulary).
+struct ProbeFormat {
+  std::string modality = "image";
+  int64_t in_channels = 1, image_size = 28;  // images
+  int64_t vocab_size = 0, seq_len = 0;       // texts
+
+  static ProbeFormat of(const nn::ArchConfig& arch);
+  /// Whether a model with this architecture reads these probes.
+  bool fits(const nn::ArchConfig& arch) const;
+  /// "1x28x28 images", "64-token texts (vocabulary 4000)".
+  std::string describe() const;
+  /// The probes tensor's shape for n probes.
+  std::vector<int64_t> shape(int64_t n) const;
+  nlohmann::json to_json() const;
+  /// UsageError for a missing, ill-typed or out-of-range field.
+  static ProbeFormat from_json(const nlohmann::json& j);
+};
 
 class DnaGeneratorImpl : public torch::nn::Module {
  public:
-  DnaGeneratorImpl(int64_t in_channels, int64_t dna_dim);
+  DnaGeneratorImpl(const ProbeFormat& format, int64_t dna_dim);
   /// Unit vectors, shape = [batch, dna_dim].
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
+  torch::Tensor encode_image(const torch::Tensor& x);
+  torch::Tensor encode_text(const torch::Tensor& ids);
+
+  bool text_ = false;
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
+  torch::nn::Embedding embed_{nullptr};
+  torch::nn::Conv1d text_conv1_{nullptr}, text_conv2_{nullptr}, text_conv3_{nullptr};
+  torch::nn::BatchNorm1d text_bn1_{nullptr}, text_bn2_{nullptr}, text_bn3_{nullptr};
   torch::nn::Linear project1_{nullptr}, project2_{nullptr};
   torch::nn::BatchNorm1d project_bn_{nullptr};
 };

@@ -75,8 +75,10 @@ class MgmpDetector {
 
   const MgmpSettings& settings() const { return settings_; }
   int64_t dna_dim() const { return dna_dim_; }
-  /// The recorded verification probes, [verify_probes, C, H, W].
+  /// The recorded verification probes: [verify_probes, C, H, W] images or
+  /// [verify_probes, seq_len] token ids.
   const torch::Tensor& probes() const { return probes_; }
+  const ProbeFormat& probe_format() const { return format_; }
   /// Free-form training record saved in detector.json.
   nlohmann::json& record() { return record_; }
   const nlohmann::json& record() const { return record_; }
@@ -92,17 +94,17 @@ class MgmpDetector {
   MgmpVerdict verify(nn::Network& source, nn::Network& target) const;
 
  private:
-  MgmpDetector(MgmpSettings settings, int64_t in_channels, int64_t dna_dim);
+  MgmpDetector(MgmpSettings settings, ProbeFormat format, int64_t dna_dim);
   void check_model(const nn::Network& model) const;
   void cache_probe_encoding();
 
   MgmpSettings settings_;
-  int64_t in_channels_ = 1;
+  ProbeFormat format_;
   int64_t dna_dim_ = 10;
   // Inference mutates nothing, but torch modules have no const forward.
   mutable DnaGenerator generator_{nullptr};
   mutable ProvenanceClassifier classifier_{nullptr};
-  torch::Tensor probes_;          // [P, C, H, W]
+  torch::Tensor probes_;          // [P, C, H, W] or [P, seq_len]
   torch::Tensor probe_encoding_;  // g(probes) in eval mode, [P, d] (zeros without generator)
   nlohmann::json record_;
 };

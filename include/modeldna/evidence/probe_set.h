@@ -1,9 +1,11 @@
 // File: modeldna/evidence/probe_set.h
 // The inputs a detector shows to both models. One set serves every black-box
 // detector, so each model runs forward once per (source, probe set):
-//   clean  - n images from the source's training data
-//   noisy  - the same n images plus Gaussian noise (ModelDiff's input pairs)
-//   cutmix - n CutMix mixtures of two clean images (SAC-m)
+//   clean  - n inputs from the source's training data
+//   noisy  - the same n inputs perturbed (ModelDiff's input pairs): images plus
+//            Gaussian noise; texts with 15% of their tokens swapped for others
+//   cutmix - n mixtures of two clean inputs (SAC-m): a pasted image rectangle;
+//            a text's head spliced onto another's tail
 #pragma once
 
 #include <torch/types.h>

@@ -16,12 +16,27 @@
 namespace modeldna::nn {
 
 /// What is needed to rebuild an architecture; stored in every model file.
+/// Image architectures read float images [batch, in_channels, image_size,
+/// image_size]; text architectures read token ids int64 [batch, seq_len]
+/// (data/tokenizer.h: id 0 is padding, id 2 the leading [CLS]).
 struct ArchConfig {
-  std::string arch;              // "mlp", "lenet", "alexnet", "resnet18"
-  int64_t in_channels = 1;
-  int64_t image_size = 28;
+  std::string arch;              // "mlp", "lenet", "alexnet", "resnet18", "text-transformer", "text-cnn"
+  int64_t in_channels = 1;       // image architectures
+  int64_t image_size = 28;       // image architectures
+  int64_t vocab_size = 0;        // text architectures
+  int64_t seq_len = 0;           // text architectures
   int64_t num_classes = 10;
   double width = 1.0;            // channel / unit multiplier
+  /// "classify": logits over num_classes from the pooled [CLS] output.
+  /// "masked-lm" (text-transformer only): a pre-trained language model;
+  /// num_classes == vocab_size and forward() gives, per input, the mean over
+  /// its non-padding positions of the per-token vocabulary logits.
+  std::string head = "classify";
+
+  /// "image" or "text" (data/task.h), from the architecture's registry entry.
+  std::string modality() const;
+  /// A batch of valid inputs (zeros / [CLS] + padding), for shape checks.
+  torch::Tensor example_input(int64_t batch) const;
 
   nlohmann::json to_json() const;
   /// Throws UsageError for a missing or ill-typed field.
@@ -62,5 +77,9 @@ void copy_state(const Network& from, Network& to);
 void copy_layers(const Network& from, Network& to, const std::vector<std::string>& layers);
 /// A deep copy: same config, same weights.
 NetworkPtr clone_network(const Network& net);
+/// A classifier grown from `pretrained` (BERT-style fine-tuning start): the
+/// same architecture with head "classify" and `num_classes` outputs, every
+/// layer but the last copied, the last (the head) freshly initialised.
+NetworkPtr with_new_head(const Network& pretrained, int64_t num_classes);
 
 }  // namespace modeldna::nn

@@ -5,7 +5,8 @@
 namespace modeldna::nn {
 
 /// Sets torch's intra-op threads from $OMP_NUM_THREADS, else from the number
-/// of cores (Debian's libtorch starts with one). Returns the count used.
+/// of cores (Debian's libtorch starts with one), and keeps OpenBLAS on one
+/// thread so the two pools do not fight over the cores. Returns the count used.
 int configure_threads();
 
 }  // namespace modeldna::nn

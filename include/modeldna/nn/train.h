@@ -46,6 +46,16 @@ double train_classifier(Network& net, const data::Dataset& train, const TrainOpt
 double train_distillation(Network& student, Network& teacher, const data::Dataset& train,
                           const TrainOptions& options, double temperature);
 
+/// Masked-language-model pre-training (BERT: 15% of the non-padding,
+/// non-[CLS] positions chosen; of those 80% become [MASK], 10% a random
+/// piece, 10% stay) on unlabelled token ids [n, seq_len]. `net` must have
+/// head "masked-lm". Returns the last epoch's mean loss over chosen positions.
+double train_masked_lm(Network& net, const torch::Tensor& tokens, const TrainOptions& options);
+
+/// Top-1 accuracy of a "masked-lm" network at recovering masked tokens, with
+/// the masks drawn from `seed` (the same seed gives the same masks).
+double masked_lm_accuracy(Network& net, const torch::Tensor& tokens, uint64_t seed = 0);
+
 /// Raw logits in eval mode, computed in batches; shape = [n, num_classes].
 torch::Tensor predict_logits(Network& net, const torch::Tensor& inputs, int64_t batch_size = 512);
 

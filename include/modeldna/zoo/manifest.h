@@ -35,6 +35,9 @@ struct ModelRecord {
 struct Manifest {
   int version = kManifestVersion;
   std::string preset;
+  std::string modality = "image";          // "image" or "text" (absent in older manifests: image)
+  std::string tokenizer;                   // text zoos: the tokenizer file, relative to the zoo directory
+  int64_t seq_len = 0;                     // text zoos: tokens per model input
   std::vector<std::string> train_tasks;    // target tasks whose pairs train detectors
   std::vector<std::string> test_tasks;     // held out
   std::vector<std::string> train_sources;  // sources detectors may train on

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "modeldna/data/tokenizer.h"
 #include "modeldna/nn/network.h"
 #include "modeldna/nn/train.h"
 #include "modeldna/zoo/manifest.h"
@@ -34,13 +35,17 @@ struct ModelPlan {
 
 struct ZooPlan {
   std::string preset;
+  std::string modality = "image";      // "image" or "text"
+  data::TokenizerOptions tokenizer;    // text: trained first, saved as <zoo>/tokenizer.model
+  int64_t seq_len = 0;                 // text: tokens per input
   std::vector<std::string> train_tasks, test_tasks;
   std::vector<std::string> train_sources, heldout_sources;
   std::vector<ModelPlan> models;  // parents before children
 };
 
-/// "tiny" (tests, < 60 s) or "paper" (benchmarks); UsageError otherwise.
-ZooPlan make_preset(const std::string& name);
+/// "tiny" (tests: < 60 s for images, < 90 s for text) or "paper"
+/// (benchmarks), for "image" or "text" models; UsageError otherwise.
+ZooPlan make_preset(const std::string& name, const std::string& modality = "image");
 std::vector<std::string> preset_names();
 
 }  // namespace modeldna::zoo

@@ -7,10 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "modeldna/data/task.h"
 #include "modeldna/nn/network.h"
 #include "modeldna/zoo/manifest.h"
 
 namespace modeldna::zoo {
+
+/// How a zoo's tasks are loaded: text zoos tokenise with their own
+/// tokenizer file at their sequence length; image zoos need nothing.
+data::TaskOptions task_options(const std::string& zoo_dir, const Manifest& manifest, int64_t max_train = 0,
+                               int64_t max_test = 0);
 
 class ZooModels {
  public:
@@ -23,6 +29,10 @@ class ZooModels {
   std::string path_of(const std::string& id) const;
   /// Loads (once) and returns the model; FormatError names the file if bad.
   nn::NetworkPtr get(const std::string& id);
+  /// The task its classifier sources were trained on (data::source_task).
+  std::string source_task() const;
+  /// A task's splits, tokenised as this zoo's models expect.
+  data::TaskSplits load_task(const std::string& name, int64_t max_train = 0, int64_t max_test = 0) const;
 
   /// For MGMP-style training and evaluation: the finetune targets of `source`
   /// on `tasks`, each paired with the scratch model of the same architecture

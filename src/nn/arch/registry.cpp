@@ -3,17 +3,34 @@
 #include <algorithm>
 #include <cmath>
 
+#include "modeldna/data/task.h"
+
 namespace modeldna::nn::arch {
 
 const std::vector<ArchEntry>& registry() {
+  using data::kImage;
+  using data::kText;
   static const std::vector<ArchEntry> entries = {
-      {"mlp", "3 fully connected layers (256w, 128w units)", make_mlp},
-      {"lenet", "LeNet-like CNN: 2 conv (16w, 32w) + 3 fully connected", make_lenet},
-      {"alexnet", "AlexNet-style CNN: 5 conv (64w..256w) + 3 fully connected (512w)", make_alexnet},
-      {"resnet18", "CIFAR-style ResNet-18: 3x3 stem, 4 stages x 2 basic blocks (64w..512w), no max-pool",
-       make_resnet18},
+      {"mlp", "3 fully connected layers (256w, 128w units)", kImage, {"classify"}, make_mlp},
+      {"lenet", "LeNet-like CNN: 2 conv (16w, 32w) + 3 fully connected", kImage, {"classify"}, make_lenet},
+      {"alexnet", "AlexNet-style CNN: 5 conv (64w..256w) + 3 fully connected (512w)", kImage, {"classify"},
+       make_alexnet},
+      {"resnet18", "CIFAR-style ResNet-18: 3x3 stem, 4 stages x 2 basic blocks (64w..512w), no max-pool", kImage,
+       {"classify"}, make_resnet18},
+      {"text-transformer",
+       "BERT-like encoder: token + position embedding (64w), 2 blocks (4 heads, GELU feed-forward 128w), "
+       "[CLS] pooler; head classify or masked-lm",
+       kText, {"classify", "masked-lm"}, make_text_transformer},
+      {"text-cnn", "Kim-style 1-D CNN: embedding (64w), 3 conv (128w, kernels 3/5/7), masked max pool over time",
+       kText, {"classify"}, make_text_cnn},
   };
   return entries;
+}
+
+const ArchEntry* find_arch(const std::string& name) {
+  for (const auto& entry : registry())
+    if (entry.name == name) return &entry;
+  return nullptr;
 }
 
 int64_t scaled(int64_t base, double width) {

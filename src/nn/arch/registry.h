@@ -13,15 +13,21 @@ namespace modeldna::nn::arch {
 struct ArchEntry {
   std::string name;
   std::string description;
+  std::string modality;            // "image" or "text" (data/task.h)
+  std::vector<std::string> heads;  // the ArchConfig::head values it builds
   std::function<NetworkPtr(const ArchConfig&)> build;
 };
 
 const std::vector<ArchEntry>& registry();
+/// The entry named `name`, or nullptr.
+const ArchEntry* find_arch(const std::string& name);
 
 NetworkPtr make_mlp(const ArchConfig& config);
 NetworkPtr make_lenet(const ArchConfig& config);
 NetworkPtr make_alexnet(const ArchConfig& config);
 NetworkPtr make_resnet18(const ArchConfig& config);
+NetworkPtr make_text_transformer(const ArchConfig& config);
+NetworkPtr make_text_cnn(const ArchConfig& config);
 
 /// round(base * width), at least 1.
 int64_t scaled(int64_t base, double width);
