@@ -18,6 +18,21 @@ std::string read_file(const std::string& path) {
   return buffer.str();
 }
 
+std::string read_file(const std::string& path, uintmax_t max_bytes, const std::string& what) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw FormatError(path, "cannot open file (" + ec.message() + ")");
+  if (size > max_bytes)
+    throw FormatError(path, "file is " + std::to_string(size) + " bytes, more than the " + std::to_string(max_bytes) +
+                                "-byte limit for " + what);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FormatError(path, "cannot open file");
+  std::string bytes(static_cast<size_t>(size), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  if (static_cast<uintmax_t>(in.gcount()) != size) throw FormatError(path, "read error (file changed?)");
+  return bytes;
+}
+
 nlohmann::json read_json_file(const std::string& path) {
   const std::string text = read_file(path);
   try {

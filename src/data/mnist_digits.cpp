@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "modeldna/core/error.h"
+#include "modeldna/core/json_file.h"
 #include "modeldna/data/image_set.h"
 #include "modeldna/io/safetensors.h"
 
@@ -154,26 +155,10 @@ class DigitsHandler : public nlohmann::json_sax<nlohmann::json> {
   bool next_is_data_ = false;
 };
 
-std::string read_text(const std::string& path) {
-  std::error_code ec;
-  const uintmax_t size = fs::file_size(path, ec);
-  if (ec) missing(path, ec);
-  if (size > kMaxJsonBytes) {
-    throw FormatError(path, "file is " + std::to_string(size) + " bytes, more than the " +
-                                std::to_string(kMaxJsonBytes) + "-byte limit for a digit file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError(path, "cannot open file");
-  std::string text(static_cast<size_t>(size), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(size));
-  if (static_cast<uintmax_t>(in.gcount()) != size) throw FormatError(path, "read error (file changed?)");
-  return text;
-}
-
 // Appends the images of one digit file to `set`, labelled `digit`.
 void decode_digit_file(int digit, ImageSet& set) {
   const std::string path = digit_path(digit);
-  const std::string text = read_text(path);
+  const std::string text = read_file(path, kMaxJsonBytes, "a digit file");
   const size_t before = set.pixels.size();
   DigitsHandler handler(set.pixels);
   if (!nlohmann::json::sax_parse(text, &handler)) throw FormatError(path, handler.problem);

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "modeldna/core/error.h"
+#include "modeldna/core/json_file.h"
 #include "modeldna/data/image_set.h"
 
 namespace modeldna::data::npm {
@@ -107,21 +108,6 @@ class ShallowHandler : public nlohmann::json_sax<nlohmann::json> {
   std::string key_;
 };
 
-std::string read_bounded(const std::string& path) {
-  std::error_code ec;
-  const uintmax_t size = fs::file_size(path, ec);
-  if (ec) throw FormatError(path, "cannot open file (" + ec.message() + ")");
-  if (size > kMaxJsonBytes) {
-    throw FormatError(path, "file is " + std::to_string(size) + " bytes, more than the " +
-                                std::to_string(kMaxJsonBytes) + "-byte limit for a corpus file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError(path, "cannot open file");
-  std::string text(static_cast<size_t>(size), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(size));
-  if (static_cast<uintmax_t>(in.gcount()) != size) throw FormatError(path, "read error (file changed?)");
-  return text;
-}
 
 const Value& field(const Shallow& doc, const std::string& key, const std::string& path, Value::Kind kind) {
   if (!doc.is_object) throw FormatError(path, "not a JSON object");
@@ -163,7 +149,7 @@ std::vector<std::string> json_files(const std::string& dir) {
 }
 
 Shallow read_shallow(const std::string& path) {
-  const std::string text = read_bounded(path);
+  const std::string text = read_file(path, kMaxJsonBytes, "a corpus file");
   ShallowHandler handler;
   if (!nlohmann::json::sax_parse(text, &handler)) throw FormatError(path, handler.problem);
   return std::move(handler.doc);

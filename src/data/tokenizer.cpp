@@ -78,21 +78,6 @@ std::string reserved_problem(const Processor& p) {
          std::to_string(Tokenizer::kFirstPiece + 1) + " pieces (a SentencePiece model trained elsewhere?)";
 }
 
-std::string read_bounded(const std::string& path) {
-  std::error_code ec;
-  const uintmax_t size = fs::file_size(path, ec);
-  if (ec) throw FormatError(path, "cannot open file (" + ec.message() + ")");
-  if (size > kMaxModelBytes) {
-    throw FormatError(path, "file is " + std::to_string(size) + " bytes, more than the " +
-                                std::to_string(kMaxModelBytes) + "-byte limit for a tokenizer");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError(path, "cannot open file");
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(size));
-  if (static_cast<uintmax_t>(in.gcount()) != size) throw FormatError(path, "read error (file changed?)");
-  return bytes;
-}
 
 // Every `stride`-th sentence, evenly over the whole list, so the choice is
 // deterministic and covers every corpus in it.
@@ -152,7 +137,7 @@ Tokenizer Tokenizer::train(const std::vector<std::string>& sentences, const Toke
 }
 
 Tokenizer Tokenizer::load(const std::string& path) {
-  std::string bytes = read_bounded(path);
+  std::string bytes = read_file(path, kMaxModelBytes, "a tokenizer");
   std::string error;
   auto processor = make_processor(bytes, &error);
   if (!processor) throw FormatError(path, "not a SentencePiece model (" + error + ")");

@@ -60,8 +60,8 @@ void MgmpDetector::check_model(const nn::Network& model) const {
     throw UsageError("MGMP compares DNAs output by output: this " + c.arch + " has " +
                      std::to_string(c.num_classes) + " outputs, the detector was trained on models with " +
                      std::to_string(dna_dim_) +
-                     " (a new head cannot be compared this way; the modeldiff and sac detectors of "
-                     "`modeldna bench` work across output sizes)");
+                     " (a new head cannot be compared this way; the modeldiff, sac and weights detectors "
+                     "of `modeldna bench` work across output sizes)");
   if (!format_.fits(c))
     throw UsageError("this " + c.arch + " reads " + ProbeFormat::of(c).describe() + ", the detector's probes are " +
                      format_.describe());

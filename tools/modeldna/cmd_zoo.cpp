@@ -42,7 +42,9 @@ void print_summary(const zoo::Manifest& m) {
   std::map<std::pair<std::string, std::string>, Stats> by_kind;
   double seconds = 0;
   for (const auto& r : m.models) {
-    auto& s = by_kind[{r.arch.value("arch", "?"), r.relation}];
+    // A language model's accuracy (masked pieces recovered) is not a task accuracy.
+    const bool language_model = r.arch.value("head", "classify") == "masked-lm";
+    auto& s = by_kind[{r.arch.value("arch", "?"), r.relation + (language_model ? " (masked-lm)" : "")}];
     ++s.count;
     s.sum += r.test_accuracy;
     s.min = std::min(s.min, r.test_accuracy);

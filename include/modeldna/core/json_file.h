@@ -2,6 +2,7 @@
 // Reading and writing JSON documents on disk, with errors that name the file.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -25,5 +26,10 @@ void write_file_atomically(const std::string& path, const std::function<void(std
 
 /// Reads a whole file; throws FormatError if it cannot be read.
 std::string read_file(const std::string& path);
+
+/// Reads a whole file of at most `max_bytes` (an untrusted file must not
+/// exhaust memory); FormatError "file is N bytes, more than the M-byte limit
+/// for <what>" beyond that, or if it cannot be read.
+std::string read_file(const std::string& path, uintmax_t max_bytes, const std::string& what);
 
 }  // namespace modeldna
