@@ -14,6 +14,9 @@ for schedule in two-stage joint; do
 done
 $bin train --zoo zoo/paper --out detectors/paper-no-generator --no-generator 2> "$out/train-no-generator.log"
 $bin eval --zoo zoo/paper --detector detectors/paper-no-generator --json-out "$out/eval-no-generator.json" > "$out/eval-no-generator.md"
+# Ours: the relation pair features.
+$bin train --zoo zoo/paper --out detectors/paper-relation --pair-features relation 2> "$out/train-relation.log"
+$bin eval --zoo zoo/paper --detector detectors/paper-relation --json-out "$out/eval-relation.json" > "$out/eval-relation.md"
 for i in 1 2 3; do
   $bin verify --json --detector detectors/paper-two-stage zoo/paper/models/resnet18-s0.safetensors \
     zoo/paper/models/resnet18-s0-ft-mnist.safetensors

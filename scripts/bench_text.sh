@@ -10,10 +10,16 @@ mkdir -p "$out"
 /usr/bin/time -f "tiny text zoo build: %e s" $bin zoo build --task text --preset tiny --fresh --out zoo/text-tiny > "$out/zoo-tiny.txt"
 /usr/bin/time -f "paper text zoo build: %e s" $bin zoo build --task text --preset paper --out zoo/text-paper > "$out/zoo.txt"
 $bin zoo show --summary zoo/text-paper > "$out/zoo-summary.md"
+# The paper's classifier input (concat, the default), both schedules; then ours (relation).
 $bin train --zoo zoo/text-paper --out detectors/text-paper-joint 2> "$out/train-joint.log"
 $bin eval --zoo zoo/text-paper --detector detectors/text-paper-joint --json-out "$out/eval-joint.json" > "$out/eval-joint.md"
+$bin train --zoo zoo/text-paper --out detectors/text-paper-two-stage --schedule two-stage 2> "$out/train-two-stage.log"
+$bin eval --zoo zoo/text-paper --detector detectors/text-paper-two-stage --json-out "$out/eval-two-stage.json" > "$out/eval-two-stage.md"
+$bin train --zoo zoo/text-paper --out detectors/text-paper-relation --pair-features relation 2> "$out/train-relation.log"
+$bin eval --zoo zoo/text-paper --detector detectors/text-paper-relation --json-out "$out/eval-relation.json" > "$out/eval-relation.md"
 for i in 1 2 3; do
   $bin verify --json --detector detectors/text-paper-joint zoo/text-paper/models/text-transformer-s0.safetensors \
     zoo/text-paper/models/text-transformer-s0-ft-sotu-party.safetensors
 done > "$out/verify-timing.json"
 /usr/bin/time -f "bench: %e s" $bin bench --zoo zoo/text-paper --mgmp detectors/text-paper-joint --out "$out/bench" > "$out/bench.md"
+/usr/bin/time -f "bench (relation): %e s" $bin bench --zoo zoo/text-paper --mgmp detectors/text-paper-relation --detectors mgmp --out "$out/bench-relation" > "$out/bench-relation.md"

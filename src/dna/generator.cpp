@@ -116,8 +116,11 @@ torch::Tensor DnaGeneratorImpl::forward(const torch::Tensor& x) {
   return torch::nn::functional::normalize(h, torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-12));
 }
 
-ProvenanceClassifierImpl::ProvenanceClassifierImpl(int64_t dna_dim) {
-  fc1_ = register_module("fc1", torch::nn::Linear(2 * dna_dim, 512));
+ProvenanceClassifierImpl::ProvenanceClassifierImpl(int64_t dna_dim, const std::string& pair_features)
+    : relation_(pair_features == "relation") {
+  MDNA_CHECK(pair_features == "concat" || pair_features == "relation",
+             "pair features must be concat or relation, not '" + pair_features + "'");
+  fc1_ = register_module("fc1", torch::nn::Linear((relation_ ? 4 : 2) * dna_dim, 512));
   fc2_ = register_module("fc2", torch::nn::Linear(512, 256));
   fc3_ = register_module("fc3", torch::nn::Linear(256, 128));
   fc4_ = register_module("fc4", torch::nn::Linear(128, 64));
@@ -126,7 +129,9 @@ ProvenanceClassifierImpl::ProvenanceClassifierImpl(int64_t dna_dim) {
 }
 
 torch::Tensor ProvenanceClassifierImpl::forward(const torch::Tensor& source_dna, const torch::Tensor& target_dna) {
-  auto h = torch::relu(fc1_->forward(torch::cat({source_dna, target_dna}, 1)));
+  const auto pair = relation_ ? torch::cat({source_dna, target_dna, (source_dna - target_dna).abs(), source_dna * target_dna}, 1)
+                              : torch::cat({source_dna, target_dna}, 1);
+  auto h = torch::relu(fc1_->forward(pair));
   return fc5_->forward(fc4_->forward(fc3_->forward(fc2_->forward(h))));
 }
 

@@ -17,6 +17,7 @@ nlohmann::json MgmpSettings::to_json() const {
           {"generator_epochs", generator_epochs},
           {"classifier_epochs", classifier_epochs},
           {"temperature", temperature},
+          {"pair_features", pair_features},
           {"generator_optimizer", {{"type", "sgd"}, {"lr", generator_lr}, {"momentum", generator_momentum},
                                    {"weight_decay", generator_weight_decay}}},
           {"classifier_optimizer", {{"type", "adam"}, {"lr", classifier_lr},
@@ -34,6 +35,7 @@ MgmpSettings MgmpSettings::from_json(const nlohmann::json& j) {
   s.generator_epochs = j.at("generator_epochs").get<int64_t>();
   s.classifier_epochs = j.at("classifier_epochs").get<int64_t>();
   s.temperature = j.at("temperature").get<double>();
+  s.pair_features = j.value("pair_features", "concat");  // absent in detectors written before the option
   const auto& g = j.at("generator_optimizer");
   s.generator_lr = g.at("lr").get<double>();
   s.generator_momentum = g.at("momentum").get<double>();
@@ -43,6 +45,7 @@ MgmpSettings MgmpSettings::from_json(const nlohmann::json& j) {
   s.classifier_weight_decay = c.at("weight_decay").get<double>();
   s.seed = j.at("seed").get<uint64_t>();
   MDNA_CHECK(s.schedule == "two-stage" || s.schedule == "joint", "schedule must be two-stage or joint");
+  MDNA_CHECK(s.pair_features == "concat" || s.pair_features == "relation", "pair_features must be concat or relation");
   MDNA_CHECK(s.verify_probes > 0 && s.train_probes > 0 && s.batch_size > 0, "probe counts and batch size must be > 0");
   return s;
 }
@@ -51,7 +54,7 @@ MgmpDetector::MgmpDetector(MgmpSettings settings, ProbeFormat format, int64_t dn
     : settings_(std::move(settings)), format_(std::move(format)), dna_dim_(dna_dim) {
   torch::manual_seed(settings_.seed);
   generator_ = DnaGenerator(format_, dna_dim);
-  classifier_ = ProvenanceClassifier(dna_dim);
+  classifier_ = ProvenanceClassifier(dna_dim, settings_.pair_features);
 }
 
 void MgmpDetector::check_model(const nn::Network& model) const {

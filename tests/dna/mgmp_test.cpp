@@ -98,6 +98,16 @@ TEST(MgmpShapes, ClassifierMatchesTheReference) {
   EXPECT_EQ(c->forward(torch::randn({3, 10}), torch::randn({3, 10})).sizes(), (std::vector<int64_t>{3, 2}));
 }
 
+// Ours: [a, b, |a-b|, a*b] doubles fc1's input, 40*512 + 512 = 20,992 weights there.
+TEST(MgmpShapes, RelationFeaturesWidenOnlyTheFirstLayer) {
+  ProvenanceClassifier c(10, "relation");
+  int64_t count = 0;
+  for (const auto& p : c->parameters()) count += p.numel();
+  EXPECT_EQ(count, 183362 - 10752 + 20992);
+  EXPECT_EQ(c->forward(torch::randn({3, 10}), torch::randn({3, 10})).sizes(), (std::vector<int64_t>{3, 2}));
+  EXPECT_THROW_MSG(ProvenanceClassifier(10, "sum"), UsageError, "concat or relation");
+}
+
 class MgmpTrained : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

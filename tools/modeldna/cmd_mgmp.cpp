@@ -56,6 +56,9 @@ void add_train(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
   cmd->add_option("--schedule", o->settings.schedule, "two-stage (reference code) or joint (paper text)")
       ->check(CLI::IsMember({"two-stage", "joint"}));
   cmd->add_flag("--no-generator", o->no_generator, "Ablation: DNA = model outputs only");
+  cmd->add_option("--pair-features", o->settings.pair_features,
+                  "concat (default, the paper: [a, b]) or relation (ours: [a, b, |a-b|, a*b]; better on text)")
+      ->check(CLI::IsMember({"concat", "relation"}));
   cmd->add_option("--generator-epochs", o->settings.generator_epochs, "Stage-1 epochs");
   cmd->add_option("--classifier-epochs", o->settings.classifier_epochs, "Stage-2 epochs");
   cmd->add_option("--train-probes", o->settings.train_probes, "Probes the detector trains on");
@@ -70,9 +73,9 @@ void add_train(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
     const auto pool = zoo.load_task(zoo.source_task()).train;
     size_t pairs = 0;
     for (const auto& g : groups) pairs += g.homologous.size();
-    std::fprintf(stderr, "training MGMP (%s%s) on %zu source(s), %zu homologous/non-homologous pairs\n",
-                 o->settings.schedule.c_str(), o->settings.use_generator ? "" : ", no generator", groups.size(),
-                 pairs);
+    std::fprintf(stderr, "training MGMP (%s, %s pair features%s) on %zu source(s), %zu homologous/non-homologous pairs\n",
+                 o->settings.schedule.c_str(), o->settings.pair_features.c_str(),
+                 o->settings.use_generator ? "" : ", no generator", groups.size(), pairs);
     auto detector = dna::MgmpDetector::train(
         groups, pool, o->settings, [](const std::string& stage, int64_t epoch, int64_t epochs, double loss, double left) {
           std::fprintf(stderr, "  %-10s epoch %3lld/%-3lld loss %.4f  ~%.0f s left\n", stage.c_str(),

@@ -71,12 +71,16 @@ TORCH_MODULE(DnaGenerator);
 /// The provenance classifier, as in the reference: fc1 2d->512, ReLU, then
 /// fc2..fc5 (256, 128, 64, 2) with no further non-linearity; biases start at 0.
 /// Input: [DNA_source, DNA_target]; output: logits (non-homologous, homologous).
+/// `pair_features` "relation" (ours, not the paper's) also feeds the pair's
+/// relation, [a, b, |a - b|, a * b] (fc1 4d->512), so the classifier can judge
+/// how a target's DNA relates to the source's rather than what it looks like.
 class ProvenanceClassifierImpl : public torch::nn::Module {
  public:
-  explicit ProvenanceClassifierImpl(int64_t dna_dim);
+  explicit ProvenanceClassifierImpl(int64_t dna_dim, const std::string& pair_features = "concat");
   torch::Tensor forward(const torch::Tensor& source_dna, const torch::Tensor& target_dna);
 
  private:
+  bool relation_ = false;
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr}, fc3_{nullptr}, fc4_{nullptr}, fc5_{nullptr};
 };
 TORCH_MODULE(ProvenanceClassifier);

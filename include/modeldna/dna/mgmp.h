@@ -27,6 +27,10 @@ struct MgmpSettings {
   int64_t generator_epochs = 20;
   int64_t classifier_epochs = 20;
   double temperature = 30.0;
+  /// "concat" (the paper, the default) or "relation" (ours: far better on
+  /// text, mixed on images): what the classifier reads of a DNA pair
+  /// (ProvenanceClassifierImpl, BENCHMARKS.md "Relation features").
+  std::string pair_features = "concat";
   double generator_lr = 1e-3, generator_momentum = 0.9, generator_weight_decay = 5e-4;
   double classifier_lr = 1e-3, classifier_weight_decay = 1e-6;
   uint64_t seed = 0;
