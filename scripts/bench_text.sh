@@ -17,6 +17,8 @@ $bin train --zoo zoo/text-paper --out detectors/text-paper-two-stage --schedule 
 $bin eval --zoo zoo/text-paper --detector detectors/text-paper-two-stage --json-out "$out/eval-two-stage.json" > "$out/eval-two-stage.md"
 $bin train --zoo zoo/text-paper --out detectors/text-paper-relation --pair-features relation 2> "$out/train-relation.log"
 $bin eval --zoo zoo/text-paper --detector detectors/text-paper-relation --json-out "$out/eval-relation.json" > "$out/eval-relation.md"
+$bin train --zoo zoo/text-paper --out detectors/text-paper-relation-two-stage --pair-features relation --schedule two-stage 2> "$out/train-relation-two-stage.log"
+$bin eval --zoo zoo/text-paper --detector detectors/text-paper-relation-two-stage --json-out "$out/eval-relation-two-stage.json" > "$out/eval-relation-two-stage.md"
 for i in 1 2 3; do
   $bin verify --json --detector detectors/text-paper-joint zoo/text-paper/models/text-transformer-s0.safetensors \
     zoo/text-paper/models/text-transformer-s0-ft-sotu-party.safetensors
