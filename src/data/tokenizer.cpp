@@ -7,11 +7,8 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <string>
-#include <system_error>
 #include <unordered_map>
 
 #include "modeldna/core/error.h"
@@ -25,7 +22,6 @@
 namespace modeldna::data {
 namespace {
 
-namespace fs = std::filesystem;
 using spm_module::Api;
 using spm_module::Processor;
 

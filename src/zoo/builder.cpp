@@ -34,7 +34,9 @@ class ZooBuilder {
     manifest.test_tasks = plan_.test_tasks;
     manifest.train_sources = plan_.train_sources;
     manifest.heldout_sources = plan_.heldout_sources;
-    const Manifest previous = plan_.modality == data::kText && !tokenizer_ready() ? Manifest{} : previous_manifest();
+    // A text zoo's tokenizer comes first; models made with a replaced one are stale.
+    const bool keep_previous = plan_.modality != data::kText || tokenizer_ready();
+    const Manifest previous = keep_previous ? previous_manifest() : Manifest{};
     for (const auto& step : plan_.models) {
       const ModelRecord* done = previous.find(step.id);
       if (done && still_loads(step.id)) {
