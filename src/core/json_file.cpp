@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <vector>
 #include <sstream>
 
 #include "modeldna/core/error.h"
@@ -33,13 +35,39 @@ std::string read_file(const std::string& path, uintmax_t max_bytes, const std::s
   return bytes;
 }
 
-nlohmann::json read_json_file(const std::string& path) {
-  const std::string text = read_file(path);
+nlohmann::json parse_json(const std::string& path, std::string_view text, const JsonLimits& limits) {
+  using nlohmann::json;
+  if (text.size() > limits.max_bytes)
+    throw FormatError(path, "JSON is " + std::to_string(text.size()) + " bytes, more than the limit of " +
+                                std::to_string(limits.max_bytes));
+  std::vector<std::set<std::string>> keys;  // one set per open object
+  int depth = 0;
+  auto check = [&](int, json::parse_event_t event, json& parsed) {
+    using Event = json::parse_event_t;
+    if (event == Event::object_start || event == Event::array_start) {
+      if (++depth > limits.max_depth)
+        throw FormatError(path, "JSON nests deeper than " + std::to_string(limits.max_depth) + " levels");
+      if (event == Event::object_start) keys.emplace_back();
+    } else if (event == Event::object_end || event == Event::array_end) {
+      --depth;
+      if (event == Event::object_end) keys.pop_back();
+    } else if (event == Event::key && !keys.back().insert(parsed.get_ref<const std::string&>()).second) {
+      std::string key = parsed.get_ref<const std::string&>().substr(0, 80);
+      for (char& c : key)
+        if (static_cast<unsigned char>(c) < 0x20) c = '?';
+      throw FormatError(path, "duplicate JSON key '" + key + "'");
+    }
+    return true;
+  };
   try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+    return json::parse(text.begin(), text.end(), check);
+  } catch (const json::parse_error& e) {
     throw FormatError(path, std::string("invalid JSON: ") + e.what());
   }
+}
+
+nlohmann::json read_json_file(const std::string& path, const JsonLimits& limits) {
+  return parse_json(path, read_file(path, limits.max_bytes, "a JSON file"), limits);
 }
 
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {

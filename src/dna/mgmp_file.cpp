@@ -7,6 +7,7 @@
 #include "modeldna/core/json_file.h"
 #include "modeldna/dna/mgmp.h"
 #include "modeldna/io/safetensors.h"
+#include "modeldna/io/open_store.h"
 #include "modeldna/nn/tensor_io.h"
 
 namespace modeldna::dna {
@@ -62,7 +63,7 @@ MgmpDetector MgmpDetector::load(const std::string& dir) {
 
   MgmpDetector det(settings, format, dna_dim);
   det.record_ = doc.value("record", nlohmann::json::object());
-  const auto file = io::SafetensorsFile::open(tensors_path(dir));
+  const auto file = io::open_store(tensors_path(dir));
   auto used = nn::load_state(*det.generator_, file, {"generator.", false});
   for (const auto& name : nn::load_state(*det.classifier_, file, {"classifier.", false})) used.insert(name);
   det.probes_ = nn::read_tensor(file, "probes", format.shape(settings.verify_probes));

@@ -97,12 +97,22 @@ ProbeSet make_probe_set(const data::Dataset& source_data, int64_t n, uint64_t se
   return probes;
 }
 
-ModelOutputs observe(std::string id, nn::NetworkPtr network, const ProbeSet& probes) {
+ModelOutputs observe(std::string id, nn::NetworkPtr network, const ProbeSet& probes,
+                     std::shared_ptr<const io::TensorStore> store) {
   MDNA_CHECK(network != nullptr, "observe: model '" + id + "' has no network");
   ModelOutputs out;
   out.logits = nn::predict_logits(*network, probes.all_inputs());
   out.id = std::move(id);
   out.network = std::move(network);
+  out.store = std::move(store);
+  return out;
+}
+
+ModelOutputs weights_only(std::string id, std::shared_ptr<const io::TensorStore> store) {
+  MDNA_CHECK(store != nullptr, "weights_only: model '" + id + "' has no tensor store");
+  ModelOutputs out;
+  out.id = std::move(id);
+  out.store = std::move(store);
   return out;
 }
 

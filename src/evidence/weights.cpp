@@ -37,21 +37,58 @@ constexpr int64_t kMaxMatchedUnits = 1024;
 
 std::string layer_of(const std::string& tensor_name) { return tensor_name.substr(0, tensor_name.find('.')); }
 
-// "fc1.weight", "layer1_0.conv1.weight": a layer's weight, not its bias.
-bool is_weight(const std::string& tensor_name) {
-  const std::string suffix = ".weight";
-  return tensor_name.size() > suffix.size() &&
-         tensor_name.compare(tensor_name.size() - suffix.size(), suffix.size(), suffix) == 0;
+// A learned tensor by name, as float values in its stored shape.
+struct Learned {
+  torch::Tensor values;
+  bool matrix = false;     // a weight matrix or kernel (units along dim 0)
+  bool token_rows = false; // rows are vocabulary entries, fixed by the tokenizer
+};
+using LearnedMap = std::vector<std::pair<std::string, Learned>>;
+
+// The model's learned tensors: from the network when it runs (its config
+// knows which rows are tokens), else from its file in any format, leaving out
+// what the store tags as statistics, constants, optimizer state or
+// quantization parameters: no evidence of learning.
+LearnedMap learned_tensors(const ModelOutputs& model) {
+  LearnedMap out;
+  if (!model.network) {
+    for (const auto& t : model.store->tensors()) {
+      if (!io::is_learned(t.role) || (!io::is_real(t.dtype) && !t.quantization)) continue;
+      auto values = torch::empty(t.shape, torch::kFloat32);
+      model.store->read_f32(t, 0, t.numel(), values.data_ptr<float>());
+      Learned l{values, (t.role == io::Role::Weight || t.role == io::Role::Embedding) && t.shape.size() >= 2,
+                t.role == io::Role::Embedding};
+      out.emplace_back(t.name, std::move(l));
+    }
+    return out;
+  }
+  const int64_t vocab = model.network->config().vocab_size;
+  for (const auto& p : model.network->named_parameters()) {
+    const auto& name = p.key();
+    const bool weight = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
+    const auto& w = p.value();
+    out.emplace_back(name, Learned{w.detach(), weight && w.dim() >= 2, weight && w.dim() >= 2 && w.size(0) == vocab});
+  }
+  return out;
+}
+
+const Learned* find(const LearnedMap& map, const std::string& name) {
+  for (const auto& [n, l] : map)
+    if (n == name) return &l;
+  return nullptr;
 }
 
 // Why the two models' weights cannot be compared tensor by tensor, or "".
 // Names only line up within one architecture: across architectures a shared
 // name and shape (say the 10-class output bias) would be a coincidence.
 std::string incomparable(const ModelOutputs& source, const ModelOutputs& target) {
-  if (source.network == nullptr || target.network == nullptr) return "needs both models' weights";
-  const auto& a = source.network->config().arch;
-  const auto& b = target.network->config().arch;
-  if (a != b) return "different architectures ('" + a + "' and '" + b + "')";
+  const bool s = source.network || source.store, t = target.network || target.store;
+  if (!s || !t) return "needs both models' weights";
+  if (source.network && target.network) {
+    const auto& a = source.network->config().arch;
+    const auto& b = target.network->config().arch;
+    if (a != b) return "different architectures ('" + a + "' and '" + b + "')";
+  }
   return "";
 }
 
@@ -65,7 +102,7 @@ class Weights : public Detector {
   Evidence compare(const ProbeSet&, const ModelOutputs& source, const ModelOutputs& target) override {
     if (const auto why = incomparable(source, target); !why.empty()) return detail::not_applicable(why);
     torch::NoGradGuard no_grad;
-    auto target_params = target.network->named_parameters();
+    const auto source_params = learned_tensors(source), target_params = learned_tensors(target);
 
     struct LayerSums {
       double dot = 0, source_sq = 0, target_sq = 0;
@@ -76,14 +113,14 @@ class Weights : public Detector {
     int64_t shape_mismatch = 0, zero = 0, total = 0;
     double sum = 0;
 
-    for (const auto& item : source.network->named_parameters()) {
+    for (const auto& [name, learned] : source_params) {
       ++total;
-      const torch::Tensor* other = target_params.find(item.key());
-      if (other == nullptr || other->sizes() != item.value().sizes()) {
+      const Learned* other = find(target_params, name);
+      if (other == nullptr || other->values.sizes() != learned.values.sizes()) {
         ++shape_mismatch;
         continue;
       }
-      const auto s = item.value().to(torch::kFloat64).flatten(), t = other->to(torch::kFloat64).flatten();
+      const auto s = learned.values.to(torch::kFloat64).flatten(), t = other->values.to(torch::kFloat64).flatten();
       const double dot = s.dot(t).item<double>(), s_sq = s.dot(s).item<double>(), t_sq = t.dot(t).item<double>();
       if (s_sq == 0 || t_sq == 0) {  // e.g. a zero-initialised bias: no direction to compare
         ++zero;
@@ -91,8 +128,8 @@ class Weights : public Detector {
       }
       const double cos = dot / std::sqrt(s_sq * t_sq);
       sum += cos;
-      tensors.push_back({{"tensor", item.key()}, {"cosine", cos}});
-      const auto layer = layer_of(item.key());
+      tensors.push_back({{"tensor", name}, {"cosine", cos}});
+      const auto layer = layer_of(name);
       if (!layers.count(layer)) layer_order.push_back(layer);
       auto& acc = layers[layer];
       acc.dot += dot;
@@ -126,21 +163,21 @@ class WeightsPerm : public Detector {
   Evidence compare(const ProbeSet&, const ModelOutputs& source, const ModelOutputs& target) override {
     if (const auto why = incomparable(source, target); !why.empty()) return detail::not_applicable(why);
     torch::NoGradGuard no_grad;
-    auto target_params = target.network->named_parameters();
+    const auto source_params = learned_tensors(source), target_params = learned_tensors(target);
 
     nlohmann::json per_layer = nlohmann::json::array();
     nlohmann::json skipped = nlohmann::json::array();
     double sum = 0;
-    for (const auto& item : source.network->named_parameters()) {
-      const auto& name = item.key();
-      const auto& w = item.value();
-      if (!is_weight(name) || w.dim() < 2) continue;  // matrices and kernels: BatchNorm scales are 1-D
-      const torch::Tensor* other = target_params.find(name);
-      if (other == nullptr || other->sizes() != w.sizes()) continue;
+    for (const auto& [name, learned] : source_params) {
+      if (!learned.matrix) continue;  // matrices and kernels: BatchNorm scales are 1-D
+      const auto& w = learned.values;
+      const Learned* match_in_target = find(target_params, name);
+      if (match_in_target == nullptr || match_in_target->values.sizes() != w.sizes()) continue;
+      const torch::Tensor* other = &match_in_target->values;
       const int64_t units = w.size(0);
       // Rows of a token embedding or a vocabulary head are tokens, fixed by
       // the tokenizer: no permutation to undo, so compare them in place.
-      const bool token_rows = units == source.network->config().vocab_size;
+      const bool token_rows = learned.token_rows;
       if (units > kMaxMatchedUnits && !token_rows) {
         skipped.push_back({{"tensor", name}, {"reason", std::to_string(units) + " units, too many to match"}});
         continue;

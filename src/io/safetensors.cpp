@@ -1,21 +1,17 @@
 #include "modeldna/io/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <limits>
-#include <ostream>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <set>
 #include <utility>
 
+#include "byte_reader.h"
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
+#include "modeldna/io/tensor_store.h"
 
 namespace modeldna::io {
 
@@ -27,40 +23,7 @@ namespace {
 
 using nlohmann::json;
 
-struct DTypeInfo {
-  DType dtype;
-  std::string_view name;
-  std::size_t size;
-};
-
-// Indexed by the enum's value; the order must follow the declaration.
-constexpr DTypeInfo kDTypes[] = {
-    {DType::F64, "F64", 8}, {DType::F32, "F32", 4}, {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2},
-    {DType::I64, "I64", 8}, {DType::I32, "I32", 4}, {DType::I16, "I16", 2}, {DType::I8, "I8", 1},
-    {DType::U8, "U8", 1},   {DType::BOOL, "BOOL", 1},
-};
-
-constexpr bool dtypes_in_enum_order() {
-  for (std::size_t i = 0; i < std::size(kDTypes); ++i)
-    if (static_cast<std::size_t>(kDTypes[i].dtype) != i) return false;
-  return true;
-}
-static_assert(dtypes_in_enum_order(), "kDTypes must follow the order of enum DType");
-
-const DTypeInfo& info(DType dtype) {
-  const auto index = static_cast<std::size_t>(dtype);
-  MDNA_CHECK(index < std::size(kDTypes), "invalid DType value " + std::to_string(index));
-  return kDTypes[index];
-}
-
-// Names come from untrusted files: keep messages one short line.
-std::string quote(std::string_view name) {
-  constexpr std::size_t kMax = 80;
-  std::string out = "'" + std::string(name.substr(0, kMax));
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20) c = '?';
-  return out + (name.size() > kMax ? "...'" : "'");
-}
+using detail::quote;
 
 bool mul_overflows(uint64_t a, uint64_t b, uint64_t* out) { return __builtin_mul_overflow(a, b, out); }
 
@@ -122,7 +85,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
   out.name = name;
   const json& dtype = entry["dtype"];
   if (!dtype.is_string()) fail(path, name, "dtype is not a string");
-  const auto parsed = parse_dtype(dtype.get_ref<const std::string&>());
+  const auto parsed = parse_safetensors_dtype(dtype.get_ref<const std::string&>());
   if (!parsed) fail(path, name, "unknown dtype " + quote(dtype.get_ref<const std::string&>()));
   out.dtype = *parsed;
 
@@ -138,7 +101,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
     out.shape.push_back(static_cast<int64_t>(value));
   }
   uint64_t bytes = 0;
-  if (numel > kInt64Max || mul_overflows(numel, info(out.dtype).size, &bytes))
+  if (numel > kInt64Max || mul_overflows(numel, dtype_size(out.dtype), &bytes))
     fail(path, name, "shape " + shape.dump() + " overflows the element count");
 
   const json& offsets = entry["data_offsets"];
@@ -153,7 +116,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
     fail(path, name, range + " exceed the data buffer (" + std::to_string(buffer_size) + " bytes)");
   if (out.end - out.begin != bytes)
     fail(path, name,
-         range + " hold " + std::to_string(out.end - out.begin) + " bytes but " + std::string(info(out.dtype).name) +
+         range + " hold " + std::to_string(out.end - out.begin) + " bytes but " + std::string(dtype_name(out.dtype)) +
              " shape " + shape.dump() + " needs " + std::to_string(bytes));
   return out;
 }
@@ -195,14 +158,10 @@ void check_layout(const std::string& path, std::vector<Entry>& entries, uint64_t
 
 }  // namespace
 
-std::string_view dtype_name(DType dtype) { return info(dtype).name; }
-
-std::size_t dtype_size(DType dtype) { return info(dtype).size; }
-
-std::optional<DType> parse_dtype(std::string_view name) {
-  for (const DTypeInfo& entry : kDTypes)
-    if (entry.name == name) return entry.dtype;
-  return std::nullopt;
+std::optional<DType> parse_safetensors_dtype(std::string_view name) {
+  const auto dtype = parse_dtype(name);
+  if (!dtype || is_block(*dtype)) return std::nullopt;
+  return dtype;
 }
 
 int64_t TensorView::numel() const {
@@ -213,45 +172,23 @@ int64_t TensorView::numel() const {
 
 struct SafetensorsFile::Impl {
   std::string path;
-  void* map = nullptr;
-  std::size_t map_size = 0;
+  std::shared_ptr<const Blob> blob;
   std::map<std::string, std::string> metadata;
   std::vector<TensorView> tensors;
   std::map<std::string, std::size_t, std::less<>> index;  // name -> position in tensors
-
-  ~Impl() {
-    if (map) munmap(map, map_size);
-  }
 };
 
-SafetensorsFile SafetensorsFile::open(const std::string& path) {
+SafetensorsFile SafetensorsFile::open(const std::string& path) { return open(map_file(path)); }
+
+SafetensorsFile SafetensorsFile::open(std::shared_ptr<const Blob> blob) {
   auto impl = std::make_unique<Impl>();
-  impl->path = path;
-  {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw FormatError(path, std::string("cannot open file: ") + std::strerror(errno));
-    struct stat st {};
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      throw FormatError(path, "not a regular file");
-    }
-    const auto file_size = static_cast<uint64_t>(st.st_size);
-    if (file_size < 8) {
-      ::close(fd);
-      throw FormatError(path, "file too short: " + std::to_string(file_size) +
-                                  " bytes, less than the 8-byte header length");
-    }
-    // The whole file (never empty here) is mapped, so an empty data buffer
-    // needs no zero-length mapping.
-    void* map = mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    const int map_errno = errno;
-    ::close(fd);
-    if (map == MAP_FAILED) throw FormatError(path, std::string("cannot map file: ") + std::strerror(map_errno));
-    impl->map = map;
-    impl->map_size = file_size;
-  }
-  const auto* base = static_cast<const unsigned char*>(impl->map);
-  const uint64_t file_size = impl->map_size;
+  impl->path = blob->path();
+  impl->blob = std::move(blob);
+  const std::string& path = impl->path;
+  const uint64_t file_size = impl->blob->size();
+  if (file_size < 8)
+    throw FormatError(path, "file too short: " + std::to_string(file_size) + " bytes, less than the 8-byte header length");
+  const auto* base = reinterpret_cast<const unsigned char*>(impl->blob->data());
 
   uint64_t header_size = 0;
   for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | base[i];
@@ -300,6 +237,7 @@ SafetensorsFile::~SafetensorsFile() = default;
 const std::string& SafetensorsFile::path() const { return impl_->path; }
 const std::map<std::string, std::string>& SafetensorsFile::metadata() const { return impl_->metadata; }
 const std::vector<TensorView>& SafetensorsFile::tensors() const { return impl_->tensors; }
+const std::shared_ptr<const Blob>& SafetensorsFile::blob() const { return impl_->blob; }
 
 const TensorView* SafetensorsFile::find(std::string_view name) const {
   const auto it = impl_->index.find(name);
@@ -312,26 +250,26 @@ const TensorView& SafetensorsFile::at(std::string_view name) const {
   return *view;
 }
 
-void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
+void write_safetensors_streaming(const std::string& path, const std::vector<TensorToStream>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   // ordered_json keeps entries in the caller's order, matching the data layout.
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::set<std::string_view> names;
+  std::vector<uint64_t> sizes;
   uint64_t offset = 0;
-  for (const TensorToWrite& t : tensors) {
+  for (const TensorToStream& t : tensors) {
     const std::string what = "write_safetensors: tensor " + quote(t.name) + ": ";
     MDNA_CHECK(t.name != "__metadata__", what + "name is reserved");
     MDNA_CHECK(names.insert(t.name).second, what + "duplicate name");
-    uint64_t bytes = info(t.dtype).size;
+    MDNA_CHECK(!is_block(t.dtype), what + "safetensors cannot store " + std::string(dtype_name(t.dtype)));
+    uint64_t bytes = dtype_size(t.dtype);
     for (int64_t dim : t.shape) {
       MDNA_CHECK(dim >= 0, what + "negative dimension " + std::to_string(dim));
       MDNA_CHECK(!mul_overflows(bytes, static_cast<uint64_t>(dim), &bytes), what + "shape overflows");
     }
-    MDNA_CHECK(t.size_bytes == bytes, what + std::to_string(t.size_bytes) + " bytes given, dtype x shape needs " +
-                                          std::to_string(bytes));
-    MDNA_CHECK(t.data || bytes == 0, what + "data is null");
     header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
+    sizes.push_back(bytes);
     offset += bytes;
   }
   std::string text;
@@ -348,9 +286,38 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
   write_file_atomically(path, [&](std::ostream& out) {
     out.write(length, 8);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const TensorToWrite& t : tensors)
-      if (t.size_bytes > 0) out.write(static_cast<const char*>(t.data), static_cast<std::streamsize>(t.size_bytes));
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+      const auto before = out.tellp();
+      tensors[i].write(out);
+      const auto written = static_cast<uint64_t>(out.tellp() - before);
+      MDNA_CHECK(!out || written == sizes[i], "write_safetensors: tensor " + quote(tensors[i].name) + ": " +
+                                                  std::to_string(written) + " bytes written, dtype x shape needs " +
+                                                  std::to_string(sizes[i]));
+    }
   });
+}
+
+void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  std::vector<TensorToStream> streamed;
+  streamed.reserve(tensors.size());
+  for (const TensorToWrite& t : tensors) {
+    const std::string what = "write_safetensors: tensor " + quote(t.name) + ": ";
+    MDNA_CHECK(!is_block(t.dtype), what + "safetensors cannot store " + std::string(dtype_name(t.dtype)));
+    uint64_t bytes = dtype_size(t.dtype);
+    for (int64_t dim : t.shape) {
+      MDNA_CHECK(dim >= 0, what + "negative dimension " + std::to_string(dim));
+      MDNA_CHECK(!mul_overflows(bytes, static_cast<uint64_t>(dim), &bytes), what + "shape overflows");
+    }
+    MDNA_CHECK(t.size_bytes == bytes,
+               what + std::to_string(t.size_bytes) + " bytes given, dtype x shape needs " + std::to_string(bytes));
+    MDNA_CHECK(t.data || t.size_bytes == 0, what + "data is null");
+    streamed.push_back({t.name, t.dtype, t.shape, [&t](std::ostream& out) {
+                          if (t.size_bytes > 0)
+                            out.write(static_cast<const char*>(t.data), static_cast<std::streamsize>(t.size_bytes));
+                        }});
+  }
+  write_safetensors_streaming(path, streamed, metadata);
 }
 
 }  // namespace modeldna::io

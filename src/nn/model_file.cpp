@@ -1,7 +1,8 @@
 #include "modeldna/nn/model_file.h"
 
 #include "modeldna/core/error.h"
-#include "modeldna/io/safetensors.h"
+#include "modeldna/core/json_file.h"
+#include "modeldna/io/open_store.h"
 #include "modeldna/nn/compress.h"
 #include "modeldna/nn/tensor_io.h"
 
@@ -30,24 +31,39 @@ void save_model(const std::string& path, const Network& net, const SaveOptions& 
   write_tensors(path, tensors, metadata);
 }
 
-LoadedModel load_model(const std::string& path) {
-  const auto file = io::SafetensorsFile::open(path);
-  const auto& meta = file.metadata();
-  auto format = meta.find(kModelFormatKey);
-  if (format == meta.end() || format->second != kModelFormat)
-    throw FormatError(path, "not a modeldna model: __metadata__ lacks \"modeldna.format\": \"model-v1\"");
-  auto arch_text = meta.find(kArchKey);
-  if (arch_text == meta.end()) throw FormatError(path, "no \"modeldna.arch\" in __metadata__");
-  ArchConfig config;
+std::optional<ArchConfig> runnable_arch(const io::TensorStore& store) {
+  const auto& meta = store.metadata();
+  auto text = [&](const char* key) -> std::string {
+    return meta.contains(key) && meta[key].is_string() ? meta[key].get<std::string>() : "";
+  };
+  if (text(kModelFormatKey) != kModelFormat) return std::nullopt;
+  const std::string arch = text(kArchKey);
+  if (arch.empty()) throw FormatError(store.path(), "no \"modeldna.arch\" in __metadata__");
   try {
-    config = ArchConfig::from_json(nlohmann::json::parse(arch_text->second));
-  } catch (const std::exception& e) {
-    throw FormatError(path, std::string("bad \"modeldna.arch\": ") + e.what());
+    return ArchConfig::from_json(parse_json(store.path(), arch, {1 << 20, 4}));
+  } catch (const FormatError& e) {
+    throw FormatError(store.path(), "bad \"modeldna.arch\": " + e.problem());
+  } catch (const UsageError& e) {
+    throw FormatError(store.path(), std::string("bad \"modeldna.arch\": ") + e.what());
   }
-  auto quant = meta.find(kQuantizationKey);
-  const bool int8 = quant != meta.end();
-  if (int8 && quant->second != kInt8PerTensor)
-    throw FormatError(path, "unsupported quantization '" + quant->second + "'");
+}
+
+LoadedModel load_model(const std::string& path) { return load_model(std::make_shared<io::TensorStore>(io::open_store(path))); }
+
+LoadedModel load_model(std::shared_ptr<const io::TensorStore> store) {
+  const io::TensorStore& file = *store;
+  const std::string& path = file.path();
+  const auto arch = runnable_arch(file);
+  if (!arch)
+    throw FormatError(path, "not a model modeldna can run: __metadata__ lacks \"modeldna.format\": \"model-v1\" "
+                            "(inspect, convert and compare's white-box evidence still work on it)");
+  const ArchConfig config = *arch;
+  const auto& meta = file.metadata();
+  const bool int8 = meta.contains(kQuantizationKey);
+  if (int8 && meta[kQuantizationKey] != kInt8PerTensor)
+    throw FormatError(path, "unsupported quantization '" +
+                                (meta[kQuantizationKey].is_string() ? meta[kQuantizationKey].get<std::string>()
+                                                                    : meta[kQuantizationKey].dump()) + "'");
 
   NetworkPtr net;
   try {
@@ -59,7 +75,10 @@ LoadedModel load_model(const std::string& path) {
   load_options.allow_int8 = int8;
   refuse_extra_tensors(file, load_state(*net, file, load_options), config.arch);
   net->eval();
-  return {net, meta};
+  std::map<std::string, std::string> metadata;
+  for (const auto& item : meta.items())
+    metadata[item.key()] = item.value().is_string() ? item.value().get<std::string>() : item.value().dump();
+  return {net, metadata, std::move(store)};
 }
 
 }  // namespace modeldna::nn

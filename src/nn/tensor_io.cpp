@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "modeldna/core/error.h"
+#include "modeldna/io/safetensors.h"
 
 namespace modeldna::nn {
 namespace {
@@ -15,6 +16,10 @@ io::DType to_io_dtype(torch::ScalarType t) {
     case torch::kInt32: return io::DType::I32;
     case torch::kInt8: return io::DType::I8;
     case torch::kUInt8: return io::DType::U8;
+    case torch::kInt16: return io::DType::I16;
+    case torch::kFloat16: return io::DType::F16;
+    case torch::kBFloat16: return io::DType::BF16;
+    case torch::kBool: return io::DType::BOOL;
     default: throw UsageError(std::string("cannot save tensors of type ") + c10::toString(t));
   }
 }
@@ -31,8 +36,9 @@ torch::ScalarType to_torch_dtype(io::DType t) {
     case io::DType::I8: return torch::kInt8;
     case io::DType::U8: return torch::kUInt8;
     case io::DType::BOOL: return torch::kBool;
+    default: break;
   }
-  return torch::kFloat32;
+  throw FormatError("", std::string("tensors of type ") + std::string(io::dtype_name(t)) + " cannot be loaded as torch tensors");
 }
 
 std::string shape_string(const std::vector<int64_t>& shape) {
@@ -41,10 +47,23 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-// Copies a view out of the memory map into a tensor we own.
-torch::Tensor copy_out(const io::TensorView& view) {
-  auto t = torch::empty(view.shape, torch::TensorOptions().dtype(to_torch_dtype(view.dtype)));
-  if (view.size_bytes) std::memcpy(t.data_ptr(), view.data, view.size_bytes);
+// Copies a tensor out of the store into one we own: bytes as they are for
+// plain contiguous types torch has, float32 values otherwise.
+torch::Tensor copy_out(const io::TensorStore& store, const io::TensorInfo& info) {
+  const bool plain = !io::is_block(info.dtype) && !info.quantization && info.contiguous() &&
+                     info.dtype != io::DType::F8_E4M3 && info.dtype != io::DType::F8_E5M2 &&
+                     info.dtype != io::DType::U64 && info.dtype != io::DType::U32 && info.dtype != io::DType::U16;
+  if (plain) {
+    auto t = torch::empty(info.shape, torch::TensorOptions().dtype(to_torch_dtype(info.dtype)));
+    if (info.size_bytes) std::memcpy(t.data_ptr(), store.bytes(info), info.size_bytes);
+    return t;
+  }
+  if (!io::is_real(info.dtype) && !info.quantization) {
+    const auto values = store.read_i64(info);
+    return torch::tensor(values, torch::kInt64).reshape(info.shape);
+  }
+  auto t = torch::empty(info.shape, torch::kFloat32);
+  store.read_f32(info, 0, info.numel(), t.data_ptr<float>());
   return t;
 }
 
@@ -70,17 +89,17 @@ void write_tensors(const std::string& path, const NamedTensors& tensors,
   io::write_safetensors(path, entries, metadata);
 }
 
-torch::Tensor read_tensor(const io::SafetensorsFile& file, const std::string& name,
+torch::Tensor read_tensor(const io::TensorStore& store, const std::string& name,
                           const std::vector<int64_t>& expected_shape) {
-  const io::TensorView* view = file.find(name);
-  if (!view) throw FormatError(file.path(), "missing tensor '" + name + "'");
-  if (view->shape != expected_shape)
-    throw FormatError(file.path(), "tensor '" + name + "' has shape " + shape_string(view->shape) +
-                                       ", expected " + shape_string(expected_shape));
-  return copy_out(*view);
+  const io::TensorInfo* info = store.find(name);
+  if (!info) throw FormatError(store.path(), "missing tensor '" + name + "'");
+  if (info->shape != expected_shape)
+    throw FormatError(store.path(), "tensor '" + name + "' has shape " + shape_string(info->shape) +
+                                        ", expected " + shape_string(expected_shape));
+  return copy_out(store, *info);
 }
 
-std::set<std::string> load_state(torch::nn::Module& module, const io::SafetensorsFile& file,
+std::set<std::string> load_state(torch::nn::Module& module, const io::TensorStore& file,
                                  const LoadStateOptions& options) {
   std::set<std::string> used;
   torch::NoGradGuard no_grad;
@@ -88,15 +107,21 @@ std::set<std::string> load_state(torch::nn::Module& module, const io::Safetensor
     const std::string name = options.prefix + key;
     used.insert(name);
     torch::Tensor value = read_tensor(file, name, dst.sizes().vec());
-    if (options.allow_int8 && value.scalar_type() == torch::kInt8 && dst.is_floating_point()) {
-      const io::TensorView* scale = file.find(name + kInt8ScaleSuffix);
-      if (!scale || scale->dtype != io::DType::F32 || scale->numel() != 1)
-        throw FormatError(file.path(), "int8 tensor '" + name + "' lacks a float32 scalar '" + name + kInt8ScaleSuffix + "'");
-      used.insert(name + kInt8ScaleSuffix);
-      value = value.to(torch::kFloat32) * copy_out(*scale).reshape({});
+    const io::TensorInfo& info = *file.find(name);
+    if (info.quantization) {
+      // Stored as integer codes with scales; read_tensor dequantized them.
+      if (!options.allow_int8 || !dst.is_floating_point())
+        throw FormatError(file.path(), "tensor '" + name + "' is quantized (" + std::string(io::dtype_name(info.dtype)) +
+                                           ") where " + std::string(io::dtype_name(to_io_dtype(dst.scalar_type()))) +
+                                           " is expected");
+      if (file.find(name + kInt8ScaleSuffix)) used.insert(name + kInt8ScaleSuffix);
+      value = value.to(dst.scalar_type());
+    } else if (options.allow_int8 && info.dtype == io::DType::I8 && dst.is_floating_point()) {
+      throw FormatError(file.path(), "int8 tensor '" + name + "' lacks a float32 scalar '" + name + kInt8ScaleSuffix + "'");
+    } else if (value.is_floating_point() && dst.is_floating_point()) {
+      value = value.to(dst.scalar_type());  // F16, BF16, dequantized blocks: loaded at the parameter's precision
     } else if (value.scalar_type() != dst.scalar_type()) {
-      throw FormatError(file.path(), "tensor '" + name + "' has dtype " +
-                                         std::string(io::dtype_name(to_io_dtype(value.scalar_type()))) +
+      throw FormatError(file.path(), "tensor '" + name + "' has dtype " + std::string(io::dtype_name(info.dtype)) +
                                          ", expected " + std::string(io::dtype_name(to_io_dtype(dst.scalar_type()))));
     }
     if (value.is_floating_point() && !torch::isfinite(value).all().item<bool>())
@@ -108,10 +133,9 @@ std::set<std::string> load_state(torch::nn::Module& module, const io::Safetensor
   return used;
 }
 
-void refuse_extra_tensors(const io::SafetensorsFile& file, const std::set<std::string>& used,
-                          const std::string& what) {
-  for (const auto& view : file.tensors())
-    if (!used.count(view.name)) throw FormatError(file.path(), "unexpected tensor '" + view.name + "' for " + what);
+void refuse_extra_tensors(const io::TensorStore& store, const std::set<std::string>& used, const std::string& what) {
+  for (const auto& t : store.tensors())
+    if (!used.count(t.name)) throw FormatError(store.path(), "unexpected tensor '" + t.name + "' for " + what);
 }
 
 }  // namespace modeldna::nn

@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "evidence_fixtures.h"
+#include "modeldna/io/convert.h"
+#include "modeldna/io/open_store.h"
 #include "modeldna/nn/train.h"
 #include "test_support.h"
 
@@ -151,6 +153,44 @@ TEST(WeightsPerm, Matches512UnitsQuickly) {
   EXPECT_EQ(layer(e, "fc1")["units"], 512);
   EXPECT_NEAR(layer(e, "fc1")["cosine"].get<double>(), 1.0, 1e-9);
   EXPECT_LT(seconds, 5.0);
+}
+
+}  // namespace
+}  // namespace modeldna::evidence
+
+namespace modeldna::evidence {
+namespace {
+
+std::shared_ptr<const io::TensorStore> store_of(const std::string& path) {
+  return std::make_shared<io::TensorStore>(io::open_store(path));
+}
+
+std::string fixture(const std::string& name) { return std::string(MODELDNA_SOURCE_DIR) + "/tests/io/fixtures/" + name; }
+
+// Files modeldna cannot run still have weights: a torch.save checkpoint
+// against its own conversion to float16 safetensors is the same model.
+TEST(WeightsOnStores, ACheckpointAndItsConversionAgree) {
+  const std::string converted = modeldna::testing::fresh_temp_dir() + "/f16.safetensors";
+  io::convert_to_safetensors(io::open_store(fixture("state_dict.pt")), converted, io::ConvertDType::F16);
+  const auto source = weights_only("pt", store_of(fixture("state_dict.pt")));
+  const auto target = weights_only("f16", store_of(converted));
+  for (const char* name : {"weights", "weights-perm"}) {
+    const auto e = make_detector(name)->compare(probes(), source, target);
+    ASSERT_TRUE(e.applicable) << name << ": " << e.details.dump();
+    EXPECT_GT(e.score, 0.999) << name;
+  }
+  // BatchNorm statistics and the step counter are no evidence: left out.
+  const auto e = make_detector("weights")->compare(probes(), source, target);
+  for (const auto& t : e.details["tensors"]) {
+    EXPECT_EQ(t["tensor"].get<std::string>().find("running"), std::string::npos);
+    EXPECT_EQ(t["tensor"].get<std::string>().find("num_batches"), std::string::npos);
+  }
+}
+
+TEST(WeightsOnStores, UnrelatedFilesHaveNoTensorInCommon) {
+  const auto e = make_detector("weights")->compare(probes(), weights_only("pt", store_of(fixture("state_dict.pt"))),
+                                                   weights_only("gguf", store_of(fixture("all_types.gguf"))));
+  EXPECT_FALSE(e.applicable);
 }
 
 }  // namespace

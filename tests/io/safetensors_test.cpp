@@ -37,8 +37,9 @@ TEST(Safetensors, DTypeNamesRoundTrip) {
     EXPECT_EQ(parse_dtype(dtype_name(d)), d);
   EXPECT_EQ(dtype_size(DType::BF16), 2u);
   EXPECT_EQ(dtype_size(DType::I64), 8u);
-  EXPECT_FALSE(parse_dtype("F8_E4M3").has_value());
-  EXPECT_FALSE(parse_dtype("f32").has_value());
+  EXPECT_EQ(parse_safetensors_dtype("F8_E4M3"), DType::F8_E4M3);
+  EXPECT_FALSE(parse_safetensors_dtype("Q4_K").has_value());
+  EXPECT_FALSE(parse_safetensors_dtype("f32").has_value());
 }
 
 TEST(Safetensors, RoundTripsSeveralDTypesAndMetadata) {

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "modeldna 0.1.0");
   modeldna::cli::add_zoo_command(app);
   modeldna::cli::add_info_commands(app);
+  modeldna::cli::add_file_commands(app);
   modeldna::cli::add_mgmp_commands(app);
   modeldna::cli::add_bench_command(app);
   try {

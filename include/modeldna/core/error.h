@@ -33,7 +33,21 @@ class UsageError : public Error {
   using Error::Error;
 };
 
+/// A broken invariant: a bug in modeldna, never the user's input. Not an
+/// Error, so no handler of bad input can swallow it; the CLI reports it as an
+/// internal error with its own exit code.
+class InternalError : public std::logic_error {
+ public:
+  explicit InternalError(const std::string& what) : std::logic_error("internal error: " + what) {}
+};
+
 }  // namespace modeldna
+
+/// Asserts an invariant of modeldna's own code; throws InternalError.
+#define MDNA_ASSERT(cond, msg)                                                 \
+  do {                                                                         \
+    if (!(cond)) throw ::modeldna::InternalError(std::string(msg) + " (" #cond ")"); \
+  } while (0)
 
 /// Checks a condition on outside input; throws UsageError with the message.
 #define MDNA_CHECK(cond, msg)                              \

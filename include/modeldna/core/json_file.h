@@ -7,11 +7,23 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 namespace modeldna {
 
-/// Parses the JSON file at `path`; throws FormatError if missing or invalid.
-nlohmann::json read_json_file(const std::string& path);
+/// Bounds for JSON read from outside: every file a user hands us (manifests,
+/// detector files, model manifests) is read through them.
+struct JsonLimits {
+  uintmax_t max_bytes = 64ull << 20;  // the file
+  int max_depth = 64;                 // nesting of objects and arrays
+};
+
+/// Parses the JSON file at `path` within `limits`; FormatError if missing,
+/// too large, too deep, invalid, or holding a duplicate key in any object
+/// (nlohmann would silently keep the last one).
+nlohmann::json read_json_file(const std::string& path, const JsonLimits& limits = {});
+/// The same checks on text already in memory; `path` names it in errors.
+nlohmann::json parse_json(const std::string& path, std::string_view text, const JsonLimits& limits = {});
 
 /// Writes `doc` (indented) atomically: a temporary file renamed over `path`,
 /// so a crash never leaves a half-written file behind.

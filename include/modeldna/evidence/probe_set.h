@@ -10,7 +10,10 @@
 
 #include <torch/types.h>
 
+#include <memory>
+
 #include "modeldna/data/dataset.h"
+#include "modeldna/io/tensor_store.h"
 #include "modeldna/nn/network.h"
 
 namespace modeldna::evidence {
@@ -31,11 +34,14 @@ struct ProbeSet {
 /// UsageError when the data holds fewer than n images or no images at all.
 ProbeSet make_probe_set(const data::Dataset& source_data, int64_t n, uint64_t seed);
 
-/// A model as detectors see it: its weights (white-box) and its outputs on a
-/// probe set (black-box), computed once.
+/// A model as detectors see it: its weights (white-box: the file as a tensor
+/// store, or the network's parameters) and its outputs on a probe set
+/// (black-box), computed once. Either part may be missing: a file modeldna
+/// cannot run has only a store, an in-memory network only parameters.
 struct ModelOutputs {
   std::string id;
-  nn::NetworkPtr network;
+  nn::NetworkPtr network;                        // null when the model cannot be run
+  std::shared_ptr<const io::TensorStore> store;  // null for a network that never was a file
   torch::Tensor logits;  // [3n, classes]: rows for clean, then noisy, then cutmix
 
   torch::Tensor clean(int64_t n) const { return logits.slice(0, 0, n); }
@@ -43,7 +49,10 @@ struct ModelOutputs {
   torch::Tensor cutmix(int64_t n) const { return logits.slice(0, 2 * n, 3 * n); }
 };
 
-/// Runs `network` on every probe.
-ModelOutputs observe(std::string id, nn::NetworkPtr network, const ProbeSet& probes);
+/// Runs `network` on every probe; `store` is the file it was loaded from.
+ModelOutputs observe(std::string id, nn::NetworkPtr network, const ProbeSet& probes,
+                     std::shared_ptr<const io::TensorStore> store = nullptr);
+/// A model seen only as weights (no forward pass): for the white-box detectors.
+ModelOutputs weights_only(std::string id, std::shared_ptr<const io::TensorStore> store);
 
 }  // namespace modeldna::evidence

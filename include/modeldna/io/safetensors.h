@@ -11,23 +11,24 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "modeldna/io/dtype.h"
+
 namespace modeldna::io {
 
-enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL };
+class Blob;
 
-/// "F32", "I8", ... as safetensors spells them.
-std::string_view dtype_name(DType dtype);
-/// Bytes per element.
-std::size_t dtype_size(DType dtype);
-/// nullopt for a name safetensors does not define (or we do not support).
-std::optional<DType> parse_dtype(std::string_view name);
+/// The dtypes safetensors defines (every plain DType: F64 ... F8_E5M2, I64 ...
+/// U8, BOOL); nullopt for any other name, ggml's block types included.
+std::optional<DType> parse_safetensors_dtype(std::string_view name);
 
 /// A tensor inside an open file: its bytes point into the memory map.
 struct TensorView {
@@ -40,6 +41,14 @@ struct TensorView {
   int64_t numel() const;
 };
 
+/// modeldna's own int8 convention inside safetensors: with
+/// __metadata__["modeldna.quantization"] = "int8-per-tensor", an I8 tensor
+/// "<name>" has a float32 scalar "<name>.qscale" and stands for q * scale.
+/// The store reader exposes it as affine quantization.
+inline constexpr const char* kQuantizationKey = "modeldna.quantization";
+inline constexpr const char* kInt8PerTensor = "int8-per-tensor";
+inline constexpr const char* kInt8ScaleSuffix = ".qscale";
+
 /// The largest JSON header the reader accepts (the reference implementation
 /// caps it at 100 MB too): a bigger declared length is refused before reading.
 inline constexpr uint64_t kMaxHeaderBytes = 100ull * 1024 * 1024;
@@ -50,6 +59,8 @@ class SafetensorsFile {
   /// Opens and validates `path`; throws FormatError naming the file and the
   /// problem for anything that is not a well-formed safetensors file.
   static SafetensorsFile open(const std::string& path);
+  /// The same on bytes already mapped (a shard, a slice of a larger file).
+  static SafetensorsFile open(std::shared_ptr<const Blob> blob);
 
   SafetensorsFile(SafetensorsFile&&) noexcept;
   SafetensorsFile& operator=(SafetensorsFile&&) noexcept;
@@ -64,6 +75,8 @@ class SafetensorsFile {
   const TensorView* find(std::string_view name) const;
   /// Like find(), but throws FormatError naming the file when absent.
   const TensorView& at(std::string_view name) const;
+  /// The bytes the views point into.
+  const std::shared_ptr<const Blob>& blob() const;
 
  private:
   struct Impl;
@@ -84,6 +97,21 @@ struct TensorToWrite {
 /// are stored in the given order; names must be unique and sizes must match
 /// dtype x shape, else UsageError.
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+
+/// A tensor whose bytes a callback writes when its turn comes, so a file of
+/// any size is written without holding it in memory.
+struct TensorToStream {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  /// Must write exactly numel x dtype size bytes (checked: UsageError).
+  std::function<void(std::ostream&)> write;
+};
+
+/// write_safetensors, streaming: the header is computed from names, dtypes
+/// and shapes first, then each tensor's callback fills its bytes in order.
+void write_safetensors_streaming(const std::string& path, const std::vector<TensorToStream>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace modeldna::io

@@ -12,13 +12,13 @@
 #include <vector>
 
 #include "modeldna/io/safetensors.h"
+#include "modeldna/io/tensor_store.h"
 
 namespace modeldna::nn {
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
-/// An int8 tensor "<name>" is stored with its float32 scale as "<name>.qscale".
-inline constexpr const char* kInt8ScaleSuffix = ".qscale";
+using io::kInt8ScaleSuffix;  // an int8 tensor "<name>" is stored with its float32 scale as "<name>.qscale"
 
 /// Every parameter and buffer of `module`, names prefixed with `prefix`.
 NamedTensors named_state(const torch::nn::Module& module, const std::string& prefix = "");
@@ -32,18 +32,20 @@ struct LoadStateOptions {
   bool allow_int8 = false;  // accept int8 "<name>" + float32 scalar "<name>.qscale" for float tensors
 };
 
-/// Copies the file's tensors into every parameter and buffer of `module`,
+/// Copies the store's tensors into every parameter and buffer of `module`,
 /// checking shape, dtype and finiteness; throws FormatError naming the file.
-/// Returns the names it used, so callers can refuse unexpected extras.
-std::set<std::string> load_state(torch::nn::Module& module, const io::SafetensorsFile& file,
+/// Real tensors stored at another precision or quantized (F16, GGUF blocks,
+/// affine codes) load dequantized into float parameters. Returns the names it
+/// used, so callers can refuse unexpected extras.
+std::set<std::string> load_state(torch::nn::Module& module, const io::TensorStore& store,
                                  const LoadStateOptions& options = {});
 
-/// One tensor by name, with its expected shape checked; FormatError otherwise.
-torch::Tensor read_tensor(const io::SafetensorsFile& file, const std::string& name,
+/// One tensor by name as stored (a float tensor for quantized storage), with
+/// its expected shape checked; FormatError otherwise.
+torch::Tensor read_tensor(const io::TensorStore& store, const std::string& name,
                           const std::vector<int64_t>& expected_shape);
 
-/// FormatError if the file holds a tensor not in `used`.
-void refuse_extra_tensors(const io::SafetensorsFile& file, const std::set<std::string>& used,
-                          const std::string& what);
+/// FormatError if the store holds a tensor not in `used`.
+void refuse_extra_tensors(const io::TensorStore& store, const std::set<std::string>& used, const std::string& what);
 
 }  // namespace modeldna::nn

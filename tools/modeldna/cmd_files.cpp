@@ -1,0 +1,158 @@
+// modeldna inspect | convert: any model file as data.
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "modeldna/io/convert.h"
+#include "modeldna/io/open_store.h"
+#include "modeldna/nn/model_file.h"
+
+namespace modeldna::cli {
+namespace {
+
+struct FileOptions {
+  std::string path, out, dtype = "f32";
+  io::OpenOptions open;
+  bool json = false, tensors = false;
+};
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// Long arrays (a GGUF vocabulary) and strings are cut for people; --json
+// keeps them whole.
+std::string short_value(const nlohmann::json& v) {
+  if (v.is_array() && v.size() > 8) return "[" + std::to_string(v.size()) + " items]";
+  std::string text = v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  for (char& c : text)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  return text.size() > 100 ? text.substr(0, 97) + "..." : text;
+}
+
+nlohmann::json tensor_json(const io::TensorInfo& t) {
+  nlohmann::json j = {{"name", t.name},
+                      {"dtype", io::dtype_name(t.dtype)},
+                      {"shape", t.shape},
+                      {"layout", io::layout_name(t.layout)},
+                      {"role", io::role_name(t.role)},
+                      {"bytes", t.size_bytes}};
+  if (!t.contiguous()) j["strides"] = t.strides;
+  if (t.quantization) {
+    j["quantization"] = {{"axis", t.quantization->axis}, {"scales", t.quantization->scale.size()}};
+    if (t.quantization->scale.size() == 1) {
+      j["quantization"]["scale"] = t.quantization->scale[0];
+      j["quantization"]["zero_point"] = t.quantization->zero_point[0];
+    }
+  }
+  if (!t.note.empty()) j["note"] = t.note;
+  return j;
+}
+
+// What the file says it is: architecture hints from the usual metadata keys.
+std::string architecture_hint(const io::TensorStore& store) {
+  const auto& m = store.metadata();
+  for (const char* key : {"general.architecture", "modeldna.arch", "keras.class_name", "onnx.producer_name",
+                          "tflite.description", "tfjs.format"})
+    if (m.contains(key)) return std::string(key) + " = " + short_value(m[key]);
+  return "";
+}
+
+void inspect(const FileOptions& o) {
+  const auto store = std::make_shared<io::TensorStore>(io::open_store(o.path, o.open));
+  const auto summary = io::summarize(*store);
+  // A store that carries a built-in architecture is also checked as a network.
+  std::optional<nn::LoadedModel> runnable;
+  if (nn::runnable_arch(*store)) runnable = nn::load_model(store);
+
+  if (o.json) {
+    nlohmann::json out = {{"file", o.path},
+                          {"format", io::format_name(store->format())},
+                          {"files", store->files()},
+                          {"tensor_count", summary.tensors},
+                          {"parameter_count", summary.parameters},
+                          {"total_bytes", summary.bytes},
+                          {"dtypes", summary.dtypes},
+                          {"graph_nodes", store->graph().size()},
+                          {"metadata", store->metadata()},
+                          {"runnable", runnable.has_value()}};
+    if (runnable) out["layers"] = runnable->network->layer_names();
+    if (o.tensors) {
+      out["tensors"] = nlohmann::json::array();
+      for (const auto& t : store->tensors()) out["tensors"].push_back(tensor_json(t));
+    }
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return;
+  }
+  std::printf("file: %s\nformat: %s", o.path.c_str(), std::string(io::format_name(store->format())).c_str());
+  if (store->files().size() > 1) std::printf(" (%zu files)", store->files().size());
+  std::printf("\ntensors: %lld\nparameters: %lld\nbytes: %llu\ndtypes:", static_cast<long long>(summary.tensors),
+              static_cast<long long>(summary.parameters), static_cast<unsigned long long>(summary.bytes));
+  for (const auto& [dtype, count] : summary.dtypes) std::printf(" %s x%lld", dtype.c_str(), static_cast<long long>(count));
+  std::printf("\n");
+  if (const auto hint = architecture_hint(*store); !hint.empty()) std::printf("architecture: %s\n", hint.c_str());
+  if (!store->graph().empty()) std::printf("graph: %zu operators\n", store->graph().size());
+  if (runnable) {
+    std::printf("runnable: yes, layers:");
+    for (const auto& layer : runnable->network->layer_names()) std::printf(" %s", layer.c_str());
+    std::printf("\n");
+  }
+  if (!store->metadata().empty()) {
+    std::printf("metadata:\n");
+    for (const auto& item : store->metadata().items())
+      std::printf("  %s: %s\n", item.key().c_str(), short_value(item.value()).c_str());
+  }
+  if (o.tensors) {
+    std::printf("tensors:\n");
+    for (const auto& t : store->tensors())
+      std::printf("  %-44s %-7s %-20s %-5s %-12s %llu%s%s\n", t.name.c_str(), std::string(io::dtype_name(t.dtype)).c_str(),
+                  shape_text(t.shape).c_str(), std::string(io::layout_name(t.layout)).c_str(),
+                  std::string(io::role_name(t.role)).c_str(), static_cast<unsigned long long>(t.size_bytes),
+                  t.quantization ? " quantized" : "", t.contiguous() ? "" : " strided");
+  }
+}
+
+void add_open_options(CLI::App* cmd, FileOptions& o) {
+  cmd->add_option("--offset", o.open.offset, "The model starts this many bytes into the file (an embedded TFLite model)");
+  cmd->add_option("--length", o.open.length, "The embedded model's length in bytes (default: to the end)");
+}
+
+}  // namespace
+
+void add_file_commands(CLI::App& app) {
+  auto o = std::make_shared<FileOptions>();
+  auto* inspect_cmd = app.add_subcommand("inspect", "Read and validate any model file; list its format, metadata and tensors");
+  inspect_cmd->add_option("file", o->path, "A model file or folder (safetensors, PyTorch, GGUF, ONNX, TFLite, TensorFlow.js, Keras)")
+      ->required();
+  inspect_cmd->add_flag("--json", o->json, "Print JSON");
+  inspect_cmd->add_flag("--tensors", o->tensors, "List every tensor: name, dtype, shape, layout, role, bytes");
+  add_open_options(inspect_cmd, *o);
+  inspect_cmd->callback([o] { inspect(*o); });
+
+  auto c = std::make_shared<FileOptions>();
+  auto* convert = app.add_subcommand("convert", "Write any readable model file as a standard safetensors file");
+  convert->add_option("file", c->path, "The model file or folder to convert")->required();
+  convert->add_option("--out", c->out, "The .safetensors file to write")->required();
+  convert->add_option("--dtype", c->dtype, "f32 (default), f16, or keep (plain types as stored; quantized become f32)");
+  convert->add_flag("--json", c->json, "Print the result as JSON");
+  add_open_options(convert, *c);
+  convert->callback([c] {
+    const auto mode = io::parse_convert_dtype(c->dtype);
+    const auto store = io::open_store(c->path, c->open);
+    const auto r = io::convert_to_safetensors(store, c->out, mode);
+    if (c->json) {
+      std::printf("%s\n", nlohmann::json({{"file", c->path}, {"out", c->out}, {"tensors", r.tensors},
+                                          {"dequantized", r.dequantized}, {"bytes", r.bytes_written}})
+                              .dump(2)
+                              .c_str());
+      return;
+    }
+    std::printf("wrote %s: %lld tensors (%lld dequantized), %llu bytes of data\n", c->out.c_str(),
+                static_cast<long long>(r.tensors), static_cast<long long>(r.dequantized),
+                static_cast<unsigned long long>(r.bytes_written));
+  });
+}
+
+}  // namespace modeldna::cli
