@@ -31,7 +31,7 @@ seeds_for() {  # reader -> seed files
     tflite) find "$fixtures" -name '*.tflite' ;;
     keras_h5) find "$fixtures" -name '*.h5' ;;
     keras_zip) find "$fixtures" -name '*.keras' ;;
-    tfjs) find "$fixtures" -name 'model.json' -o -name '*manifest.json' ;;
+    tfjs) find "$fixtures" -path '*tfjs_graph*' -name 'model.json' ;;  # its shards match the target's file names
   esac
 }
 status=0

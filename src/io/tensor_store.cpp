@@ -192,21 +192,39 @@ void TensorStore::add_tensor(TensorInfo t) {
   if (__builtin_add_overflow(t.offset, t.size_bytes, &end) || end > blob.size())
     fail("bytes [" + std::to_string(t.offset) + ", +" + std::to_string(t.size_bytes) + ") exceed the " +
          std::to_string(blob.size()) + "-byte " + (blob.path() == path_ ? "file" : "data"));
-  if (t.quantization) {
-    const auto& q = *t.quantization;
-    const int64_t rank = static_cast<int64_t>(t.shape.size());
-    if (q.axis < -1 || q.axis >= rank)
-      fail("quantization axis " + std::to_string(q.axis) + " outside rank " + std::to_string(rank));
-    const std::size_t expected = q.axis < 0 ? 1 : static_cast<std::size_t>(t.shape[static_cast<std::size_t>(q.axis)]);
-    if (q.scale.size() != expected || q.zero_point.size() != expected || (!q.offset.empty() && q.offset.size() != expected))
-      fail("quantization has " + std::to_string(q.scale.size()) + " scales for " + std::to_string(expected) +
-           " slices");
-    for (double s : q.scale)
-      if (!std::isfinite(s)) fail("quantization scale is not finite");
-    if (traits(t.dtype).kind != DTypeKind::Integer) fail("affine quantization of a non-integer dtype");
-  }
+  check_quantization(t);
   index_.emplace(t.name, tensors_.size());
   tensors_.push_back(std::move(t));
+}
+
+void TensorStore::check_quantization(const TensorInfo& t) const {
+  if (!t.quantization) return;
+  auto fail = [&](const std::string& problem) {
+    throw FormatError(blobs_[t.blob]->path(), "tensor " + detail::quote(t.name) + ": " + problem);
+  };
+  const auto& q = *t.quantization;
+  const int64_t rank = static_cast<int64_t>(t.shape.size());
+  if (q.axis < -1 || q.axis >= rank)
+    fail("quantization axis " + std::to_string(q.axis) + " outside rank " + std::to_string(rank));
+  const std::size_t expected = q.axis < 0 ? 1 : static_cast<std::size_t>(t.shape[static_cast<std::size_t>(q.axis)]);
+  if (q.scale.size() != expected || q.zero_point.size() != expected || (!q.offset.empty() && q.offset.size() != expected))
+    fail("quantization has " + std::to_string(q.scale.size()) + " scales for " + std::to_string(expected) + " slices");
+  for (double s : q.scale)
+    if (!std::isfinite(s)) fail("quantization scale is not finite");
+  for (double z : q.zero_point)
+    if (!std::isfinite(z)) fail("quantization zero point is not finite");
+  for (double o : q.offset)
+    if (!std::isfinite(o)) fail("quantization offset is not finite");
+  if (traits(t.dtype).kind != DTypeKind::Integer) fail("affine quantization of a non-integer dtype");
+}
+
+void TensorStore::set_quantization(const std::string& name, AffineQuantization quantization) {
+  TensorInfo* t = mutable_find(name);
+  MDNA_ASSERT(t != nullptr, "set_quantization: no tensor " + name);
+  TensorInfo candidate = *t;
+  candidate.quantization = std::move(quantization);
+  check_quantization(candidate);
+  t->quantization = std::move(candidate.quantization);
 }
 
 const std::byte* TensorStore::bytes(const TensorInfo& t) const {

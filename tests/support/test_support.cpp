@@ -24,4 +24,16 @@ void write_bytes(const std::string& path, const std::string& bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
+std::string npm_package(const std::string& name) {
+  const char* env = std::getenv("MODELDNA_DATA_DIR");
+  const std::string root = env && *env ? env : std::string(MODELDNA_SOURCE_DIR) + "/data";
+  const std::string dir = root + "/npm/" + name;
+  return std::filesystem::exists(dir + "/.complete") ? dir : "";
+}
+
+bool data_required() {
+  const char* env = std::getenv("MODELDNA_REQUIRE_DATA");
+  return env && std::string(env) == "1";
+}
+
 }  // namespace modeldna::testing

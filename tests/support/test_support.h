@@ -32,7 +32,25 @@ std::string fresh_temp_dir();
 /// Writes raw bytes to a file (for handcrafted broken inputs).
 void write_bytes(const std::string& path, const std::string& bytes);
 
+/// The folder `scripts/setup.sh` unpacks npm package `name` into
+/// ($MODELDNA_DATA_DIR/npm/<name>, default data/npm/<name>), or "" if absent.
+std::string npm_package(const std::string& name);
+
+/// Whether a missing data set fails the test rather than skipping it:
+/// scripts/test.sh sets MODELDNA_REQUIRE_DATA=1, so CI never passes on
+/// skipped data; a developer without the data sees skips.
+bool data_required();
+
 }  // namespace modeldna::testing
+
+/// `dir` = the unpacked npm package `name`; when it is absent the test fails
+/// under MODELDNA_REQUIRE_DATA=1 and is skipped otherwise.
+#define MODELDNA_NPM_PACKAGE(dir, name)                                                            \
+  const std::string dir = ::modeldna::testing::npm_package(name);                                  \
+  if (dir.empty()) {                                                                               \
+    if (::modeldna::testing::data_required()) FAIL() << "npm package data " name " is missing";   \
+    GTEST_SKIP() << "npm package data " name " is missing (run scripts/setup.sh)";                 \
+  }
 
 /// Expects `stmt` to throw an exception of type `type` whose what() contains
 /// `substring`.

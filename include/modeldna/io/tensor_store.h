@@ -149,10 +149,14 @@ class TensorStore {
   void add_file(std::string path);
   void add_tensor(TensorInfo tensor);
   void add_node(GraphNode node) { graph_.push_back(std::move(node)); }
+  /// Attaches quantization found after the tensor was added (a graph op
+  /// names its scales); checked like add_tensor's, FormatError otherwise.
+  void set_quantization(const std::string& name, AffineQuantization quantization);
   nlohmann::json& mutable_metadata() { return metadata_; }
   TensorInfo* mutable_find(std::string_view name);
 
  private:
+  void check_quantization(const TensorInfo& tensor) const;
   Format format_;
   std::string path_;
   std::vector<std::string> files_;

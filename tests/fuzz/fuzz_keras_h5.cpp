@@ -1,0 +1,7 @@
+// libFuzzer target: the keras_h5 reader (scripts/fuzz.sh).
+#include "fuzz_support.h"
+#include "readers.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return modeldna::fuzz::run(data, size, modeldna::io::detail::read_keras_h5);
+}
