@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "calibration.h"
 #include "figures.h"
 #include "mgmp_evidence.h"
 #include "modeldna/core/error.h"
@@ -55,7 +56,8 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
   // Every model observed once on the shared probe set.
   std::map<std::string, evidence::ModelOutputs> observed;
   const auto observe_start = Clock::now();
-  for (const auto& m : manifest.models) observed.emplace(m.id, evidence::observe(m.id, zoo.get(m.id), probes));
+  for (const auto& m : manifest.models)
+    observed.emplace(m.id, evidence::observe(m.id, zoo.get(m.id), probes, zoo.store(m.id)));
   const double forward_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - observe_start).count() / manifest.models.size();
   say("observed " + std::to_string(manifest.models.size()) + " models on " + std::to_string(3 * o.probes) +
@@ -73,8 +75,16 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
 
   for (const auto* source : manifest.sources()) {
     say("scoring pairs of source " + source->id);
+    // The reference panel: models trained on the source's task independently
+    // of it (the other sources and their students), the target left out.
+    std::vector<const zoo::ModelRecord*> panel;
+    for (const auto& m : manifest.models)
+      if (m.task == source->task && m.root != source->id && m.id != source->id) panel.push_back(&m);
     for (const auto& m : manifest.models) {
       if (m.id == source->id) continue;
+      std::vector<const evidence::ModelOutputs*> references;
+      for (const auto* r : panel)
+        if (r->id != m.id) references.push_back(&observed.at(r->id));
       const bool is_derived = m.root == source->id;
       std::string bucket;  // calibration: "calib+"/"calib-"; test: relation or negative kind
       if (m.split == "train") {
@@ -84,15 +94,16 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
       } else {
         bucket = is_derived ? zoo::relation_label(m) : (m.relation == "scratch" ? "scratch" : "other lineages");
       }
-      nlohmann::json scores;
+      nlohmann::json scores, details;
       for (auto& det : detectors) {
         const auto start = Clock::now();
-        const auto ev = det->compare(probes, observed.at(source->id), observed.at(m.id));
+        const auto ev = det->compare(probes, observed.at(source->id), observed.at(m.id), references);
         compare_ms[det->name()] += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
         ++compared[det->name()];
         const double score = ev.applicable && std::isfinite(ev.score) ? ev.score : kNoEvidence;
         if (score == kNoEvidence) ++not_applicable[det->name()];
         scores[det->name()] = score == kNoEvidence ? nlohmann::json(nullptr) : nlohmann::json(score);
+        details[det->name()] = ev.details;
         if (bucket == "calib+") calibration[det->name()].positive.push_back(score);
         else if (bucket == "calib-") calibration[det->name()].negative.push_back(score);
         else if (is_derived) {
@@ -103,7 +114,8 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
         }
       }
       pairs.push_back({{"source", source->id}, {"target", m.id}, {"relation", zoo::relation_label(m)},
-                       {"split", m.split}, {"derived", is_derived}, {"bucket", bucket}, {"scores", scores}});
+                       {"split", m.split}, {"derived", is_derived}, {"bucket", bucket}, {"scores", scores},
+                       {"details", details}});
     }
   }
 
@@ -154,8 +166,17 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
      << " ms on average (once per model, shared by the black-box detectors; MGMP observes its own "
      << "recorded probes once per model).\n";
 
+  nlohmann::json calibration_json;
+  if (std::find(names.begin(), names.end(), "compare") != names.end()) {
+    say("measuring compare's false-positive rate on independent pairs");
+    auto c = calibrate_compare(zoo, observed, o.fresh_networks, o.seed, o.out_dir);
+    md << c.markdown;
+    calibration_json = c.json;
+  }
+
   BenchResult result{{{"zoo", o.zoo_dir}, {"probes", o.probes}, {"seed", o.seed}, {"forward_ms", forward_ms},
-                      {"detectors", detector_info}, {"rows", rows}, {"pairs", pairs}},
+                      {"detectors", detector_info}, {"rows", rows}, {"pairs", pairs},
+                      {"compare_calibration", calibration_json}},
                      md.str()};
   if (!o.out_dir.empty()) {
     std::filesystem::create_directories(o.out_dir);

@@ -18,6 +18,7 @@ std::unique_ptr<Detector> make_sac();
 std::unique_ptr<Detector> make_akh();
 std::unique_ptr<Detector> make_weights();
 std::unique_ptr<Detector> make_weights_perm();
+std::unique_ptr<Detector> make_compare();
 
 namespace detail {
 

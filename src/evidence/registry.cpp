@@ -16,6 +16,7 @@ const std::vector<Entry>& table() {
   static const std::vector<Entry> entries = {
       {"agreement", make_output_agreement}, {"modeldiff", make_modeldiff}, {"sac", make_sac},
       {"akh", make_akh},                    {"weights", make_weights},     {"weights-perm", make_weights_perm},
+      {"compare", make_compare},
   };
   return entries;
 }

@@ -26,7 +26,7 @@
 #include <numeric>
 
 #include "detectors.h"
-#include "hungarian.h"
+#include "modeldna/compare/assignment.h"
 
 namespace modeldna::evidence {
 namespace {
@@ -192,7 +192,7 @@ class WeightsPerm : public Detector {
         const auto corr = detail::unit_rows(s - s.mean(1, true)).mm(detail::unit_rows(t - t.mean(1, true)).t());
         const auto cost = (-corr).contiguous();
         const std::vector<double> cost_vec(cost.data_ptr<double>(), cost.data_ptr<double>() + cost.numel());
-        match = detail::hungarian_min_cost(cost_vec, units, units);
+        match = compare::min_cost_assignment(cost_vec, units, units);
       }
 
       const auto s_unit = detail::unit_rows(s), t_unit = detail::unit_rows(t);

@@ -10,14 +10,8 @@
 #include "modeldna/core/json_file.h"
 
 namespace modeldna::report {
-namespace {
 
-// Okabe-Ito (colour-blind safe), reordered so the pale yellow, weak on white, comes last.
-const char* const kPalette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
-                                "#E69F00", "#56B4E9", "#000000", "#F0E442"};
-constexpr double kCharWidth = 7.0;  // rough advance of a 12px sans-serif glyph, for layout only
-
-std::string escape(const std::string& s) {
+std::string escape_xml(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
@@ -32,6 +26,13 @@ std::string escape(const std::string& s) {
   }
   return out;
 }
+
+namespace {
+
+// Okabe-Ito (colour-blind safe), reordered so the pale yellow, weak on white, comes last.
+const char* const kPalette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                "#E69F00", "#56B4E9", "#000000", "#F0E442"};
+constexpr double kCharWidth = 7.0;  // rough advance of a 12px sans-serif glyph, for layout only
 
 // Pixel coordinates: two decimals, trailing zeros dropped. Never "nan"/"inf".
 std::string px(double v) {
@@ -187,14 +188,14 @@ void begin(std::ostringstream& os, const Frame& f, const ChartOptions& o, bool x
   os << "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" << f.width << "\" height=\""
      << f.height << "\" viewBox=\"0 0 " << f.width << ' ' << f.height
      << "\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
-  if (!o.title.empty()) os << "<title>" << escape(o.title) << "</title>\n";
+  if (!o.title.empty()) os << "<title>" << escape_xml(o.title) << "</title>\n";
   os << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   // The clip box is a little larger than the plot, so curves on the border stay whole.
   os << "<defs><clipPath id=\"plot-area\"><rect x=\"" << px(f.left - 5) << "\" y=\"" << px(f.top - 5)
      << "\" width=\"" << px(f.right - f.left + 10) << "\" height=\"" << px(f.bottom - f.top + 10)
      << "\"/></clipPath></defs>\n";
   if (!o.title.empty())
-    text(os, f.width / 2.0, 28, escape(o.title), "text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\"");
+    text(os, f.width / 2.0, 28, escape_xml(o.title), "text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\"");
   os << "<g stroke=\"#e3e3e3\">\n";
   for (double t : f.y.ticks) line(os, f.left, f.sy(t), f.right, f.sy(t));
   if (x_ticks)
@@ -206,10 +207,10 @@ void begin(std::ostringstream& os, const Frame& f, const ChartOptions& o, bool x
       text(os, f.sx(t), f.bottom + 18, tick_label(t, f.x.step), "text-anchor=\"middle\"");
   os << "</g>\n";
   if (!o.x_label.empty())
-    text(os, (f.left + f.right) / 2, f.height - 12.0, escape(o.x_label), "text-anchor=\"middle\" font-size=\"13\"");
+    text(os, (f.left + f.right) / 2, f.height - 12.0, escape_xml(o.x_label), "text-anchor=\"middle\" font-size=\"13\"");
   const double cy = (f.top + f.bottom) / 2;
   if (!o.y_label.empty())
-    text(os, 18, cy, escape(o.y_label),
+    text(os, 18, cy, escape_xml(o.y_label),
          "text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 18 " + px(cy) + ")\"");
   os << "<path d=\"M" << px(f.left) << ' ' << px(f.top) << "V" << px(f.bottom) << "H" << px(f.right)
      << "\" fill=\"none\" stroke=\"#333\"/>\n<g clip-path=\"url(#plot-area)\">\n";
@@ -223,7 +224,7 @@ std::string end(std::ostringstream& os, const Frame& f, const std::vector<Legend
     const double x = f.right + 18;
     double y = f.top + 8;
     for (const auto& item : legend) {
-      const std::string c = escape(item.color);
+      const std::string c = escape_xml(item.color);
       if (mark == Mark::kLine)
         line(os, x, y, x + 20, y, "stroke=\"" + c + "\" stroke-width=\"2.5\"");
       else if (mark == Mark::kDot)
@@ -231,7 +232,7 @@ std::string end(std::ostringstream& os, const Frame& f, const std::vector<Legend
       else
         os << "<rect x=\"" << px(x + 3) << "\" y=\"" << px(y - 6) << "\" width=\"14\" height=\"12\" fill=\"" << c
            << "\"/>\n";
-      text(os, x + 26, y + 4, escape(truncate(item.label, f.legend_chars)));
+      text(os, x + 26, y + 4, escape_xml(truncate(item.label, f.legend_chars)));
       y += 20;
     }
     os << "</g>\n";
@@ -264,7 +265,7 @@ std::string series_chart(const std::vector<Series>& series, const ChartOptions& 
     line(os, f.sx(d0), f.sy(d0), f.sx(d1), f.sy(d1), "stroke=\"#888\" stroke-dasharray=\"5,4\"");
   for (size_t s = 0; s < series.size(); ++s) {
     const auto& sr = series[s];
-    const std::string c = escape(color_at(sr.color, s));
+    const std::string c = escape_xml(color_at(sr.color, s));
     std::vector<std::pair<double, double>> run;  // finite points since the last break
     // A non-finite point breaks a line; a lone point becomes a dot so it stays visible.
     auto flush = [&] {
@@ -361,13 +362,13 @@ std::string bar_chart(const std::vector<BarGroup>& groups, const ChartOptions& o
     const double centre = f.left + slot * (static_cast<double>(gi) + 0.5);
     const double x0 = centre - bar_w * static_cast<double>(g.bars.size()) / 2;
     const auto label_chars = static_cast<size_t>(std::max(3.0, slot / kCharWidth));
-    text(labels, centre, f.bottom + 18, escape(truncate(g.label, label_chars)), "text-anchor=\"middle\"");
+    text(labels, centre, f.bottom + 18, escape_xml(truncate(g.label, label_chars)), "text-anchor=\"middle\"");
     for (size_t bi = 0; bi < g.bars.size(); ++bi) {
       const Bar& b = g.bars[bi];
       if (!std::isfinite(b.value)) continue;
       const double bx = x0 + bar_w * static_cast<double>(bi), mid = bx + bar_w / 2;
       const double top = f.sy(std::clamp(b.value, f.y.lo, f.y.hi));
-      const std::string c = escape(b.color.empty() ? key_of(b.label)->color : b.color);
+      const std::string c = escape_xml(b.color.empty() ? key_of(b.label)->color : b.color);
       os << "<rect x=\"" << px(bx + 1) << "\" y=\"" << px(std::min(top, base)) << "\" width=\""
          << px(std::max(bar_w - 2, 1.0)) << "\" height=\"" << px(std::abs(base - top)) << "\" fill=\"" << c
          << "\"/>\n";

@@ -28,10 +28,13 @@ std::string ZooModels::path_of(const std::string& id) const {
 
 nn::NetworkPtr ZooModels::get(const std::string& id) {
   auto it = loaded_.find(id);
-  if (it != loaded_.end()) return it->second;
-  auto net = nn::load_model(path_of(id)).network;
-  loaded_[id] = net;
-  return net;
+  if (it == loaded_.end()) it = loaded_.emplace(id, nn::load_model(path_of(id))).first;
+  return it->second.network;
+}
+
+std::shared_ptr<const io::TensorStore> ZooModels::store(const std::string& id) {
+  get(id);
+  return loaded_.at(id).store;
 }
 
 std::string ZooModels::source_task() const { return data::source_task(manifest_.modality); }

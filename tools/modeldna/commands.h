@@ -11,5 +11,6 @@ void add_info_commands(CLI::App& app);  // tasks, archs
 void add_file_commands(CLI::App& app);  // inspect, convert
 void add_mgmp_commands(CLI::App& app);  // train, dna, verify, eval
 void add_bench_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
 
 }  // namespace modeldna::cli

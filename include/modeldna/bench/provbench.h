@@ -18,6 +18,9 @@ struct BenchOptions {
   std::string mgmp_dir;
   int64_t probes = 300;  // probe set shared by the black-box detectors
   uint64_t seed = 0;
+  /// compare's calibration: fresh networks per architecture compared with
+  /// the sources and each other.
+  int64_t fresh_networks = 10;
   /// Writes bench.md, bench.json and figures/*.svg here; "" = write nothing.
   std::string out_dir;
 };

@@ -27,6 +27,14 @@ class Detector {
   virtual std::string reference() const = 0;
   /// `probes` is the set both ModelOutputs were observed on.
   virtual Evidence compare(const ProbeSet& probes, const ModelOutputs& source, const ModelOutputs& target) = 0;
+  /// The same with a reference panel: models known to be independent of the
+  /// source (observed on `probes` too), for detectors that calibrate against
+  /// one; the others ignore it.
+  virtual Evidence compare(const ProbeSet& probes, const ModelOutputs& source, const ModelOutputs& target,
+                           const std::vector<const ModelOutputs*>& references) {
+    (void)references;
+    return compare(probes, source, target);
+  }
 };
 
 /// The built-in detectors by name; UsageError for an unknown one.

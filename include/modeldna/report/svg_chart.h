@@ -57,6 +57,10 @@ std::string bar_chart(const std::vector<BarGroup>& groups, const ChartOptions& o
 /// is padded first, so the result always has at least two ticks.
 std::vector<double> nice_ticks(double lo, double hi, int target = 5);
 
+/// Text made safe inside XML and HTML (markup characters escaped, control
+/// characters dropped): for anything that comes from a model file.
+std::string escape_xml(const std::string& text);
+
 /// Writes `svg` to `path` atomically (temporary file + rename).
 void write_svg(const std::string& path, const std::string& svg);
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "modeldna/data/task.h"
+#include "modeldna/nn/model_file.h"
 #include "modeldna/nn/network.h"
 #include "modeldna/zoo/manifest.h"
 
@@ -29,6 +30,8 @@ class ZooModels {
   std::string path_of(const std::string& id) const;
   /// Loads (once) and returns the model; FormatError names the file if bad.
   nn::NetworkPtr get(const std::string& id);
+  /// The model's file as data (loaded with the network, once).
+  std::shared_ptr<const io::TensorStore> store(const std::string& id);
   /// The task its classifier sources were trained on (data::source_task).
   std::string source_task() const;
   /// A task's splits, tokenised as this zoo's models expect.
@@ -43,7 +46,7 @@ class ZooModels {
  private:
   std::string dir_;
   Manifest manifest_;
-  std::map<std::string, nn::NetworkPtr> loaded_;
+  std::map<std::string, nn::LoadedModel> loaded_;
 };
 
 }  // namespace modeldna::zoo

@@ -1,4 +1,4 @@
-#include "hungarian.h"
+#include "modeldna/compare/assignment.h"
 
 #include <algorithm>
 #include <limits>
@@ -8,7 +8,7 @@
 #include "modeldna/core/error.h"
 #include "test_support.h"
 
-namespace modeldna::evidence::detail {
+namespace modeldna::compare {
 namespace {
 
 double total(const std::vector<double>& cost, int64_t cols, const std::vector<int64_t>& assignment) {
@@ -33,7 +33,7 @@ TEST(Hungarian, Solves3x3ByHand) {
   const std::vector<double> cost = {4, 1, 3,  //
                                     2, 0, 5,  //
                                     3, 2, 2};
-  EXPECT_EQ(hungarian_min_cost(cost, 3, 3), (std::vector<int64_t>{1, 0, 2}));
+  EXPECT_EQ(min_cost_assignment(cost, 3, 3), (std::vector<int64_t>{1, 0, 2}));
 }
 
 TEST(Hungarian, Solves4x4ByHand) {
@@ -43,7 +43,7 @@ TEST(Hungarian, Solves4x4ByHand) {
                                     77, 37, 49, 92,  //
                                     11, 69, 5,  86,  //
                                     8,  9,  98, 23};
-  const auto assignment = hungarian_min_cost(cost, 4, 4);
+  const auto assignment = min_cost_assignment(cost, 4, 4);
   EXPECT_EQ(assignment, (std::vector<int64_t>{2, 1, 0, 3}));
   EXPECT_DOUBLE_EQ(total(cost, 4, assignment), 140);
 }
@@ -55,7 +55,7 @@ TEST(Hungarian, MaximisesWhenCostsAreNegated) {
                                           0.7, 0.1, 0.3};
   std::vector<double> cost(similarity.size());
   std::transform(similarity.begin(), similarity.end(), cost.begin(), [](double s) { return -s; });
-  EXPECT_EQ(hungarian_min_cost(cost, 3, 3), (std::vector<int64_t>{1, 2, 0}));
+  EXPECT_EQ(min_cost_assignment(cost, 3, 3), (std::vector<int64_t>{1, 2, 0}));
 }
 
 TEST(Hungarian, MatchesBruteForceOnRandomMatrices) {
@@ -65,7 +65,7 @@ TEST(Hungarian, MatchesBruteForceOnRandomMatrices) {
     for (int trial = 0; trial < 10; ++trial) {
       std::vector<double> cost(rows * cols);
       for (auto& c : cost) c = uniform(rng);
-      const auto assignment = hungarian_min_cost(cost, rows, cols);
+      const auto assignment = min_cost_assignment(cost, rows, cols);
       ASSERT_EQ(static_cast<int64_t>(assignment.size()), rows);
       std::vector<int64_t> sorted = assignment;
       std::sort(sorted.begin(), sorted.end());
@@ -76,18 +76,18 @@ TEST(Hungarian, MatchesBruteForceOnRandomMatrices) {
 }
 
 TEST(Hungarian, HandlesEmptyAndTiedMatrices) {
-  EXPECT_TRUE(hungarian_min_cost({}, 0, 0).empty());
-  const auto assignment = hungarian_min_cost(std::vector<double>(9, 1.0), 3, 3);
+  EXPECT_TRUE(min_cost_assignment({}, 0, 0).empty());
+  const auto assignment = min_cost_assignment(std::vector<double>(9, 1.0), 3, 3);
   std::vector<int64_t> sorted = assignment;
   std::sort(sorted.begin(), sorted.end());
   EXPECT_EQ(sorted, (std::vector<int64_t>{0, 1, 2}));
 }
 
 TEST(Hungarian, RejectsBadInput) {
-  EXPECT_THROW_MSG(hungarian_min_cost(std::vector<double>(6, 0.0), 3, 2), UsageError, "more rows");
-  EXPECT_THROW_MSG(hungarian_min_cost(std::vector<double>(5, 0.0), 2, 3), UsageError, "expected 6");
-  EXPECT_THROW_MSG(hungarian_min_cost({0.0, std::nan("")}, 1, 2), UsageError, "non-finite");
+  EXPECT_THROW_MSG(min_cost_assignment(std::vector<double>(6, 0.0), 3, 2), UsageError, "more rows");
+  EXPECT_THROW_MSG(min_cost_assignment(std::vector<double>(5, 0.0), 2, 3), UsageError, "expected 6");
+  EXPECT_THROW_MSG(min_cost_assignment({0.0, std::nan("")}, 1, 2), UsageError, "non-finite");
 }
 
 }  // namespace
-}  // namespace modeldna::evidence::detail
+}  // namespace modeldna::compare

@@ -1,4 +1,4 @@
-#include "hungarian.h"
+#include "modeldna/compare/assignment.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,13 +7,13 @@
 
 #include "modeldna/core/error.h"
 
-namespace modeldna::evidence::detail {
+namespace modeldna::compare {
 
 // The shortest-augmenting-path form of the Hungarian algorithm: rows are added
 // one at a time and the dual potentials u (rows) and v (columns) keep every
 // reduced cost non-negative, so each row costs one O(rows * cols) Dijkstra-like
 // sweep. Index 0 is a sentinel column; rows and columns are 1-based inside.
-std::vector<int64_t> hungarian_min_cost(const std::vector<double>& cost, int64_t rows, int64_t cols) {
+std::vector<int64_t> min_cost_assignment(const std::vector<double>& cost, int64_t rows, int64_t cols) {
   MDNA_CHECK(rows >= 0 && cols >= 0, "assignment: negative matrix size");
   MDNA_CHECK(rows <= cols, "assignment: more rows (" + std::to_string(rows) + ") than columns (" +
                                std::to_string(cols) + ")");
@@ -76,4 +76,4 @@ std::vector<int64_t> hungarian_min_cost(const std::vector<double>& cost, int64_t
   return assignment;
 }
 
-}  // namespace modeldna::evidence::detail
+}  // namespace modeldna::compare

@@ -1,0 +1,137 @@
+// File: modeldna/compare/compare.h
+// "Did TARGET come from SOURCE?" for any two tensor stores: a verdict with a
+// calibrated p-value of the null "TARGET was trained independently of
+// SOURCE", the relation, a map of which target layers came from where, and
+// the evidence behind each number (docs/compare.md, JSON in
+// docs/spec/compare-v1.md). Torch-free: the white-box evidence is computed
+// here; behavioural (black-box) evidence from running the models is computed
+// by evidence/behaviour.h and fused with fuse().
+//
+// Example:
+//   auto a = io::open_store("parent.safetensors"), b = io::open_store("child.gguf");
+//   auto result = compare::compare_weights(a, b, {});
+//   if (result.verdict == compare::Verdict::Derived) ...
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "modeldna/io/tensor_store.h"
+
+namespace modeldna::compare {
+
+inline constexpr int kCompareFormatVersion = 1;
+
+enum class Verdict : uint8_t { Derived, Independent, Inconclusive };
+std::string_view verdict_name(Verdict v);  // "derived", "independent", "inconclusive"
+
+/// The best guess of how the target came from the source.
+enum class Relation : uint8_t {
+  Identical,           // the same tensors, byte for byte
+  Converted,           // the same values in another format, layout or float precision
+  Quantized,           // the same weights up to quantization error
+  Pruned,              // the same weights with many more exact zeros
+  FineTuned,           // every matched layer derived and changed
+  PartialOrNewHead,    // derived backbone; some layers unchanged, or a new head
+  LayersTransplanted,  // some layers from the source, the others independent
+  Distilled,           // no weight trace; behaviour follows the source's
+  None,                // independent
+};
+std::string_view relation_name(Relation r);  // "identical", "converted", ..., "none"
+
+enum class LayerVerdict : uint8_t { FromSource, Modified, New };
+std::string_view layer_verdict_name(LayerVerdict v);  // "from source", "modified", "new"
+
+/// Why a tensor was left out of the test.
+enum class Exclusion : uint8_t {
+  NotLearned,    // the store's role: a constant, statistic, index, quantization parameter, optimizer state
+  Integer,       // integer or bool values
+  Structured,    // values with a closed form or few distinct values (a basis, table, grid)
+  TooSmall,      // fewer than two units
+  Vector,        // one value per unit (biases, norm scales): nothing to correlate units over
+};
+std::string_view exclusion_name(Exclusion e);
+
+struct CompareOptions {
+  double alpha = 0.01;            // level of the verdict
+  int64_t max_units = 256;        // units sampled per tensor (rows of the similarity matrix)
+  int64_t max_inputs = 1024;      // inputs sampled per unit
+  uint64_t seed = 0;              // the sample; the same in both models
+  bool match_permutations = true; // try to undo a relabelling of hidden units (docs/compare.md)
+  int64_t max_permutation_units = 1024;  // beyond this many units, permutations are not searched
+};
+
+/// One tested pair of tensors (one target layer).
+struct LayerResult {
+  std::string target;                // tensor name in the target
+  std::optional<std::string> source; // matched source tensor, if any
+  std::vector<int64_t> target_shape, source_shape;
+  std::string target_layout, source_layout;
+  std::string matched_by;            // "name", "order", "none"
+  int64_t units = 0, inputs = 0;     // the sample the statistic saw
+  double similarity = 0;             // mean correlation of matched units
+  double null_similarity = 0;        // mean correlation of all unit pairs (what chance gives)
+  double z = 0;
+  double log10_p = 0;                // per-layer, one-sided (not corrected)
+  bool exact_p = false;
+  bool permuted = false;             // units matched after undoing a relabelling
+  double max_abs_difference = -1;    // over the sample, when shapes allow (-1: not computed)
+  double relative_difference = -1;   // ||t - s|| / ||s|| over the sample
+  double zero_fraction_source = 0, zero_fraction_target = 0;
+  LayerVerdict verdict = LayerVerdict::New;
+};
+
+struct ExcludedTensor {
+  std::string model;  // "source" or "target"
+  std::string name;
+  Exclusion reason;
+  std::string detail;
+};
+
+/// Behavioural evidence (evidence/behaviour.h), folded in by fuse().
+struct BlackBoxEvidence {
+  bool available = false;
+  std::string reason;     // why not, when unavailable
+  nlohmann::json signals; // each detector's numbers
+  /// A p-value when a reference panel calibrated it; nullopt otherwise.
+  std::optional<double> log10_p;
+  double score = 0;       // the fused behavioural similarity (higher = closer to the source)
+  std::string calibration;  // how log10_p was obtained
+};
+
+struct CompareResult {
+  Verdict verdict = Verdict::Inconclusive;
+  Relation relation = Relation::None;
+  double log10_p = 0;              // of the null "independent of the source", after combining
+  double log10_p_white_box = 0;
+  std::string decided_by;          // "white-box", "black-box", "identity", "none"
+  std::string combination;         // the rule used
+  int64_t tested_layers = 0;
+  std::vector<LayerResult> layers; // every target tensor considered, in target order
+  std::vector<ExcludedTensor> excluded;
+  bool identical_files = false;
+  BlackBoxEvidence black_box;
+  nlohmann::json notes = nlohmann::json::array();  // what did not apply and why
+  nlohmann::json timings = nlohmann::json::object();
+  std::string source_path, target_path, source_format, target_format;
+
+  double p_value() const;
+};
+
+/// The white-box comparison of two stores.
+CompareResult compare_weights(const io::TensorStore& source, const io::TensorStore& target,
+                              const CompareOptions& options);
+
+/// Folds behavioural evidence into a white-box result: the verdict, p-value
+/// (Bonferroni over the two families when both carry one), relation and
+/// `decided_by` are updated.
+void fuse(CompareResult& result, BlackBoxEvidence black_box, const CompareOptions& options);
+
+/// The result as docs/spec/compare-v1.md describes it.
+nlohmann::json to_json(const CompareResult& result);
+
+}  // namespace modeldna::compare

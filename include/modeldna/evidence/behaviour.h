@@ -1,0 +1,53 @@
+// File: modeldna/evidence/behaviour.h
+// Black-box evidence for compare: what running both models on probes of the
+// source's input kind says (docs/compare.md). Behaviour alone cannot tell a
+// model distilled from the source from one trained independently on the same
+// task without something to compare with, so its p-value needs a reference
+// panel: models trained independently of the source (other checkpoints of
+// the task). With three or more references the statistic gets a p-value
+// from Student's t prediction interval (exact if the panel's statistics are
+// normal, approximate otherwise); with fewer it is reported without one.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "modeldna/compare/compare.h"
+#include "modeldna/evidence/probe_set.h"
+#include "modeldna/nn/model_file.h"
+
+namespace modeldna::evidence {
+
+/// The behavioural statistic: the mean Jensen-Shannon similarity
+/// (1 - JSD / ln 2) of the two models' output distributions over the clean,
+/// noisy and CutMix probes when their outputs have the same size, else the
+/// similarity of their probe-by-probe output correlation matrices on the
+/// CutMix probes (SAC-m), which needs no shared output space.
+double behavioural_similarity(const ProbeSet& probes, const ModelOutputs& source, const ModelOutputs& target);
+
+/// Every black-box detector's numbers, the statistic, and its p-value
+/// against `references` (each observed on `probes`).
+compare::BlackBoxEvidence behavioural_evidence(const ProbeSet& probes, const ModelOutputs& source,
+                                               const ModelOutputs& target,
+                                               const std::vector<const ModelOutputs*>& references);
+
+struct BehaviourOptions {
+  int64_t probes = 300;  // x3: clean, noisy, CutMix
+  uint64_t seed = 0;
+  /// Text models: the tokenizer their ids come from (a zoo's tokenizer.model),
+  /// for probes of real text; without it the probes are random token ids.
+  std::string tokenizer;
+};
+
+/// Runs the source, target and references on probes of the source's input
+/// kind (image models: Fashion-MNIST training images, the built-in image
+/// source task; text models: State of the Union passages through
+/// `tokenizer`, or random ids) and returns the evidence. Unavailable, with
+/// the reason, when a model cannot run or reads other inputs than the source.
+compare::BlackBoxEvidence run_behaviour(const nn::LoadedModel& source, const nn::LoadedModel& target,
+                                        const std::vector<nn::LoadedModel>& references, const BehaviourOptions& options);
+
+/// log10 of P(T >= t) for Student's t with `df` degrees of freedom.
+double log10_student_upper_tail(double t, double df);
+
+}  // namespace modeldna::evidence

@@ -1,0 +1,147 @@
+// Names of compare's closed sets, fusing behavioural evidence, and the JSON
+// of docs/spec/compare-v1.md.
+#include <cmath>
+
+#include "modeldna/compare/compare.h"
+#include "modeldna/compare/stats.h"
+#include "modeldna/core/error.h"
+
+namespace modeldna::compare {
+
+std::string_view verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::Derived: return "derived";
+    case Verdict::Independent: return "independent";
+    case Verdict::Inconclusive: return "inconclusive";
+  }
+  throw InternalError("invalid Verdict");
+}
+
+std::string_view relation_name(Relation r) {
+  switch (r) {
+    case Relation::Identical: return "identical";
+    case Relation::Converted: return "re-export/converted";
+    case Relation::Quantized: return "quantized";
+    case Relation::Pruned: return "pruned";
+    case Relation::FineTuned: return "fine-tuned";
+    case Relation::PartialOrNewHead: return "partially fine-tuned or new head";
+    case Relation::LayersTransplanted: return "layers transplanted";
+    case Relation::Distilled: return "distilled";
+    case Relation::None: return "none";
+  }
+  throw InternalError("invalid Relation");
+}
+
+std::string_view layer_verdict_name(LayerVerdict v) {
+  switch (v) {
+    case LayerVerdict::FromSource: return "from source";
+    case LayerVerdict::Modified: return "modified";
+    case LayerVerdict::New: return "new";
+  }
+  throw InternalError("invalid LayerVerdict");
+}
+
+std::string_view exclusion_name(Exclusion e) {
+  switch (e) {
+    case Exclusion::NotLearned: return "not learned";
+    case Exclusion::Integer: return "integer";
+    case Exclusion::Structured: return "structured constant";
+    case Exclusion::TooSmall: return "too small";
+    case Exclusion::Vector: return "vector";
+  }
+  throw InternalError("invalid Exclusion");
+}
+
+double CompareResult::p_value() const { return std::pow(10.0, log10_p); }
+
+void fuse(CompareResult& r, BlackBoxEvidence bb, const CompareOptions& o) {
+  r.black_box = std::move(bb);
+  const auto& b = r.black_box;
+  if (!b.available) {
+    r.notes.push_back("black-box evidence: " + b.reason);
+    return;
+  }
+  const double level = std::log10(o.alpha);
+  if (b.log10_p && r.tested_layers > 0) {
+    // Two families of evidence: Bonferroni over both.
+    r.log10_p = bonferroni_log10(std::min(r.log10_p_white_box, *b.log10_p), 2);
+    r.combination = "Bonferroni over the white-box layers, then over the white-box and black-box families";
+  } else if (b.log10_p) {
+    r.log10_p = *b.log10_p;
+    r.combination = "black-box only (" + b.calibration + ")";
+  }
+  const bool white_derived = r.verdict == Verdict::Derived;
+  const bool black_derived = b.log10_p && *b.log10_p < level;
+  if (!white_derived && black_derived) {
+    r.verdict = Verdict::Derived;
+    r.decided_by = "black-box";
+    r.relation = Relation::Distilled;
+  } else if (white_derived && black_derived) {
+    r.decided_by += " and black-box";
+  } else if (!white_derived && !b.log10_p && b.score > 0) {
+    // Behaviour without a calibrated null cannot clear the target.
+    r.notes.push_back("black-box evidence has no reference panel, so no p-value: the verdict rests on the weights");
+  }
+}
+
+nlohmann::json to_json(const CompareResult& r) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : r.layers) {
+    nlohmann::json j = {{"target", l.target},
+                        {"source", l.source ? nlohmann::json(*l.source) : nlohmann::json(nullptr)},
+                        {"target_shape", l.target_shape},
+                        {"target_layout", l.target_layout},
+                        {"matched_by", l.matched_by},
+                        {"verdict", layer_verdict_name(l.verdict)}};
+    if (l.source) {
+      j["source_shape"] = l.source_shape;
+      j["source_layout"] = l.source_layout;
+      j["similarity"] = l.similarity;
+      j["null_similarity"] = l.null_similarity;
+      j["z"] = l.z;
+      j["log10_p"] = l.log10_p;
+      j["p_value"] = std::pow(10.0, l.log10_p);
+      j["p_exact"] = l.exact_p;
+      j["units_sampled"] = l.units;
+      j["inputs_sampled"] = l.inputs;
+      j["permuted"] = l.permuted;
+      j["relative_difference"] = l.relative_difference;
+      j["max_abs_difference"] = l.max_abs_difference;
+      j["zero_fraction"] = {{"source", l.zero_fraction_source}, {"target", l.zero_fraction_target}};
+    }
+    layers.push_back(std::move(j));
+  }
+  nlohmann::json excluded = nlohmann::json::array();
+  for (const auto& e : r.excluded)
+    excluded.push_back({{"model", e.model}, {"tensor", e.name}, {"reason", exclusion_name(e.reason)}, {"detail", e.detail}});
+  nlohmann::json black_box = {{"available", r.black_box.available}};
+  if (!r.black_box.available) black_box["reason"] = r.black_box.reason;
+  else {
+    black_box["signals"] = r.black_box.signals;
+    black_box["score"] = r.black_box.score;
+    black_box["log10_p"] = r.black_box.log10_p ? nlohmann::json(*r.black_box.log10_p) : nlohmann::json(nullptr);
+    black_box["calibration"] = r.black_box.calibration;
+  }
+  return {{"format", "modeldna-compare"},
+          {"version", kCompareFormatVersion},
+          {"source", {{"path", r.source_path}, {"format", r.source_format}}},
+          {"target", {{"path", r.target_path}, {"format", r.target_format}}},
+          {"verdict", verdict_name(r.verdict)},
+          {"p_value", r.p_value()},
+          {"log10_p", r.log10_p},
+          {"relation", relation_name(r.relation)},
+          {"decided_by", r.decided_by},
+          {"evidence",
+           {{"white_box",
+             {{"log10_p", r.log10_p_white_box},
+              {"tested_layers", r.tested_layers},
+              {"combination", r.combination},
+              {"identical_files", r.identical_files}}},
+            {"black_box", black_box},
+            {"excluded", excluded},
+            {"notes", r.notes}}},
+          {"layers", layers},
+          {"timings", r.timings}};
+}
+
+}  // namespace modeldna::compare
