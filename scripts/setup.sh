@@ -11,6 +11,7 @@ packages=(
   dataset-fashion-mnist zlib1g-dev libsentencepiece-dev
   flatbuffers-compiler libflatbuffers-dev
   clang libfuzzer-14-dev libclang-rt-14-dev
+  chromium fonts-dejavu-core
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -14,6 +14,7 @@ Relation guess_relation(const CompareResult& r, const io::TensorStore& source, c
   if (r.identical_files) return Relation::Identical;
   if (r.verdict == Verdict::Independent || r.verdict == Verdict::Inconclusive) return Relation::None;
   int64_t derived = 0, unchanged = 0, exact = 0, fresh = 0, unmatched = 0, lossy_targets = 0, more_zeros = 0;
+  double max_relative = 0;
   for (const auto& layer : r.layers) {
     if (!layer.source) {
       ++unmatched;
@@ -30,6 +31,7 @@ Relation guess_relation(const CompareResult& r, const io::TensorStore& source, c
     const auto* s = source.find(*layer.source);
     if (t && s && lossy(*t) && !lossy(*s)) ++lossy_targets;
     if (layer.zero_fraction_target >= layer.zero_fraction_source + 0.2) ++more_zeros;
+    max_relative = std::max(max_relative, layer.relative_difference);
   }
   if (derived == 0) return r.layers.empty() ? Relation::None : Relation::LayersTransplanted;
   const bool all_derived = fresh == 0;
@@ -43,14 +45,18 @@ Relation guess_relation(const CompareResult& r, const io::TensorStore& source, c
     }
     return same_format && same_dtypes ? Relation::Identical : Relation::Converted;
   }
-  if (all_derived && unmatched == 0 && unchanged == derived)
-    return lossy_targets > 0 ? Relation::Quantized : Relation::Converted;
+  // Float16 / bfloat16 rounding moves values by well under 0.2% of their
+  // norm; quantization by up to 3%; anything more was trained.
+  if (all_derived && unmatched == 0 && lossy_targets == 0 && max_relative <= kRoundingRelativeDifference)
+    return Relation::Converted;
+  if (all_derived && unmatched == 0 && lossy_targets > 0 && unchanged == derived) return Relation::Quantized;
   if (all_derived && unmatched == 0 && more_zeros * 2 >= derived) return Relation::Pruned;
   // A backbone from the source with new layers: layers the target has that
   // match nothing (another head shape) or that changed beyond recognition.
   if (fresh > 0 && derived >= fresh) return Relation::PartialOrNewHead;
   if (fresh > 0) return Relation::LayersTransplanted;
-  if (unmatched > 0 || (unchanged > 0 && unchanged < derived)) return Relation::PartialOrNewHead;
+  // Some layers kept exactly (frozen) while others moved: a partial fine-tune.
+  if (unmatched > 0 || (exact > 0 && exact < derived)) return Relation::PartialOrNewHead;
   return Relation::FineTuned;
 }
 

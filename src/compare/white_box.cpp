@@ -281,8 +281,10 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
     const uint64_t seed = mix(o.seed, shape.dims);
     const auto units = sample_indices(shape.units, o.max_units, seed);
     const auto inputs = sample_indices(shape.inputs, o.max_inputs, seed + 1);
-    // Inputs relabelled like the previous layer's units, when they are those units.
-    const bool carry = !carried.empty() && shape.dims.size() >= 2 && shape.dims[1] == carried_units;
+    // Inputs relabelled like the previous layer's units, when they are those
+    // units (a kernel's input channels, or a dense layer's flattened
+    // channel-major features: input j belongs to unit j / (inputs / units)).
+    const bool carry = !carried.empty() && shape.dims.size() >= 2 && carried_units > 0 && shape.inputs % carried_units == 0;
     const int64_t group = carry ? shape.inputs / carried_units : 1;
     std::vector<int64_t> target_inputs = inputs;
     if (carry)

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -81,6 +82,65 @@ TEST(Cli, TrainVerifyEvalOnTheTinyZoo) {
   r = run("eval --zoo " + zoo + " --detector " + det);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("held-out sources"), std::string::npos);
+}
+
+std::string compare_fixture(const std::string& name) {
+  return std::string(MODELDNA_SOURCE_DIR) + "/tests/compare/fixtures/" + name;
+}
+
+TEST(Cli, CompareGivesAVerdictAndExitsZeroWhateverItIs) {
+  auto r = run("compare --json " + compare_fixture("parent.pt") + " " + compare_fixture("parent_q8_0.gguf"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["verdict"], "derived");
+  EXPECT_EQ(j["relation"], "quantized");
+  r = run("compare --json " + compare_fixture("parent.pt") + " " + compare_fixture("independent.pt"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output)["verdict"], "independent");
+  const std::string report = testing::fresh_temp_dir() + "/report.html";
+  r = run("compare " + compare_fixture("parent.pt") + " " + compare_fixture("parent.onnx") + " --report " + report);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("verdict: derived", 0), 0u) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(report));
+}
+
+std::string io_fixture(const std::string& name) { return std::string(MODELDNA_SOURCE_DIR) + "/tests/io/fixtures/" + name; }
+
+TEST(Cli, InspectEveryFormat) {
+  const std::pair<const char*, const char*> files[] = {
+      {"all_types.gguf", "gguf"}, {"state_dict.pt", "pytorch"}, {"small.onnx", "onnx"}, {"model.tflite", "tflite"},
+      {"tfjs_graph/model.json", "tfjs"}, {"keras2.h5", "keras"}, {"sharded", "safetensors"}};
+  for (const auto& [file, format] : files) {
+    const auto r = run("inspect --json --tensors " + io_fixture(file));
+    ASSERT_EQ(r.exit_code, 0) << file << ": " << r.output;
+    const auto j = nlohmann::json::parse(r.output);
+    EXPECT_EQ(j["format"], format) << file;
+    EXPECT_EQ(j["tensors"].size(), j["tensor_count"].get<size_t>()) << file;
+    EXPECT_GT(j["parameter_count"].get<int64_t>(), 0) << file;
+  }
+  const auto text = run("inspect " + io_fixture("all_types.gguf"));
+  EXPECT_NE(text.output.find("architecture: general.architecture = llama"), std::string::npos) << text.output;
+}
+
+TEST(Cli, ConvertToSafetensorsAndBack) {
+  const std::string out = testing::fresh_temp_dir() + "/converted.safetensors";
+  auto r = run("convert " + io_fixture("all_types.gguf") + " --out " + out + " --dtype f16 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output)["dequantized"], 11);
+  r = run("inspect --json " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["metadata"]["modeldna.source_format"], "gguf");
+  EXPECT_EQ(j["dtypes"]["F16"], 15);  // every real tensor; the I32 one keeps its type
+  r = run("convert " + io_fixture("all_types.gguf") + " --out " + out + " --dtype f8");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("--dtype must be f32, f16 or keep"), std::string::npos) << r.output;
+}
+
+TEST(Cli, CompareRefusesAMissingFileInOneLine) {
+  const auto r = run("compare " + compare_fixture("parent.pt") + " /nonexistent/child.gguf");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output, "modeldna: error: /nonexistent/child.gguf: cannot open file: No such file or directory\n");
 }
 
 TEST(Cli, VerifyRefusesAMissingDetector) {

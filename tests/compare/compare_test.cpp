@@ -1,0 +1,153 @@
+// compare end to end on real files: one CNN written by torch.save, exported
+// by torch.onnx.export, quantized to GGUF Q8_0, stored as a TensorFlow.js
+// graph in HWIO with other names, fine-tuned; an independent model; two
+// independent models sharing a fixed STFT basis (fixtures/gen_compare_fixtures.py);
+// and a relabelling attack built here.
+#include "modeldna/compare/compare.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <numeric>
+#include <random>
+
+#include "modeldna/io/open_store.h"
+#include "modeldna/io/safetensors.h"
+#include "test_support.h"
+
+namespace modeldna::compare {
+namespace {
+
+std::string fixture(const std::string& name) { return std::string(MODELDNA_SOURCE_DIR) + "/tests/compare/fixtures/" + name; }
+
+CompareResult run(const std::string& source, const std::string& target, CompareOptions o = {}) {
+  return compare_weights(io::open_store(source), io::open_store(target), o);
+}
+
+TEST(Compare, ConversionsAcrossFormatsAreDerivedAndSaySo) {
+  struct Case {
+    const char* target;
+    Relation relation;
+  };
+  for (const Case& c : {Case{"parent.onnx", Relation::Converted}, Case{"parent_q8_0.gguf", Relation::Quantized},
+                        Case{"parent_tfjs", Relation::Converted}, Case{"finetuned.pt", Relation::FineTuned},
+                        Case{"parent.pt", Relation::Identical}}) {
+    SCOPED_TRACE(c.target);
+    const auto r = run(fixture("parent.pt"), fixture(c.target));
+    EXPECT_EQ(r.verdict, Verdict::Derived);
+    EXPECT_EQ(r.relation, c.relation);
+    EXPECT_LT(r.log10_p, -100);
+    EXPECT_EQ(r.tested_layers, 4);
+    for (const auto& layer : r.layers) EXPECT_NE(layer.verdict, LayerVerdict::New) << layer.target;
+  }
+}
+
+TEST(Compare, TensorsMatchWithoutNamesAndAcrossLayouts) {
+  const auto r = run(fixture("parent.pt"), fixture("parent_tfjs"));
+  ASSERT_EQ(r.layers.size(), 4u);
+  EXPECT_EQ(r.layers[0].target, "model/conv_a/Conv2D/ReadVariableOp");
+  EXPECT_EQ(*r.layers[0].source, "conv1.weight");
+  EXPECT_EQ(r.layers[0].matched_by, "order");
+  EXPECT_EQ(r.layers[0].target_layout, "HWIO");
+  EXPECT_EQ(r.layers[2].target_layout, "IO");
+  for (const auto& layer : r.layers) EXPECT_EQ(layer.max_abs_difference, 0.0) << layer.target;
+}
+
+TEST(Compare, AnIndependentModelIsIndependent) {
+  const auto r = run(fixture("parent.pt"), fixture("independent.pt"));
+  EXPECT_EQ(r.verdict, Verdict::Independent);
+  EXPECT_EQ(r.relation, Relation::None);
+  EXPECT_GT(r.log10_p, std::log10(0.01));
+  for (const auto& layer : r.layers) EXPECT_EQ(layer.verdict, LayerVerdict::New);
+}
+
+TEST(Compare, ASharedConstantIsLeftOutAndDoesNotMakeIndependentModelsDerived) {
+  const auto r = run(fixture("shared_basis_0.onnx"), fixture("shared_basis_1.onnx"));
+  EXPECT_EQ(r.verdict, Verdict::Independent);
+  bool basis_left_out = false;
+  for (const auto& e : r.excluded)
+    if (e.name == "stft.forward_basis_buffer" && e.reason == Exclusion::Structured) basis_left_out = true;
+  EXPECT_TRUE(basis_left_out);
+  for (const auto& layer : r.layers) EXPECT_NE(layer.target, "stft.forward_basis_buffer");
+}
+
+TEST(Compare, NoSharedShapeIsInconclusive) {
+  const auto r = run(fixture("parent.pt"), std::string(MODELDNA_SOURCE_DIR) + "/tests/io/fixtures/all_types.gguf");
+  EXPECT_EQ(r.verdict, Verdict::Inconclusive);
+  EXPECT_EQ(r.tested_layers, 0);
+}
+
+// The parent with its hidden units relabelled: conv1's and conv2's output
+// channels and fc1's units permuted, each next layer's inputs permuted to
+// match, so the network computes the same function with scrambled weights.
+std::string relabelled(const std::string& path, uint64_t seed) {
+  const auto store = io::open_store(fixture("parent.pt"));
+  std::mt19937 rng(seed);
+  auto perm = [&](int64_t n) {
+    std::vector<int64_t> p(static_cast<std::size_t>(n));
+    std::iota(p.begin(), p.end(), 0);
+    std::shuffle(p.begin(), p.end(), rng);
+    return p;
+  };
+  const auto p1 = perm(16), p2 = perm(32), p3 = perm(64);
+  std::map<std::string, std::vector<float>> values;
+  for (const auto& t : store.tensors()) values[t.name] = store.read_f32(t);
+  auto permute = [&](const std::string& name, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols,
+                     int64_t n_rows, int64_t n_cols, int64_t inner) {
+    const auto& v = values.at(name);
+    std::vector<float> out(v.size());
+    for (int64_t r = 0; r < n_rows; ++r)
+      for (int64_t c = 0; c < n_cols; ++c)
+        for (int64_t k = 0; k < inner; ++k) {
+          const int64_t src_r = rows.empty() ? r : rows[static_cast<std::size_t>(r)];
+          const int64_t src_c = cols.empty() ? c : cols[static_cast<std::size_t>(c)];
+          out[static_cast<std::size_t>((r * n_cols + c) * inner + k)] = v[static_cast<std::size_t>((src_r * n_cols + src_c) * inner + k)];
+        }
+    values[name] = out;
+  };
+  permute("conv1.weight", p1, {}, 16, 3, 9);
+  permute("conv1.bias", p1, {}, 16, 1, 1);
+  permute("conv2.weight", p2, p1, 32, 16, 9);
+  permute("conv2.bias", p2, {}, 32, 1, 1);
+  permute("fc1.weight", p3, p2, 64, 32, 16);  // inputs: 32 channels x 4 x 4
+  permute("fc1.bias", p3, {}, 64, 1, 1);
+  permute("fc2.weight", {}, p3, 10, 64, 1);
+  std::vector<io::TensorToWrite> tensors;
+  for (const auto& t : store.tensors()) {
+    const auto& v = values.at(t.name);
+    tensors.push_back({t.name, io::DType::F32, t.shape, v.data(), v.size() * 4});
+  }
+  io::write_safetensors(path, tensors);
+  return path;
+}
+
+TEST(Compare, RelabelledHiddenUnitsDoNotHideADerivation) {
+  const std::string dir = modeldna::testing::fresh_temp_dir();
+  const auto r = run(fixture("parent.pt"), relabelled(dir + "/relabelled.safetensors", 4));
+  EXPECT_EQ(r.verdict, Verdict::Derived);
+  int permuted = 0;
+  for (const auto& layer : r.layers) permuted += layer.permuted;
+  EXPECT_GE(permuted, 3);
+  // Without the search the scrambled weights look independent: the search is
+  // what found it.
+  CompareOptions plain;
+  plain.match_permutations = false;
+  EXPECT_NE(run(fixture("parent.pt"), dir + "/relabelled.safetensors", plain).verdict, Verdict::Derived);
+  // And relabelling an independent model does not make it derived.
+  EXPECT_EQ(run(fixture("independent.pt"), dir + "/relabelled.safetensors").verdict, Verdict::Independent);
+}
+
+TEST(Compare, JsonHasTheDocumentedFields) {
+  const auto j = to_json(run(fixture("parent.pt"), fixture("parent_q8_0.gguf")));
+  for (const char* key : {"verdict", "p_value", "log10_p", "relation", "layers", "evidence", "timings", "decided_by"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["verdict"], "derived");
+  EXPECT_EQ(j["relation"], "quantized");
+  EXPECT_EQ(j["version"], kCompareFormatVersion);
+  for (const auto& layer : j["layers"])
+    for (const char* key : {"target", "source", "similarity", "p_value", "verdict"}) EXPECT_TRUE(layer.contains(key)) << key;
+}
+
+}  // namespace
+}  // namespace modeldna::compare
