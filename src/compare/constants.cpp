@@ -9,11 +9,12 @@
 namespace modeldna::compare::detail {
 namespace {
 
-constexpr int64_t kValueSamples = 4096;
+constexpr int64_t kValueRuns = 16;     // contiguous runs: a few pages of the file, not one page per value
+constexpr int64_t kRunLength = 256;
 constexpr std::size_t kMaxDistinctForConstant = 16;
-constexpr int64_t kSpectralRows = 16;
+constexpr int64_t kSpectralRows = 8;
 constexpr int64_t kMinSpectralInputs = 32;
-constexpr int64_t kMaxSpectralInputs = 512;
+constexpr int64_t kMaxSpectralInputs = 256;
 constexpr double kSinusoidEnergy = 0.8;
 
 bool name_hints_constant(std::string name) {
@@ -62,25 +63,22 @@ double top_two_energy(const std::vector<float>& row) {
 std::optional<std::string> looks_constant(const io::TensorStore& store, const io::TensorInfo& t, const UnitShape& shape,
                                           uint64_t seed) {
   const int64_t n = t.numel();
-  // Distinct values over a sample of elements.
+  // Distinct values over a few contiguous runs of elements.
   std::set<float> distinct;
-  const auto picks = sample_indices(n, kValueSamples, seed);
-  int64_t run_begin = -1;
-  std::vector<float> run;
-  for (int64_t index : picks) {
-    // Read in short runs so block-quantized tensors are not decoded element by element.
-    if (run_begin < 0 || index >= run_begin + static_cast<int64_t>(run.size())) {
-      const int64_t block = std::max<int64_t>(io::traits(t.dtype).block_elems, 1);
-      run_begin = index / block * block;
-      run.resize(static_cast<std::size_t>(std::min<int64_t>(n - run_begin, std::max<int64_t>(block, 64))));
-      store.read_f32(t, run_begin, static_cast<int64_t>(run.size()), run.data());
-    }
-    distinct.insert(run[static_cast<std::size_t>(index - run_begin)]);
+  const int64_t block = std::max<int64_t>(io::traits(t.dtype).block_elems, 1);
+  const int64_t run = std::min<int64_t>(n, (kRunLength + block - 1) / block * block);
+  const auto starts = sample_indices(std::max<int64_t>(1, (n - run) / block + 1), kValueRuns, seed);
+  std::vector<float> values(static_cast<std::size_t>(run));
+  int64_t sampled = 0;
+  for (int64_t start : starts) {
+    store.read_f32(t, start * block, run, values.data());
+    sampled += run;
+    distinct.insert(values.begin(), values.end());
     if (distinct.size() > kMaxDistinctForConstant * 4) break;
   }
   const bool few_values = n >= 64 && distinct.size() <= kMaxDistinctForConstant;
   if (few_values)
-    return "only " + std::to_string(distinct.size()) + " distinct values among " + std::to_string(picks.size()) +
+    return "only " + std::to_string(distinct.size()) + " distinct values among " + std::to_string(sampled) +
            " sampled: a table, mask or untrained initialisation";
 
   // Sinusoidal rows: a Fourier / DCT basis or a position table.

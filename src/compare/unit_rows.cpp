@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 #include <random>
+#include <set>
 
 #include "modeldna/core/error.h"
 
@@ -33,10 +34,20 @@ UnitShape unit_shape(const io::TensorInfo& t) {
 }
 
 std::vector<int64_t> sample_indices(int64_t n, int64_t count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  if (count < n / 4) {
+    // Few out of many: Floyd's algorithm, O(count), never O(n).
+    std::set<int64_t> chosen;
+    for (int64_t j = n - count; j < n; ++j) {
+      std::uniform_int_distribution<int64_t> pick(0, j);
+      const int64_t t = pick(rng);
+      if (!chosen.insert(t).second) chosen.insert(j);
+    }
+    return std::vector<int64_t>(chosen.begin(), chosen.end());
+  }
   std::vector<int64_t> all(static_cast<std::size_t>(std::max<int64_t>(n, 0)));
   std::iota(all.begin(), all.end(), 0);
   if (count >= n) return all;
-  std::mt19937_64 rng(seed);
   // Partial Fisher-Yates: the first `count` entries are a uniform sample.
   for (int64_t i = 0; i < count; ++i) {
     std::uniform_int_distribution<int64_t> pick(i, n - 1);

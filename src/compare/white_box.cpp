@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "constants.h"
+#include "pairing.h"
 #include "modeldna/compare/assignment.h"
 #include "modeldna/compare/compare.h"
 #include "modeldna/compare/stats.h"
@@ -19,105 +20,13 @@
 namespace modeldna::compare {
 namespace {
 
+using detail::Candidate;
+using detail::Pair;
+using detail::similarity;
+
 using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-// A tensor of one model that can be tested.
-struct Candidate {
-  const io::TensorInfo* info;
-  UnitShape shape;
-  std::size_t order;  // position among the store's candidates
-};
-
-uint64_t mix(uint64_t seed, const std::vector<int64_t>& dims) {
-  uint64_t h = seed ^ 0x9E3779B97F4A7C15ull;
-  for (int64_t d : dims) h = (h ^ static_cast<uint64_t>(d)) * 0x100000001B3ull;
-  return h;
-}
-
-std::vector<Candidate> candidates(const io::TensorStore& store, const std::string& which, uint64_t seed,
-                                  std::vector<ExcludedTensor>& excluded) {
-  std::vector<Candidate> out;
-  for (const auto& t : store.tensors()) {
-    const bool real = io::is_real(t.dtype) || t.quantization.has_value();
-    if (!io::is_learned(t.role)) {
-      if (real) excluded.push_back({which, t.name, Exclusion::NotLearned, std::string(io::role_name(t.role))});
-      continue;
-    }
-    if (!real) {
-      excluded.push_back({which, t.name, Exclusion::Integer, std::string(io::dtype_name(t.dtype))});
-      continue;
-    }
-    UnitShape shape = unit_shape(t);
-    if (shape.units < 2 || t.numel() < 2) {
-      excluded.push_back({which, t.name, Exclusion::TooSmall, std::to_string(t.numel()) + " values"});
-      continue;
-    }
-    // A vector (a bias, a norm's scale) has one value per unit and nothing to
-    // correlate its units over; when its units are the model's outputs
-    // (classes, tokens) they are not exchangeable, and two models trained on
-    // the same labels share them (class priors). So vectors are not tested.
-    if (shape.inputs < 2) {
-      excluded.push_back({which, t.name, Exclusion::Vector, "one value per unit"});
-      continue;
-    }
-    if (auto why = detail::looks_constant(store, t, shape, mix(seed, shape.dims))) {
-      excluded.push_back({which, t.name, Exclusion::Structured, *why});
-      continue;
-    }
-    out.push_back({&t, std::move(shape), out.size()});
-  }
-  return out;
-}
-
-// Rows scaled to zero mean and unit length over the sampled inputs (a
-// vector, one input per unit, is standardised as a whole instead).
-void standardise(std::vector<double>& m, std::size_t rows, std::size_t cols) {
-  if (cols == 1) {
-    double mean = 0, ss = 0;
-    for (double v : m) mean += v;
-    mean /= static_cast<double>(rows);
-    for (double& v : m) v -= mean, ss += v * v;
-    const double norm = std::sqrt(ss);
-    for (double& v : m) v = norm > 0 ? v / norm * std::sqrt(static_cast<double>(rows)) : 0;
-    return;
-  }
-  for (std::size_t i = 0; i < rows; ++i) {
-    double* row = m.data() + i * cols;
-    double mean = 0, ss = 0;
-    for (std::size_t j = 0; j < cols; ++j) mean += row[j];
-    mean /= static_cast<double>(cols);
-    for (std::size_t j = 0; j < cols; ++j) row[j] -= mean, ss += row[j] * row[j];
-    const double norm = std::sqrt(ss);
-    for (std::size_t j = 0; j < cols; ++j) row[j] = norm > 0 ? row[j] / norm : 0;
-  }
-}
-
-// C[i][j] = similarity of source unit i and target unit j: the Pearson
-// correlation of their rows; for vectors, the product of standardised values.
-std::vector<double> similarity(const std::vector<float>& a, const std::vector<float>& b, std::size_t rows_a,
-                               std::size_t rows_b, std::size_t cols) {
-  std::vector<double> x(a.begin(), a.end()), y(b.begin(), b.end());
-  standardise(x, rows_a, cols);
-  standardise(y, rows_b, cols);
-  std::vector<double> c(rows_a * rows_b, 0.0);
-  if (cols == 1) {
-    for (std::size_t i = 0; i < rows_a; ++i)
-      for (std::size_t j = 0; j < rows_b; ++j) c[i * rows_b + j] = x[i] * y[j] / static_cast<double>(rows_a);
-    return c;
-  }
-  for (std::size_t i = 0; i < rows_a; ++i) {
-    const double* xi = x.data() + i * cols;
-    for (std::size_t j = 0; j < rows_b; ++j) {
-      const double* yj = y.data() + j * cols;
-      double dot = 0;
-      for (std::size_t k = 0; k < cols; ++k) dot += xi[k] * yj[k];
-      c[i * rows_b + j] = dot;
-    }
-  }
-  return c;
-}
 
 // How far the target's sampled values are from the source's, and how many
 // are exact zeros in each.
@@ -136,42 +45,6 @@ void differences(const std::vector<float>& a, const std::vector<float>& b, Layer
   r.relative_difference = norm > 0 ? std::sqrt(diff / norm) : (diff > 0 ? 1.0 : 0.0);
   r.zero_fraction_source = a.empty() ? 0 : static_cast<double>(zeros_a) / static_cast<double>(a.size());
   r.zero_fraction_target = b.empty() ? 0 : static_cast<double>(zeros_b) / static_cast<double>(b.size());
-}
-
-struct Pair {
-  const Candidate* source;
-  const Candidate* target;
-  std::string matched_by;
-};
-
-// Pairs without trusting names alone: the same name and canonical shape
-// first, then the rest of each canonical-shape group in store order. Both
-// rules look at no values, so the tests below keep their null.
-std::vector<Pair> pair_up(const std::vector<Candidate>& source, const std::vector<Candidate>& target) {
-  std::vector<Pair> pairs;
-  std::vector<bool> source_used(source.size(), false), target_used(target.size(), false);
-  std::map<std::string, std::size_t> by_name;
-  for (std::size_t i = 0; i < source.size(); ++i) by_name[source[i].info->name] = i;
-  for (std::size_t j = 0; j < target.size(); ++j) {
-    const auto it = by_name.find(target[j].info->name);
-    if (it == by_name.end() || source[it->second].shape.dims != target[j].shape.dims) continue;
-    pairs.push_back({&source[it->second], &target[j], "name"});
-    source_used[it->second] = target_used[j] = true;
-  }
-  std::map<std::vector<int64_t>, std::vector<std::size_t>> free_sources;
-  for (std::size_t i = 0; i < source.size(); ++i)
-    if (!source_used[i]) free_sources[source[i].shape.dims].push_back(i);
-  std::map<std::vector<int64_t>, std::size_t> next;
-  for (std::size_t j = 0; j < target.size(); ++j) {
-    if (target_used[j]) continue;
-    auto it = free_sources.find(target[j].shape.dims);
-    if (it == free_sources.end()) continue;
-    std::size_t& k = next[target[j].shape.dims];
-    if (k >= it->second.size()) continue;
-    pairs.push_back({&source[it->second[k++]], &target[j], "order"});
-  }
-  std::sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) { return a.target->order < b.target->order; });
-  return pairs;
 }
 
 std::string layout_text(const io::TensorInfo& t) { return std::string(io::layout_name(t.layout)); }
@@ -247,10 +120,10 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
   r.target_format = std::string(io::format_name(target.format()));
   r.combination = "Bonferroni over the tested layers: p = min(1, K * min_k p_k), valid under any dependence";
 
-  const auto s_candidates = candidates(source, "source", o.seed, r.excluded);
-  const auto t_candidates = candidates(target, "target", o.seed, r.excluded);
+  const auto s_candidates = detail::candidates(source, "source", o.seed, r.excluded);
+  const auto t_candidates = detail::candidates(target, "target", o.seed, r.excluded);
   r.timings["candidates_ms"] = ms_since(start);
-  const auto pairs = pair_up(s_candidates, t_candidates);
+  const auto pairs = detail::pair_up(s_candidates, t_candidates);
 
   const auto test_start = Clock::now();
   std::map<const Candidate*, const Pair*> pair_of_target;
@@ -261,9 +134,13 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
   int64_t carried_units = 0;
   double min_log10_p = 0;
   bool any_permuted = false;
+  // A relabelled copy shows in the first layers searched; after this many
+  // fruitless searches the rest are skipped (each costs O(units^3)).
+  constexpr int kMaxFruitlessSearches = 3;
+  int fruitless_searches = 0;
   for (const auto& tc : t_candidates) {
     LayerResult layer;
-    layer.target = tc.info->name;
+    layer.target = tc.name;
     layer.target_shape = tc.info->shape;
     layer.target_layout = layout_text(*tc.info);
     layer.matched_by = "none";
@@ -274,11 +151,11 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
     }
     const Pair& p = *it->second;
     const auto& shape = p.source->shape;
-    layer.source = p.source->info->name;
+    layer.source = p.source->name;
     layer.source_shape = p.source->info->shape;
     layer.source_layout = layout_text(*p.source->info);
     layer.matched_by = p.matched_by;
-    const uint64_t seed = mix(o.seed, shape.dims);
+    const uint64_t seed = detail::sample_seed(o.seed, shape.dims);
     const auto units = sample_indices(shape.units, o.max_units, seed);
     const auto inputs = sample_indices(shape.inputs, o.max_inputs, seed + 1);
     // Inputs relabelled like the previous layer's units, when they are those
@@ -301,6 +178,9 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
     layer.log10_p = test.log10_p;
     layer.exact_p = test.exact;
     differences(a, b, layer);
+    // Done with these tensors: their pages may leave memory (bounded RSS).
+    source.release(*p.source->info);
+    target.release(*p.target->info);
     ++r.tested_layers;
     min_log10_p = std::min(min_log10_p, layer.log10_p);
 
@@ -310,7 +190,7 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
       any_permuted = true;
       layer.permuted = true;
     }
-    if (aligned || !o.match_permutations) {
+    if (aligned || !o.match_permutations || fruitless_searches >= kMaxFruitlessSearches) {
       carried.clear();
     } else {
       const auto perm = search_permutation(source, target, p, o, seed + 3, carry ? &carried : nullptr, group);
@@ -324,6 +204,7 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
         carried_units = shape.units;
       } else {
         carried.clear();
+        if (shape.units <= o.max_permutation_units && shape.inputs >= 4) ++fruitless_searches;
       }
     }
     r.layers.push_back(std::move(layer));

@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/functional/activation.h>
 
+#include <chrono>
 #include <cmath>
 
 #include "detectors.h"
@@ -185,6 +186,7 @@ compare::BlackBoxEvidence run_behaviour(const nn::LoadedModel& source, const nn:
     return e;
   }
   const auto probes = make_probe_set(probe_data(arch, o), o.probes, o.seed);
+  const auto forward_start = std::chrono::steady_clock::now();
   const auto s = observe("source", source.network, probes, source.store);
   const auto t = observe("target", target.network, probes, target.store);
   std::vector<ModelOutputs> observed;
@@ -196,9 +198,13 @@ compare::BlackBoxEvidence run_behaviour(const nn::LoadedModel& source, const nn:
                        ") reads other inputs than the source");
     observed.push_back(observe("reference", r.network, probes, r.store));
   }
+  const double forward_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - forward_start).count();
   std::vector<const ModelOutputs*> panel;
   for (const auto& r : observed) panel.push_back(&r);
-  return behavioural_evidence(probes, s, t, panel);
+  auto evidence = behavioural_evidence(probes, s, t, panel);
+  evidence.signals["forward_ms"] = forward_ms;
+  return evidence;
 }
 
 }  // namespace modeldna::evidence

@@ -34,7 +34,9 @@ class CompareDetector : public Detector {
     if (source.logits.defined() && target.logits.defined())
       compare::fuse(result, behavioural_evidence(probes, source, target, references), options);
     Evidence e;
-    e.score = std::min(kCap, -result.log10_p);
+    // The same tensors bit for bit are the strongest evidence there is, whatever
+    // p-value the sampled test reaches on them.
+    e.score = result.relation == compare::Relation::Identical ? kCap : std::min(kCap, -result.log10_p);
     e.details = {{"verdict", compare::verdict_name(result.verdict)},
                  {"relation", compare::relation_name(result.relation)},
                  {"log10_p", result.log10_p},

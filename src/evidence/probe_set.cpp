@@ -5,6 +5,7 @@
 #include <string>
 
 #include "modeldna/core/error.h"
+#include "modeldna/nn/tensor_io.h"
 #include "modeldna/nn/train.h"
 
 namespace modeldna::evidence {
@@ -103,8 +104,10 @@ ModelOutputs observe(std::string id, nn::NetworkPtr network, const ProbeSet& pro
   ModelOutputs out;
   out.logits = nn::predict_logits(*network, probes.all_inputs());
   out.id = std::move(id);
+  // A network that never was a file is seen through its parameters, so the
+  // white-box evidence applies to it too.
+  out.store = store ? std::move(store) : nn::memory_store(nn::named_state(*network), out.id);
   out.network = std::move(network);
-  out.store = std::move(store);
   return out;
 }
 

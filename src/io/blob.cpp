@@ -45,6 +45,13 @@ class MappedFile final : public Blob {
   const std::byte* data() const override { return static_cast<const std::byte*>(map_); }
   uint64_t size() const override { return size_; }
   const std::string& path() const override { return path_; }
+  void release(uint64_t offset, uint64_t size) const override {
+    if (!map_ || size == 0 || offset >= size_) return;
+    // Whole pages inside the range only: a neighbour's bytes stay mapped.
+    const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    const uint64_t begin = (offset + page - 1) / page * page, end = std::min(offset + size, size_) / page * page;
+    if (end > begin) madvise(static_cast<char*>(map_) + begin, end - begin, MADV_DONTNEED);
+  }
 
  private:
   std::string path_;

@@ -228,21 +228,28 @@ void q8_k(const std::byte* b, float* y) {
   for (int j = 0; j < kQKK; ++j) y[j] = d * static_cast<float>(qs[j]);
 }
 
-using BlockFn = void (*)(const std::byte*, float*);
+// Many blocks through one scheme: the block function is a template
+// argument, so it inlines into the loop.
+template <void (*Block)(const std::byte*, float*), uint32_t kElems, uint32_t kBytes>
+void blocks(const std::byte* src, uint64_t count, float* out) {
+  for (uint64_t b = 0; b < count / kElems; ++b) Block(src + b * kBytes, out + b * kElems);
+}
 
-BlockFn block_fn(DType dtype) {
+using BlocksFn = void (*)(const std::byte*, uint64_t, float*);
+
+BlocksFn blocks_fn(DType dtype) {
   switch (dtype) {
-    case DType::Q4_0: return q4_0;
-    case DType::Q4_1: return q4_1;
-    case DType::Q5_0: return q5_0;
-    case DType::Q5_1: return q5_1;
-    case DType::Q8_0: return q8_0;
-    case DType::Q2_K: return q2_k;
-    case DType::Q3_K: return q3_k;
-    case DType::Q4_K: return q4_k;
-    case DType::Q5_K: return q5_k;
-    case DType::Q6_K: return q6_k;
-    case DType::Q8_K: return q8_k;
+    case DType::Q4_0: return blocks<q4_0, 32, 18>;
+    case DType::Q4_1: return blocks<q4_1, 32, 20>;
+    case DType::Q5_0: return blocks<q5_0, 32, 22>;
+    case DType::Q5_1: return blocks<q5_1, 32, 24>;
+    case DType::Q8_0: return blocks<q8_0, 32, 34>;
+    case DType::Q2_K: return blocks<q2_k, 256, 84>;
+    case DType::Q3_K: return blocks<q3_k, 256, 110>;
+    case DType::Q4_K: return blocks<q4_k, 256, 144>;
+    case DType::Q5_K: return blocks<q5_k, 256, 176>;
+    case DType::Q6_K: return blocks<q6_k, 256, 210>;
+    case DType::Q8_K: return blocks<q8_k, 256, 292>;
     default: return nullptr;
   }
 }
@@ -347,12 +354,11 @@ void to_f32(DType dtype, const std::byte* src, uint64_t count, float* out) {
       return;
     default: break;
   }
-  const BlockFn fn = block_fn(dtype);
+  const BlocksFn fn = blocks_fn(dtype);
   const auto& t = traits(dtype);
   MDNA_ASSERT(fn != nullptr, "no dequantization for " + std::string(t.name));
   MDNA_ASSERT(count % t.block_elems == 0, "to_f32: " + std::to_string(count) + " values of " + std::string(t.name));
-  for (uint64_t block = 0; block < count / t.block_elems; ++block)
-    fn(src + block * t.block_bytes, out + block * t.block_elems);
+  fn(src, count, out);
 }
 
 }  // namespace modeldna::io

@@ -29,6 +29,7 @@ class SliceBlob final : public Blob {
   const std::byte* data() const override { return parent_->data() + offset_; }
   uint64_t size() const override { return size_; }
   const std::string& path() const override { return path_; }
+  void release(uint64_t offset, uint64_t size) const override { parent_->release(offset_ + offset, size); }
 
  private:
   std::shared_ptr<const Blob> parent_;

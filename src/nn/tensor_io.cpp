@@ -76,6 +76,31 @@ NamedTensors named_state(const torch::nn::Module& module, const std::string& pre
   return out;
 }
 
+std::shared_ptr<const io::TensorStore> memory_store(const NamedTensors& tensors, const std::string& what) {
+  std::vector<torch::Tensor> kept;
+  std::vector<io::TensorInfo> infos;
+  uint64_t size = 0;
+  for (const auto& [name, t] : tensors) {
+    const bool real = t.is_floating_point();
+    kept.push_back(t.to(real ? torch::kFloat32 : torch::kInt64).contiguous().cpu());
+    io::TensorInfo info;
+    info.name = name;
+    info.dtype = real ? io::DType::F32 : io::DType::I64;
+    info.shape = t.sizes().vec();
+    info.offset = size;
+    info.size_bytes = kept.back().nbytes();
+    size += (info.size_bytes + 7) / 8 * 8;  // every tensor 8-byte aligned
+    infos.push_back(std::move(info));
+  }
+  std::vector<std::byte> bytes(size);
+  for (std::size_t k = 0; k < kept.size(); ++k)
+    if (infos[k].size_bytes) std::memcpy(bytes.data() + infos[k].offset, kept[k].data_ptr(), infos[k].size_bytes);
+  auto store = std::make_shared<io::TensorStore>(io::Format::Safetensors, what + " (in memory)");
+  store->add_blob(io::owned_blob(what + " (in memory)", std::move(bytes)));
+  for (auto& info : infos) store->add_tensor(std::move(info));
+  return store;
+}
+
 void write_tensors(const std::string& path, const NamedTensors& tensors,
                    const std::map<std::string, std::string>& metadata) {
   NamedTensors contiguous;

@@ -55,8 +55,10 @@ TEST_P(EachDetector, RanksDerivedModelsAboveAnIndependentOne) {
 }
 
 TEST_P(EachDetector, IdenticalModelsScoreTheMaximum) {
-  // sac is a negated distance: 0 at best; the others are similarities in [.., 1].
-  const double best = GetParam() == "sac" ? 0.0 : 1.0;
+  // sac is a negated distance: 0 at best; compare is -log10 p, capped at 1000
+  // (an identical copy's p underflows every finite bound); the others are
+  // similarities in [.., 1].
+  const double best = GetParam() == "sac" ? 0.0 : GetParam() == "compare" ? 1000.0 : 1.0;
   EXPECT_NEAR(run(GetParam(), zoo().source).score, best, 1e-9);
   EXPECT_NEAR(run(GetParam(), zoo().copy).score, best, 1e-9);
 }
@@ -65,11 +67,12 @@ TEST_P(EachDetector, IndependentModelScoresLow) {
   // Trained on the same task from another seed: it shares the task's signal,
   // so "low" is relative to what a derived copy gets (>= 0.8 or > -0.05).
   const std::map<std::string, double> ceiling = {{"agreement", 0.75}, {"modeldiff", 0.6}, {"sac", -0.1},
-                                                 {"akh", 0.4},        {"weights", 0.5},   {"weights-perm", 0.5}};
+                                                 {"akh", 0.4},        {"weights", 0.5},   {"weights-perm", 0.5},
+                                                 {"compare", 2.0}};  // -log10 p: independent at the 0.01 level
   const auto derived = run(GetParam(), zoo().perturbed);
   const auto independent = run(GetParam(), zoo().independent);
   EXPECT_LT(independent.score, ceiling.at(GetParam())) << independent.details;
-  EXPECT_GT(derived.score, GetParam() == "sac" ? -0.05 : 0.8) << derived.details;
+  EXPECT_GT(derived.score, GetParam() == "sac" ? -0.05 : GetParam() == "compare" ? 2.0 : 0.8) << derived.details;
 }
 
 TEST_P(EachDetector, NameMatchesTheRegistry) {
@@ -88,7 +91,7 @@ INSTANTIATE_TEST_SUITE_P(All, EachDetector, ::testing::ValuesIn(detector_names()
 
 TEST(Registry, ListsTheBuiltInDetectors) {
   EXPECT_EQ(detector_names(),
-            (std::vector<std::string>{"agreement", "modeldiff", "sac", "akh", "weights", "weights-perm"}));
+            (std::vector<std::string>{"agreement", "modeldiff", "sac", "akh", "weights", "weights-perm", "compare"}));
   EXPECT_THROW_MSG(make_detector("ipguard"), UsageError, "unknown detector 'ipguard' (known: agreement,");
 }
 

@@ -98,6 +98,7 @@ TEST(Weights, NotApplicableAcrossArchitectures) {
 
     auto blind = observe("b", fresh(tiny_mlp(), 1), probes());
     blind.network = nullptr;  // black-box only: outputs without weights
+    blind.store = nullptr;
     const auto no_weights =
         make_detector(name)->compare(probes(), observe("a", fresh(tiny_mlp(), 1), probes()), blind);
     EXPECT_FALSE(no_weights.applicable) << name;

@@ -1,4 +1,5 @@
 // modeldna inspect | convert: any model file as data.
+#include <chrono>
 #include <cstdio>
 #include <memory>
 
@@ -13,7 +14,7 @@ namespace {
 struct FileOptions {
   std::string path, out, dtype = "f32";
   io::OpenOptions open;
-  bool json = false, tensors = false;
+  bool json = false, tensors = false, stats = false;
 };
 
 std::string shape_text(const std::vector<int64_t>& shape) {
@@ -51,6 +52,10 @@ nlohmann::json tensor_json(const io::TensorInfo& t) {
   return j;
 }
 
+nlohmann::json stats_json(const io::TensorStats& s) {
+  return {{"mean", s.mean}, {"std", s.stddev}, {"min", s.min}, {"max", s.max}, {"zeros", s.zeros}, {"non_finite", s.non_finite}};
+}
+
 // What the file says it is: architecture hints from the usual metadata keys.
 std::string architecture_hint(const io::TensorStore& store) {
   const auto& m = store.metadata();
@@ -61,7 +66,9 @@ std::string architecture_hint(const io::TensorStore& store) {
 }
 
 void inspect(const FileOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
   const auto store = std::make_shared<io::TensorStore>(io::open_store(o.path, o.open));
+  const double open_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   const auto summary = io::summarize(*store);
   // A store that carries a built-in architecture is also checked as a network.
   std::optional<nn::LoadedModel> runnable;
@@ -77,11 +84,19 @@ void inspect(const FileOptions& o) {
                           {"dtypes", summary.dtypes},
                           {"graph_nodes", store->graph().size()},
                           {"metadata", store->metadata()},
-                          {"runnable", runnable.has_value()}};
+                          {"runnable", runnable.has_value()},
+                          {"open_ms", open_ms}};
     if (runnable) out["layers"] = runnable->network->layer_names();
-    if (o.tensors) {
+    if (o.tensors || o.stats) {
+      const auto stats_start = std::chrono::steady_clock::now();
       out["tensors"] = nlohmann::json::array();
-      for (const auto& t : store->tensors()) out["tensors"].push_back(tensor_json(t));
+      for (const auto& t : store->tensors()) {
+        auto j = tensor_json(t);
+        if (o.stats) j["stats"] = stats_json(io::tensor_stats(*store, t));
+        out["tensors"].push_back(std::move(j));
+      }
+      if (o.stats)
+        out["stats_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stats_start).count();
     }
     std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
@@ -103,6 +118,15 @@ void inspect(const FileOptions& o) {
     std::printf("metadata:\n");
     for (const auto& item : store->metadata().items())
       std::printf("  %s: %s\n", item.key().c_str(), short_value(item.value()).c_str());
+  }
+  if (o.stats) {
+    std::printf("tensor statistics (every value read, dequantized):\n");
+    for (const auto& t : store->tensors()) {
+      const auto st = io::tensor_stats(*store, t);
+      std::printf("  %-44s mean %11.4g  std %10.4g  min %10.4g  max %10.4g  zeros %lld%s\n", t.name.c_str(), st.mean,
+                  st.stddev, st.min, st.max, static_cast<long long>(st.zeros),
+                  st.non_finite ? ("  non-finite " + std::to_string(st.non_finite)).c_str() : "");
+    }
   }
   if (o.tensors) {
     std::printf("tensors:\n");
@@ -128,6 +152,7 @@ void add_file_commands(CLI::App& app) {
       ->required();
   inspect_cmd->add_flag("--json", o->json, "Print JSON");
   inspect_cmd->add_flag("--tensors", o->tensors, "List every tensor: name, dtype, shape, layout, role, bytes");
+  inspect_cmd->add_flag("--stats", o->stats, "Read every value (dequantized) and give each tensor's mean, std, range and zeros");
   add_open_options(inspect_cmd, *o);
   inspect_cmd->callback([o] { inspect(*o); });
 

@@ -58,8 +58,8 @@ std::string_view exclusion_name(Exclusion e);
 
 struct CompareOptions {
   double alpha = 0.01;            // level of the verdict
-  int64_t max_units = 256;        // units sampled per tensor (rows of the similarity matrix)
-  int64_t max_inputs = 1024;      // inputs sampled per unit
+  int64_t max_units = 128;        // units sampled per tensor (rows of the similarity matrix)
+  int64_t max_inputs = 512;       // inputs sampled per unit
   uint64_t seed = 0;              // the sample; the same in both models
   bool match_permutations = true; // try to undo a relabelling of hidden units (docs/compare.md)
   int64_t max_permutation_units = 1024;  // beyond this many units, permutations are not searched

@@ -107,6 +107,13 @@ class Blob {
   virtual uint64_t size() const = 0;
   /// The file it comes from, for messages.
   virtual const std::string& path() const = 0;
+  /// A hint that [offset, offset + size) will not be read again soon: a
+  /// mapped file gives those pages back (they stay in the page cache), so
+  /// streaming a file larger than memory keeps the process small.
+  virtual void release(uint64_t offset, uint64_t size) const {
+    (void)offset;
+    (void)size;
+  }
 };
 
 /// Opens `path` read-only and maps it whole; FormatError naming the file.
@@ -142,6 +149,8 @@ class TensorStore {
   std::vector<float> read_f32(const TensorInfo& tensor) const;
   /// The integer values of an integer or bool tensor (shapes, indices).
   std::vector<int64_t> read_i64(const TensorInfo& tensor) const;
+  /// Done reading `tensor` for now: its pages may leave memory (Blob::release).
+  void release(const TensorInfo& tensor) const;
 
   // Building a store (readers only). add_tensor checks the tensor against its
   // blob: numel x dtype fits size_bytes, strides stay inside, FormatError else.
@@ -166,6 +175,16 @@ class TensorStore {
   std::map<std::string, std::size_t, std::less<>> index_;
   std::vector<GraphNode> graph_;
 };
+
+/// Statistics of one tensor's values, streamed through a bounded buffer.
+struct TensorStats {
+  double mean = 0, stddev = 0, min = 0, max = 0;
+  double kurtosis = 0;  // E[(x - mean)^4] / stddev^4 (3 for a Gaussian; 0 when constant)
+  int64_t zeros = 0, non_finite = 0;
+};
+/// Reads every value of `tensor` (dequantized) in slices of at most
+/// `chunk` elements: memory stays bounded whatever the tensor's size.
+TensorStats tensor_stats(const TensorStore& store, const TensorInfo& tensor, int64_t chunk = 1 << 20);
 
 /// Summary counts of a store, as `inspect` prints them.
 struct StoreSummary {

@@ -23,6 +23,11 @@ using io::kInt8ScaleSuffix;  // an int8 tensor "<name>" is stored with its float
 /// Every parameter and buffer of `module`, names prefixed with `prefix`.
 NamedTensors named_state(const torch::nn::Module& module, const std::string& prefix = "");
 
+/// The tensors as a store held in memory (float tensors as float32, integer
+/// ones as int64), for evidence that reads stores from networks that never
+/// were files. `what` names it in messages.
+std::shared_ptr<const io::TensorStore> memory_store(const NamedTensors& tensors, const std::string& what);
+
 /// Writes contiguous CPU tensors (float32/64, int64/32/8, uint8) atomically.
 void write_tensors(const std::string& path, const NamedTensors& tensors,
                    const std::map<std::string, std::string>& metadata);

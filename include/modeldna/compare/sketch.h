@@ -1,0 +1,65 @@
+// File: modeldna/compare/sketch.h
+// A model's weights in a few kilobytes, for the registry: for up to
+// `max_tensors` candidate tensors (compare's candidates: learned,
+// real-valued, not constant), the values at a sample of units x inputs drawn
+// from the canonical dims alone. Two models' same-dims tensors are sampled at
+// the same positions, so compare's matched-unit test (stats.h) runs on two
+// sketches exactly as on two files, with its null kept. Torch-free.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "modeldna/io/tensor_store.h"
+
+namespace modeldna::compare {
+
+struct TensorSketch {
+  std::string name;
+  std::vector<int64_t> dims;  // canonical dims, units first (unit_rows.h)
+  int64_t order = 0;          // position among the model's candidates
+  int64_t units = 0;          // rows sampled
+  int64_t inputs = 0;         // values sampled per row
+  std::vector<float> values;  // units x inputs, row-major
+  // Whole-tensor statistics (every value read once): what tells a parent from
+  // its child (docs/registry.md, "Direction").
+  double stddev = 0, kurtosis = 0, zero_fraction = 0;
+  int64_t distinct_sampled = 0;  // distinct values among `values`
+};
+
+struct ModelSketch {
+  uint64_t seed = 0;
+  int64_t candidates = 0;  // tensors that could be tested, of which `tensors` were sketched
+  std::vector<TensorSketch> tensors;
+};
+
+struct SketchOptions {
+  int64_t max_tensors = 32;  // the first half of the candidates, then evenly spaced over the rest
+  int64_t units = 32;
+  int64_t inputs = 32;
+  uint64_t seed = 0;         // must be the same for every model compared
+};
+
+/// Sketches a store (reads each sketched tensor once, in bounded memory).
+ModelSketch sketch_store(const io::TensorStore& store, const SketchOptions& options);
+
+/// One pair of sketched tensors put to compare's matched-unit test.
+struct SketchPair {
+  std::size_t source = 0, target = 0;  // indices into the sketches' tensors
+  double similarity = 0;               // mean correlation of matched units
+  double log10_p = 0;                  // per pair, uncorrected
+};
+
+struct SketchComparison {
+  int64_t tested = 0;    // pairs tested
+  double log10_p = 0;    // Bonferroni over the tested pairs (0 when none)
+  double similarity = 0; // mean matched-unit correlation over the pairs (0 when none)
+  std::vector<SketchPair> pairs;
+};
+
+/// compare's white-box test on two sketches (same seed, else UsageError):
+/// tensors paired as compare pairs them (name, then canonical-dims order).
+SketchComparison compare_sketches(const ModelSketch& source, const ModelSketch& target);
+
+}  // namespace modeldna::compare

@@ -1,0 +1,139 @@
+#include "pairing.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "constants.h"
+
+namespace modeldna::compare::detail {
+namespace {
+
+// Rows scaled to zero mean and unit length over the sampled inputs (a
+// vector, one input per unit, is standardised as a whole instead).
+void standardise(std::vector<double>& m, std::size_t rows, std::size_t cols) {
+  if (cols == 1) {
+    double mean = 0, ss = 0;
+    for (double v : m) mean += v;
+    mean /= static_cast<double>(rows);
+    for (double& v : m) v -= mean, ss += v * v;
+    const double norm = std::sqrt(ss);
+    for (double& v : m) v = norm > 0 ? v / norm * std::sqrt(static_cast<double>(rows)) : 0;
+    return;
+  }
+  for (std::size_t i = 0; i < rows; ++i) {
+    double* row = m.data() + i * cols;
+    double mean = 0, ss = 0;
+    for (std::size_t j = 0; j < cols; ++j) mean += row[j];
+    mean /= static_cast<double>(cols);
+    for (std::size_t j = 0; j < cols; ++j) row[j] -= mean, ss += row[j] * row[j];
+    const double norm = std::sqrt(ss);
+    for (std::size_t j = 0; j < cols; ++j) row[j] = norm > 0 ? row[j] / norm : 0;
+  }
+}
+
+}  // namespace
+
+uint64_t sample_seed(uint64_t seed, const std::vector<int64_t>& dims) {
+  uint64_t h = seed ^ 0x9E3779B97F4A7C15ull;
+  for (int64_t d : dims) h = (h ^ static_cast<uint64_t>(d)) * 0x100000001B3ull;
+  return h;
+}
+
+std::vector<Candidate> candidates(const io::TensorStore& store, const std::string& which, uint64_t seed,
+                                  std::vector<ExcludedTensor>& excluded) {
+  std::vector<Candidate> out;
+  for (const auto& t : store.tensors()) {
+    const bool real = io::is_real(t.dtype) || t.quantization.has_value();
+    if (!io::is_learned(t.role)) {
+      if (real) excluded.push_back({which, t.name, Exclusion::NotLearned, std::string(io::role_name(t.role))});
+      continue;
+    }
+    if (!real) {
+      excluded.push_back({which, t.name, Exclusion::Integer, std::string(io::dtype_name(t.dtype))});
+      continue;
+    }
+    UnitShape shape = unit_shape(t);
+    if (shape.units < 2 || t.numel() < 2) {
+      excluded.push_back({which, t.name, Exclusion::TooSmall, std::to_string(t.numel()) + " values"});
+      continue;
+    }
+    // A vector (a bias, a norm's scale) has one value per unit and nothing to
+    // correlate its units over; when its units are the model's outputs
+    // (classes, tokens) they are not exchangeable, and two models trained on
+    // the same labels share them (class priors). So vectors are not tested.
+    if (shape.inputs < 2) {
+      excluded.push_back({which, t.name, Exclusion::Vector, "one value per unit"});
+      continue;
+    }
+    const auto why = looks_constant(store, t, shape, sample_seed(seed, shape.dims));
+    store.release(t);
+    if (why) {
+      excluded.push_back({which, t.name, Exclusion::Structured, *why});
+      continue;
+    }
+    out.push_back({t.name, std::move(shape), out.size(), &t});
+  }
+  return out;
+}
+
+std::vector<Pair> pair_up(const std::vector<Candidate>& source, const std::vector<Candidate>& target) {
+  std::vector<Pair> pairs;
+  std::vector<bool> source_used(source.size(), false), target_used(target.size(), false);
+  std::map<std::string, std::size_t> by_name;
+  for (std::size_t i = 0; i < source.size(); ++i) by_name[source[i].name] = i;
+  for (std::size_t j = 0; j < target.size(); ++j) {
+    const auto it = by_name.find(target[j].name);
+    if (it == by_name.end() || source[it->second].shape.dims != target[j].shape.dims) continue;
+    pairs.push_back({&source[it->second], &target[j], "name"});
+    source_used[it->second] = target_used[j] = true;
+  }
+  std::map<std::vector<int64_t>, std::vector<std::size_t>> free_sources;
+  for (std::size_t i = 0; i < source.size(); ++i)
+    if (!source_used[i]) free_sources[source[i].shape.dims].push_back(i);
+  std::map<std::vector<int64_t>, std::size_t> next;
+  for (std::size_t j = 0; j < target.size(); ++j) {
+    if (target_used[j]) continue;
+    auto it = free_sources.find(target[j].shape.dims);
+    if (it == free_sources.end()) continue;
+    std::size_t& k = next[target[j].shape.dims];
+    if (k >= it->second.size()) continue;
+    pairs.push_back({&source[it->second[k++]], &target[j], "order"});
+  }
+  std::sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) { return a.target->order < b.target->order; });
+  return pairs;
+}
+
+// Rows are standardised in double, then multiplied in float over eight
+// independent lanes (vectorised) and summed in double.
+std::vector<double> similarity(const std::vector<float>& a, const std::vector<float>& b, std::size_t rows_a,
+                               std::size_t rows_b, std::size_t cols) {
+  std::vector<double> x(a.begin(), a.end()), y(b.begin(), b.end());
+  standardise(x, rows_a, cols);
+  standardise(y, rows_b, cols);
+  std::vector<double> c(rows_a * rows_b, 0.0);
+  if (cols == 1) {
+    for (std::size_t i = 0; i < rows_a; ++i)
+      for (std::size_t j = 0; j < rows_b; ++j) c[i * rows_b + j] = x[i] * y[j] / static_cast<double>(rows_a);
+    return c;
+  }
+  const std::vector<float> xf(x.begin(), x.end()), yf(y.begin(), y.end());
+  constexpr std::size_t kLanes = 8;
+  for (std::size_t i = 0; i < rows_a; ++i) {
+    const float* xi = xf.data() + i * cols;
+    for (std::size_t j = 0; j < rows_b; ++j) {
+      const float* yj = yf.data() + j * cols;
+      float lanes[kLanes] = {};
+      std::size_t k = 0;
+      for (; k + kLanes <= cols; k += kLanes)
+        for (std::size_t l = 0; l < kLanes; ++l) lanes[l] += xi[k + l] * yj[k + l];
+      double dot = 0;
+      for (float v : lanes) dot += v;
+      for (; k < cols; ++k) dot += static_cast<double>(xi[k]) * yj[k];
+      c[i * rows_b + j] = dot;
+    }
+  }
+  return c;
+}
+
+}  // namespace modeldna::compare::detail

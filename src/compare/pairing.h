@@ -1,0 +1,52 @@
+// Private to compare: the steps the white-box comparison and the sketches
+// share (docs/compare.md): which tensors are candidates, how a source tensor
+// is paired with a target tensor without trusting names, and the unit
+// similarity matrix the matched-unit test runs on.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "modeldna/compare/compare.h"
+#include "modeldna/compare/unit_rows.h"
+
+namespace modeldna::compare::detail {
+
+/// A tensor of one model that can be tested.
+struct Candidate {
+  std::string name;
+  UnitShape shape;
+  std::size_t order = 0;                  // position among the model's candidates
+  const io::TensorInfo* info = nullptr;   // null for a sketch (no store behind it)
+};
+
+/// The learned, real-valued, non-constant tensors of `store` with at least
+/// two units of two inputs, in store order; the others are appended to
+/// `excluded` with the reason, under `which` ("source", "target").
+std::vector<Candidate> candidates(const io::TensorStore& store, const std::string& which, uint64_t seed,
+                                  std::vector<ExcludedTensor>& excluded);
+
+/// The seed of a tensor's sample: the same canonical dims give the same
+/// units and inputs in both models.
+uint64_t sample_seed(uint64_t seed, const std::vector<int64_t>& dims);
+
+struct Pair {
+  const Candidate* source;
+  const Candidate* target;
+  std::string matched_by;  // "name" or "order"
+};
+
+/// Pairs without trusting names alone: the same name and canonical dims
+/// first, then the rest of each canonical-dims group in candidate order. Both
+/// rules look at no values, so the tests on the pairs keep their null. Sorted
+/// by the target's order.
+std::vector<Pair> pair_up(const std::vector<Candidate>& source, const std::vector<Candidate>& target);
+
+/// C[i][j] = similarity of source unit i and target unit j (row-major
+/// rows_a x rows_b): the Pearson correlation of their sampled rows of `cols`
+/// values; for vectors (cols == 1), the product of standardised values.
+std::vector<double> similarity(const std::vector<float>& a, const std::vector<float>& b, std::size_t rows_a,
+                               std::size_t rows_b, std::size_t cols);
+
+}  // namespace modeldna::compare::detail

@@ -1,0 +1,108 @@
+// Sketches: compare's test on a few kilobytes per model gives compare's
+// answer (the same samples, the same statistic), and the choice of sketched
+// tensors follows the documented rule.
+#include "modeldna/compare/sketch.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "modeldna/compare/compare.h"
+#include "modeldna/core/error.h"
+#include "modeldna/io/open_store.h"
+#include "modeldna/io/safetensors.h"
+#include "test_support.h"
+
+namespace modeldna::compare {
+namespace {
+
+std::string fixture(const std::string& name) { return std::string(MODELDNA_SOURCE_DIR) + "/tests/compare/fixtures/" + name; }
+
+ModelSketch sketch(const std::string& name) { return sketch_store(io::open_store(fixture(name)), {}); }
+
+TEST(Sketch, DerivedCopiesInAnyFormatAreSignificantAndAnIndependentModelIsNot) {
+  const auto parent = sketch("parent.pt");
+  ASSERT_EQ(parent.tensors.size(), 4u);
+  for (const char* target : {"parent.onnx", "parent_q8_0.gguf", "parent_tfjs", "finetuned.pt"}) {
+    SCOPED_TRACE(target);
+    const auto c = compare_sketches(parent, sketch(target));
+    EXPECT_EQ(c.tested, 4);
+    EXPECT_LT(c.log10_p, -10);
+    EXPECT_GT(c.similarity, 0.9);
+  }
+  const auto independent = compare_sketches(parent, sketch("independent.pt"));
+  EXPECT_EQ(independent.tested, 4);
+  EXPECT_GT(independent.log10_p, std::log10(0.01));
+  EXPECT_LT(independent.similarity, 0.5);
+}
+
+TEST(Sketch, GivesTheStatisticCompareGivesOnTheSameSample) {
+  CompareOptions o;
+  o.max_units = 32;
+  o.max_inputs = 32;
+  o.match_permutations = false;
+  const auto files = compare_weights(io::open_store(fixture("parent.pt")), io::open_store(fixture("finetuned.pt")), o);
+  const auto source = sketch("parent.pt"), target = sketch("finetuned.pt");
+  const auto sketches = compare_sketches(source, target);
+  ASSERT_EQ(static_cast<int64_t>(sketches.pairs.size()), files.tested_layers);
+  for (std::size_t k = 0; k < sketches.pairs.size(); ++k) {
+    SCOPED_TRACE(files.layers[k].target);
+    EXPECT_EQ(target.tensors[sketches.pairs[k].target].name, files.layers[k].target);
+    EXPECT_NEAR(sketches.pairs[k].similarity, files.layers[k].similarity, 1e-6);
+  }
+}
+
+TEST(Sketch, WholeTensorStatisticsAreRecorded) {
+  const auto store = io::open_store(fixture("parent.pt"));
+  const auto s = sketch_store(store, {});
+  for (const auto& t : s.tensors) {
+    SCOPED_TRACE(t.name);
+    const auto values = store.read_f32(*store.find(t.name));
+    double mean = 0;
+    for (float v : values) mean += v;
+    mean /= static_cast<double>(values.size());
+    double m2 = 0, m4 = 0;
+    for (float v : values) m2 += (v - mean) * (v - mean), m4 += std::pow(v - mean, 4);
+    m2 /= static_cast<double>(values.size());
+    m4 /= static_cast<double>(values.size());
+    EXPECT_NEAR(t.stddev, std::sqrt(m2), 1e-5 * std::sqrt(m2));
+    EXPECT_NEAR(t.kurtosis, m4 / (m2 * m2), 1e-3 * m4 / (m2 * m2));
+    EXPECT_EQ(t.zero_fraction, 0.0);
+    EXPECT_EQ(static_cast<std::size_t>(t.units * t.inputs), t.values.size());
+  }
+}
+
+TEST(Sketch, TheFirstHalfOfTheBudgetThenEvenlySpaced) {
+  const std::string dir = modeldna::testing::fresh_temp_dir();
+  std::vector<std::vector<float>> values;
+  std::vector<io::TensorToWrite> tensors;
+  for (int k = 0; k < 40; ++k) {
+    std::vector<float> v(8 * 8);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(std::sin(1.7 * (k + 1) * (i + 3) + k * i * i));
+    values.push_back(std::move(v));
+  }
+  for (int k = 0; k < 40; ++k) {
+    char name[32];
+    std::snprintf(name, sizeof name, "layer%02d.weight", k);
+    tensors.push_back({name, io::DType::F32, {8, 8}, values[static_cast<std::size_t>(k)].data(), 64 * 4});
+  }
+  io::write_safetensors(dir + "/m.safetensors", tensors);
+  SketchOptions o;
+  o.max_tensors = 8;
+  const auto s = sketch_store(io::open_store(dir + "/m.safetensors"), o);
+  EXPECT_EQ(s.candidates, 40);
+  std::vector<int64_t> orders;
+  for (const auto& t : s.tensors) orders.push_back(t.order);
+  // 4 first, then 4 + k * 36 / 4 for k = 0..3.
+  EXPECT_EQ(orders, (std::vector<int64_t>{0, 1, 2, 3, 4, 13, 22, 31}));
+}
+
+TEST(Sketch, SketchesDrawnWithDifferentSeedsAreRefused) {
+  SketchOptions other;
+  other.seed = 1;
+  EXPECT_THROW(compare_sketches(sketch("parent.pt"), sketch_store(io::open_store(fixture("parent.pt")), other)),
+               UsageError);
+}
+
+}  // namespace
+}  // namespace modeldna::compare
