@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "modeldna/core/error.h"
 #include "modeldna/nn/train.h"
 
@@ -52,9 +54,15 @@ MgmpSettings MgmpSettings::from_json(const nlohmann::json& j) {
 
 MgmpDetector::MgmpDetector(MgmpSettings settings, ProbeFormat format, int64_t dna_dim)
     : settings_(std::move(settings)), format_(std::move(format)), dna_dim_(dna_dim) {
+  // The networks' initialisation is seeded, but building (or loading) a
+  // detector must not change the process's random stream: the global
+  // generator's state is put back afterwards.
+  auto global = at::detail::getDefaultCPUGenerator();
+  const auto state = global.get_state();
   torch::manual_seed(settings_.seed);
   generator_ = DnaGenerator(format_, dna_dim);
   classifier_ = ProvenanceClassifier(dna_dim, settings_.pair_features);
+  global.set_state(state);
 }
 
 void MgmpDetector::check_model(const nn::Network& model) const {

@@ -536,6 +536,8 @@ std::optional<Hdf5Dataset> Hdf5File::dataset(uint64_t object) const {
     uint64_t chunk_bytes = element;
     for (std::size_t i = 0; i + 1 < chunk.size(); ++i)
       if (__builtin_mul_overflow(chunk_bytes, chunk[i], &chunk_bytes)) r.fail("chunk size overflows");
+    // Each chunk is inflated into a buffer of the full chunk size (found by fuzzing).
+    if (chunk_bytes > assembly_limit()) r.fail("chunk of " + std::to_string(chunk_bytes) + " bytes exceeds the assembly limit");
     // Filters: deflate (1), shuffle (2), fletcher32 (3).
     std::vector<uint16_t> pipeline;
     if (filters) {

@@ -3,9 +3,12 @@
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <string>
 #include <thread>
+
+#include "modeldna/core/error.h"
 
 namespace modeldna::nn {
 namespace {
@@ -25,11 +28,13 @@ void single_threaded_blas() {
 int configure_threads() {
   int threads = static_cast<int>(std::thread::hardware_concurrency());
   if (const char* env = std::getenv("OMP_NUM_THREADS")) {
-    try {
-      threads = std::stoi(env);
-    } catch (const std::exception&) {
-      // An unparsable value falls back to the core count.
-    }
+    // A value the user set and we cannot honour is refused, not ignored.
+    char* end = nullptr;
+    errno = 0;
+    const long n = std::strtol(env, &end, 10);
+    if (end == env || *end != '\0' || errno == ERANGE || n < 1 || n > 4096)
+      throw UsageError(std::string("OMP_NUM_THREADS='") + env + "': expected a whole number of threads from 1 to 4096");
+    threads = static_cast<int>(n);
   }
   if (threads < 1) threads = 1;
   single_threaded_blas();

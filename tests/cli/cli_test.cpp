@@ -44,6 +44,21 @@ TEST(Cli, HelpSucceedsOnEverySubcommand) {
 
 TEST(Cli, UnknownSubcommandFails) { EXPECT_NE(run("frobnicate").exit_code, 0); }
 
+TEST(Cli, AnUnusableThreadCountIsRefusedNotIgnored) {
+  for (const char* value : {"abc", "0", "-2", "4x"}) {
+    testing::ScopedEnv threads("OMP_NUM_THREADS", value);
+    const auto r = run("archs");
+    EXPECT_EQ(r.exit_code, 1) << value;
+    // libgomp warns on its own before main for some values; ours is the last line.
+    const std::string line = std::string("modeldna: error: OMP_NUM_THREADS='") + value +
+                             "': expected a whole number of threads from 1 to 4096\n";
+    ASSERT_GE(r.output.size(), line.size());
+    EXPECT_EQ(r.output.substr(r.output.size() - line.size()), line) << r.output;
+  }
+  testing::ScopedEnv threads("OMP_NUM_THREADS", "1");
+  EXPECT_EQ(run("archs").exit_code, 0);
+}
+
 TEST(Cli, MissingModelFileIsOneLineNamingTheFile) {
   const auto r = run("inspect /nonexistent/model.safetensors");
   EXPECT_EQ(r.exit_code, 1);

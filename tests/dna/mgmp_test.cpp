@@ -146,6 +146,16 @@ TEST_F(MgmpTrained, SaveAndLoadGiveTheSameVerdicts) {
   EXPECT_TRUE(torch::equal(loaded.probes(), detector_->probes()));
 }
 
+TEST_F(MgmpTrained, LoadingLeavesTheProcesssRandomStreamAlone) {
+  const std::string dir = testing::fresh_temp_dir() + "/det";
+  detector_->save(dir);
+  torch::manual_seed(4242);
+  const auto expected = torch::rand({8});
+  torch::manual_seed(4242);
+  const auto loaded = MgmpDetector::load(dir);
+  EXPECT_TRUE(torch::equal(torch::rand({8}), expected));
+}
+
 TEST_F(MgmpTrained, RefusesADifferentOutputSize) {
   auto five = mlp(5, 3);
   EXPECT_THROW_MSG(detector_->verify(*source_, *five), UsageError, "has 5 outputs");

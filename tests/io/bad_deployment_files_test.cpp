@@ -165,6 +165,9 @@ TEST(BadHdf5, Refusals) {
   expect_refused(fixture("bad/huge_shape.h5"), "chunked dataset of 4398046511104 bytes exceeds the assembly limit");
   expect_refused(fixture("bad/huge_contiguous.h5"), "unwritten dataset of 4398046511104 bytes exceeds the assembly limit");
   expect_refused(fixture("bad/szip_filter.h5"), "unsupported HDF5 filter 32000");
+  // Found by fuzz_keras_h5: a small dataset whose chunk dimensions ask for a
+  // gigantic inflate buffer.
+  expect_refused(fixture("bad/huge_chunk.h5"), "chunk of 6755399038402560 bytes exceeds the assembly limit");
   const std::string dir = modeldna::testing::fresh_temp_dir();
   std::string bytes = read_all(fixture("keras2.h5"));
   std::string version = bytes;
