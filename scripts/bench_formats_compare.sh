@@ -11,6 +11,15 @@ bin=build/tools/modeldna/modeldna
 large=${LARGE:-out/large}
 out=out/compare
 mkdir -p "$out" "$large"
+# The generator's Python packages (Debian's; never from PyPI).
+missing=()
+for p in python3-numpy python3-onnx python3-torch; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
 [ -f "$large/parent-1b.safetensors" ] || /usr/bin/python3 scripts/gen_large_models.py "$large"
 warm() { cat "$@" > /dev/null; }
 json_field() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(' '.join(str(round(d[k], 2)) for k in sys.argv[1:]))" "$@"; }
@@ -60,6 +69,7 @@ for i in 1 2 3; do
     --reference $z/alexnet-s0.safetensors --reference $z/alexnet-s1.safetensors | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); t=d['timings']; f=d['evidence']['black_box']['signals']['forward_ms']; print('black_box_ms', round(t['black_box_ms']), 'forward_ms', round(f), 'ratio', round(t['black_box_ms'] / f, 2))" >> "$out/compare.txt"
 done
 echo "## ProvBench with compare" | tee -a "$out/compare.txt"
-/usr/bin/time -f "image bench: %e s" $bin bench --zoo zoo/paper --out "$out/bench-image" > "$out/bench-image.md" 2>>"$out/compare.txt"
-[ -d zoo/text-paper ] && /usr/bin/time -f "text bench: %e s" $bin bench --zoo zoo/text-paper --out "$out/bench-text" > "$out/bench-text.md" 2>>"$out/compare.txt"
+# compare only: the other detectors' ProvBench rows are scripts/bench_paper.sh's and bench_text.sh's.
+/usr/bin/time -f "image bench: %e s" $bin bench --zoo zoo/paper --detectors compare --out "$out/bench-image" > "$out/bench-image.md" 2>>"$out/compare.txt"
+[ -d zoo/text-paper ] && /usr/bin/time -f "text bench: %e s" $bin bench --zoo zoo/text-paper --detectors compare --out "$out/bench-text" > "$out/bench-text.md" 2>>"$out/compare.txt"
 cat "$out/formats.txt" "$out/compare.txt"

@@ -4,7 +4,8 @@
 #   bash scripts/fuzz.sh --smoke          each target for a few seconds (CI)
 #   bash scripts/fuzz.sh --runs 10000000  each target for N executions
 #   bash scripts/fuzz.sh --seconds 1800   each target for N seconds
-# Seeds: the committed fixtures of tests/io/fixtures, by format. A crash,
+# Seeds: the committed fixtures of tests/io/fixtures, by format (and
+# tests/registry/fixtures for the fingerprint decoder). A crash,
 # sanitizer report or leak fails the run and leaves its input in out/fuzz/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,7 @@ seeds_for() {  # reader -> seed files
     keras_h5) find "$fixtures" -name '*.h5' ;;
     keras_zip) find "$fixtures" -name '*.keras' ;;
     tfjs) find "$fixtures" -path '*tfjs_graph*' -name 'model.json' ;;  # its shards match the target's file names
+    fingerprint) find tests/registry/fixtures -name '*.fingerprint' ;;
   esac
 }
 status=0

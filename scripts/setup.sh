@@ -12,6 +12,7 @@ packages=(
   flatbuffers-compiler libflatbuffers-dev
   clang libfuzzer-14-dev libclang-rt-14-dev
   chromium fonts-dejavu-core
+  libssl-dev libsqlite3-dev libxxhash-dev libfaiss-dev libpqxx-dev postgresql
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -106,23 +106,36 @@ std::vector<Pair> pair_up(const std::vector<Candidate>& source, const std::vecto
 
 // Rows are standardised in double, then multiplied in float over eight
 // independent lanes (vectorised) and summed in double.
-std::vector<double> similarity(const std::vector<float>& a, const std::vector<float>& b, std::size_t rows_a,
-                               std::size_t rows_b, std::size_t cols) {
-  std::vector<double> x(a.begin(), a.end()), y(b.begin(), b.end());
-  standardise(x, rows_a, cols);
-  standardise(y, rows_b, cols);
-  std::vector<double> c(rows_a * rows_b, 0.0);
+std::vector<float> unit_rows(const std::vector<float>& values, std::size_t rows, std::size_t cols) {
   if (cols == 1) {
-    for (std::size_t i = 0; i < rows_a; ++i)
-      for (std::size_t j = 0; j < rows_b; ++j) c[i * rows_b + j] = x[i] * y[j] / static_cast<double>(rows_a);
-    return c;
+    std::vector<double> x(values.begin(), values.end());
+    standardise(x, rows, cols);
+    return std::vector<float>(x.begin(), x.end());
   }
-  const std::vector<float> xf(x.begin(), x.end()), yf(y.begin(), y.end());
+  // standardise() row by row, without a copy in double: the same arithmetic.
+  std::vector<float> out(rows * cols);
+  for (std::size_t i = 0; i < rows; ++i) {
+    const float* row = values.data() + i * cols;
+    double mean = 0, ss = 0;
+    for (std::size_t j = 0; j < cols; ++j) mean += row[j];
+    mean /= static_cast<double>(cols);
+    for (std::size_t j = 0; j < cols; ++j) {
+      const double d = row[j] - mean;
+      ss += d * d;
+    }
+    const double norm = std::sqrt(ss);
+    for (std::size_t j = 0; j < cols; ++j) out[i * cols + j] = norm > 0 ? static_cast<float>((row[j] - mean) / norm) : 0.0f;
+  }
+  return out;
+}
+
+std::vector<double> unit_row_products(const float* xf, const float* yf, std::size_t rows_a, std::size_t rows_b, std::size_t cols) {
+  std::vector<double> c(rows_a * rows_b, 0.0);
   constexpr std::size_t kLanes = 8;
   for (std::size_t i = 0; i < rows_a; ++i) {
-    const float* xi = xf.data() + i * cols;
+    const float* xi = xf + i * cols;
     for (std::size_t j = 0; j < rows_b; ++j) {
-      const float* yj = yf.data() + j * cols;
+      const float* yj = yf + j * cols;
       float lanes[kLanes] = {};
       std::size_t k = 0;
       for (; k + kLanes <= cols; k += kLanes)
@@ -134,6 +147,39 @@ std::vector<double> similarity(const std::vector<float>& a, const std::vector<fl
     }
   }
   return c;
+}
+
+std::vector<double> similarity(const std::vector<float>& a, const std::vector<float>& b, std::size_t rows_a,
+                               std::size_t rows_b, std::size_t cols) {
+  if (cols == 1) {
+    std::vector<double> x(a.begin(), a.end()), y(b.begin(), b.end());
+    standardise(x, rows_a, cols);
+    standardise(y, rows_b, cols);
+    std::vector<double> c(rows_a * rows_b, 0.0);
+    for (std::size_t i = 0; i < rows_a; ++i)
+      for (std::size_t j = 0; j < rows_b; ++j) c[i * rows_b + j] = x[i] * y[j] / static_cast<double>(rows_a);
+    return c;
+  }
+  const auto x = unit_rows(a, rows_a, cols), y = unit_rows(b, rows_b, cols);
+  return unit_row_products(x.data(), y.data(), rows_a, rows_b, cols);
+}
+
+Differences differences(const std::vector<float>& a, const std::vector<float>& b) {
+  Differences r;
+  double diff = 0, norm = 0;
+  int64_t zeros_a = 0, zeros_b = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double d = static_cast<double>(b[i]) - a[i];
+    diff += d * d;
+    norm += static_cast<double>(a[i]) * a[i];
+    r.max_abs = std::max(r.max_abs, std::abs(d));
+    zeros_a += a[i] == 0.0f;
+    zeros_b += b[i] == 0.0f;
+  }
+  r.relative = norm > 0 ? std::sqrt(diff / norm) : (diff > 0 ? 1.0 : 0.0);
+  r.zero_fraction_a = a.empty() ? 0 : static_cast<double>(zeros_a) / static_cast<double>(a.size());
+  r.zero_fraction_b = b.empty() ? 0 : static_cast<double>(zeros_b) / static_cast<double>(b.size());
+  return r;
 }
 
 }  // namespace modeldna::compare::detail

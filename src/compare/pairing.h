@@ -49,4 +49,19 @@ std::vector<Pair> pair_up(const std::vector<Candidate>& source, const std::vecto
 std::vector<double> similarity(const std::vector<float>& a, const std::vector<float>& b, std::size_t rows_a,
                                std::size_t rows_b, std::size_t cols);
 
+/// Rows of `cols` values scaled to zero mean and unit length (zero rows stay zero).
+std::vector<float> unit_rows(const std::vector<float>& values, std::size_t rows, std::size_t cols);
+
+/// C[i][j] = the dot product of unit row i of `a` and unit row j of `b`.
+std::vector<double> unit_row_products(const float* a, const float* b, std::size_t rows_a, std::size_t rows_b, std::size_t cols);
+
+/// How far b's values are from a's (the same sampled positions), and how
+/// many are exact zeros in each.
+struct Differences {
+  double max_abs = 0;
+  double relative = 0;  // ||b - a|| / ||a||
+  double zero_fraction_a = 0, zero_fraction_b = 0;
+};
+Differences differences(const std::vector<float>& a, const std::vector<float>& b);
+
 }  // namespace modeldna::compare::detail

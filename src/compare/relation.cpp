@@ -3,20 +3,25 @@
 #include <algorithm>
 
 namespace modeldna::compare::detail {
-namespace {
 
-// Lower precision than float32, or integer codes: what quantization leaves.
-bool lossy(const io::TensorInfo& t) { return io::is_block(t.dtype) || t.quantization || t.dtype == io::DType::F8_E4M3 || t.dtype == io::DType::F8_E5M2; }
+bool lossy(const io::TensorInfo& t) {
+  return io::is_block(t.dtype) || t.quantization || t.dtype == io::DType::F8_E4M3 || t.dtype == io::DType::F8_E5M2;
+}
 
-}  // namespace
+LayerVerdict layer_verdict(bool significant, bool permuted, double relative_difference) {
+  if (!significant && !permuted) return LayerVerdict::New;
+  if (!permuted && relative_difference >= 0 && relative_difference <= kUnchangedRelativeDifference) return LayerVerdict::FromSource;
+  return LayerVerdict::Modified;
+}
 
-Relation guess_relation(const CompareResult& r, const io::TensorStore& source, const io::TensorStore& target) {
-  if (r.identical_files) return Relation::Identical;
-  if (r.verdict == Verdict::Independent || r.verdict == Verdict::Inconclusive) return Relation::None;
+Relation relation_from_layers(const std::vector<LayerFacts>& layers, bool derived_model, bool identical_files, bool same_format) {
+  if (identical_files) return Relation::Identical;
+  if (!derived_model) return Relation::None;
   int64_t derived = 0, unchanged = 0, exact = 0, fresh = 0, unmatched = 0, lossy_targets = 0, more_zeros = 0;
+  bool same_storage = true;
   double max_relative = 0;
-  for (const auto& layer : r.layers) {
-    if (!layer.source) {
+  for (const auto& layer : layers) {
+    if (!layer.matched) {
       ++unmatched;
       continue;
     }
@@ -27,24 +32,15 @@ Relation guess_relation(const CompareResult& r, const io::TensorStore& source, c
     ++derived;
     if (layer.verdict == LayerVerdict::FromSource) ++unchanged;
     if (layer.max_abs_difference == 0) ++exact;
-    const auto* t = target.find(layer.target);
-    const auto* s = source.find(*layer.source);
-    if (t && s && lossy(*t) && !lossy(*s)) ++lossy_targets;
+    if (layer.lossy_target && !layer.lossy_source) ++lossy_targets;
     if (layer.zero_fraction_target >= layer.zero_fraction_source + 0.2) ++more_zeros;
+    same_storage = same_storage && layer.same_storage;
     max_relative = std::max(max_relative, layer.relative_difference);
   }
-  if (derived == 0) return r.layers.empty() ? Relation::None : Relation::LayersTransplanted;
+  if (derived == 0) return layers.empty() ? Relation::None : Relation::LayersTransplanted;
   const bool all_derived = fresh == 0;
-  if (all_derived && unmatched == 0 && exact == derived) {
-    const bool same_format = source.format() == target.format();
-    bool same_dtypes = true;
-    for (const auto& layer : r.layers) {
-      const auto* t = target.find(layer.target);
-      const auto* s = layer.source ? source.find(*layer.source) : nullptr;
-      if (t && s && (t->dtype != s->dtype || t->layout != s->layout)) same_dtypes = false;
-    }
-    return same_format && same_dtypes ? Relation::Identical : Relation::Converted;
-  }
+  if (all_derived && unmatched == 0 && exact == derived)
+    return same_format && same_storage ? Relation::Identical : Relation::Converted;
   // Float16 / bfloat16 rounding moves values by well under 0.2% of their
   // norm; quantization by up to 3%; anything more was trained.
   if (all_derived && unmatched == 0 && lossy_targets == 0 && max_relative <= kRoundingRelativeDifference)
@@ -58,6 +54,28 @@ Relation guess_relation(const CompareResult& r, const io::TensorStore& source, c
   // Some layers kept exactly (frozen) while others moved: a partial fine-tune.
   if (unmatched > 0 || (exact > 0 && exact < derived)) return Relation::PartialOrNewHead;
   return Relation::FineTuned;
+}
+
+Relation guess_relation(const CompareResult& r, const io::TensorStore& source, const io::TensorStore& target) {
+  std::vector<LayerFacts> facts;
+  for (const auto& layer : r.layers) {
+    LayerFacts f;
+    f.matched = layer.source.has_value();
+    f.verdict = layer.verdict;
+    f.max_abs_difference = layer.max_abs_difference;
+    f.relative_difference = layer.relative_difference;
+    f.zero_fraction_source = layer.zero_fraction_source;
+    f.zero_fraction_target = layer.zero_fraction_target;
+    const auto* t = target.find(layer.target);
+    const auto* s = layer.source ? source.find(*layer.source) : nullptr;
+    if (t && s) {
+      f.lossy_source = lossy(*s);
+      f.lossy_target = lossy(*t);
+      f.same_storage = t->dtype == s->dtype && t->layout == s->layout;
+    }
+    facts.push_back(f);
+  }
+  return relation_from_layers(facts, r.verdict == Verdict::Derived, r.identical_files, source.format() == target.format());
 }
 
 }  // namespace modeldna::compare::detail

@@ -6,7 +6,9 @@
 #include "modeldna/compare/stats.h"
 #include "modeldna/compare/unit_rows.h"
 #include "modeldna/core/error.h"
+#include "modeldna/core/sha256.h"
 #include "pairing.h"
+#include "relation.h"
 
 namespace modeldna::compare {
 namespace {
@@ -44,6 +46,12 @@ detail::Candidate as_candidate(const TensorSketch& t) {
 // all-pairs comparisons of `tree`.
 constexpr int64_t kSketchPermutations = 2000;
 
+// The same float at every sampled position of a learned tensor with this
+// many distinct values is a copy: no independent training run produces it,
+// whatever the permutation test's resolution (1/2001 for a small layer).
+constexpr int64_t kCopyDistinctValues = 16;
+constexpr double kCopyLog10P = -300;
+
 }  // namespace
 
 ModelSketch sketch_store(const io::TensorStore& store, const SketchOptions& o) {
@@ -53,6 +61,16 @@ ModelSketch sketch_store(const io::TensorStore& store, const SketchOptions& o) {
   std::vector<ExcludedTensor> excluded;
   const auto candidates = detail::candidates(store, "model", o.seed, excluded);
   sketch.candidates = static_cast<int64_t>(candidates.size());
+  std::vector<std::string> dims;
+  for (const auto& c : candidates) {
+    std::string d;
+    for (int64_t x : c.shape.dims) d += std::to_string(x) + "x";
+    dims.push_back(d);
+  }
+  std::sort(dims.begin(), dims.end());
+  std::string all;
+  for (const auto& d : dims) all += d + ";";
+  sketch.shape_signature = sha256_hex(all.data(), all.size()).substr(0, 16);
   for (std::size_t index : chosen(candidates.size(), static_cast<std::size_t>(o.max_tensors))) {
     const auto& c = candidates[index];
     const uint64_t seed = detail::sample_seed(o.seed, c.shape.dims);
@@ -70,13 +88,22 @@ ModelSketch sketch_store(const io::TensorStore& store, const SketchOptions& o) {
     t.kurtosis = stats.kurtosis;
     t.zero_fraction = static_cast<double>(stats.zeros) / static_cast<double>(std::max<int64_t>(c.info->numel(), 1));
     t.distinct_sampled = static_cast<int64_t>(std::unordered_set<float>(t.values.begin(), t.values.end()).size());
+    t.lossy = detail::lossy(*c.info);
     sketch.tensors.push_back(std::move(t));
   }
+  prepare(sketch);
   return sketch;
 }
 
-SketchComparison compare_sketches(const ModelSketch& source, const ModelSketch& target) {
+void prepare(ModelSketch& sketch) {
+  // Vectors (one input) are standardised as a whole in similarity(); only rows are cached.
+  for (auto& t : sketch.tensors)
+    if (t.inputs > 1) t.unit_rows = detail::unit_rows(t.values, static_cast<std::size_t>(t.units), static_cast<std::size_t>(t.inputs));
+}
+
+SketchComparison compare_sketches(const ModelSketch& source, const ModelSketch& target, double alpha) {
   MDNA_CHECK(source.seed == target.seed, "sketches drawn with different seeds cannot be compared");
+  MDNA_CHECK(alpha > 0 && alpha < 1, "alpha must lie strictly between 0 and 1");
   std::vector<detail::Candidate> s, t;
   for (const auto& x : source.tensors) s.push_back(as_candidate(x));
   for (const auto& x : target.tensors) t.push_back(as_candidate(x));
@@ -89,16 +116,51 @@ SketchComparison compare_sketches(const ModelSketch& source, const ModelSketch& 
     const auto& b = target.tensors[j];
     // Same dims and options give the same sample; other options do not.
     if (a.units != b.units || a.inputs != b.inputs || a.units < 2) continue;
-    const auto c = detail::similarity(a.values, b.values, static_cast<std::size_t>(a.units),
-                                      static_cast<std::size_t>(b.units), static_cast<std::size_t>(a.inputs));
+    const auto c = !a.unit_rows.empty() && !b.unit_rows.empty()
+                       ? detail::unit_row_products(a.unit_rows.data(), b.unit_rows.data(), static_cast<std::size_t>(a.units),
+                                                   static_cast<std::size_t>(b.units), static_cast<std::size_t>(a.inputs))
+                       : detail::similarity(a.values, b.values, static_cast<std::size_t>(a.units),
+                                            static_cast<std::size_t>(b.units), static_cast<std::size_t>(a.inputs));
     const auto test = alignment_test(c, a.units, detail::sample_seed(source.seed, a.dims) + 2, kSketchPermutations);
-    out.pairs.push_back({i, j, test.statistic, test.log10_p});
-    min_log10_p = std::min(min_log10_p, test.log10_p);
-    similarity_sum += test.statistic;
+    const auto d = detail::differences(a.values, b.values);
+    const bool copied = d.max_abs == 0 && a.distinct_sampled >= kCopyDistinctValues && b.distinct_sampled >= kCopyDistinctValues;
+    SketchPair p;
+    p.source = i;
+    p.target = j;
+    p.similarity = test.statistic;
+    p.log10_p = copied ? std::min(test.log10_p, kCopyLog10P) : test.log10_p;
+    p.relative_difference = d.relative;
+    p.max_abs_difference = d.max_abs;
+    out.pairs.push_back(p);
+    min_log10_p = std::min(min_log10_p, p.log10_p);
+    similarity_sum += std::max(0.0, test.statistic);
   }
   out.tested = static_cast<int64_t>(out.pairs.size());
   out.log10_p = bonferroni_log10(min_log10_p, out.tested);
-  out.similarity = out.tested ? similarity_sum / static_cast<double>(out.tested) : 0;
+  out.derived = out.tested > 0 && out.log10_p < std::log10(alpha);
+  const std::size_t larger = std::max(source.tensors.size(), target.tensors.size());
+  out.closeness = larger ? similarity_sum / static_cast<double>(larger) : 0;
+
+  // The layer map over the target's sketched tensors, for compare's relation rules.
+  const double layer_level = std::log10(alpha / static_cast<double>(std::max<int64_t>(out.tested, 1)));
+  std::vector<detail::LayerFacts> facts(target.tensors.size());
+  for (auto& p : out.pairs) {
+    p.verdict = detail::layer_verdict(p.log10_p < layer_level, false, p.relative_difference);
+    const auto& a = source.tensors[p.source];
+    const auto& b = target.tensors[p.target];
+    auto& f = facts[p.target];
+    f.matched = true;
+    f.verdict = p.verdict;
+    f.max_abs_difference = p.max_abs_difference;
+    f.relative_difference = p.relative_difference;
+    f.zero_fraction_source = a.zero_fraction;
+    f.zero_fraction_target = b.zero_fraction;
+    f.lossy_source = a.lossy;
+    f.lossy_target = b.lossy;
+    f.same_storage = a.lossy == b.lossy;
+  }
+  // A sketch knows no file bytes and no format: an exact copy is "converted" at most.
+  out.relation = detail::relation_from_layers(facts, out.derived, false, false);
   return out;
 }
 

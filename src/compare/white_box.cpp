@@ -28,25 +28,6 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
-// How far the target's sampled values are from the source's, and how many
-// are exact zeros in each.
-void differences(const std::vector<float>& a, const std::vector<float>& b, LayerResult& r) {
-  double diff = 0, norm = 0, max_abs = 0;
-  int64_t zeros_a = 0, zeros_b = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const double d = static_cast<double>(b[i]) - a[i];
-    diff += d * d;
-    norm += static_cast<double>(a[i]) * a[i];
-    max_abs = std::max(max_abs, std::abs(d));
-    zeros_a += a[i] == 0.0f;
-    zeros_b += b[i] == 0.0f;
-  }
-  r.max_abs_difference = max_abs;
-  r.relative_difference = norm > 0 ? std::sqrt(diff / norm) : (diff > 0 ? 1.0 : 0.0);
-  r.zero_fraction_source = a.empty() ? 0 : static_cast<double>(zeros_a) / static_cast<double>(a.size());
-  r.zero_fraction_target = b.empty() ? 0 : static_cast<double>(zeros_b) / static_cast<double>(b.size());
-}
-
 std::string layout_text(const io::TensorInfo& t) { return std::string(io::layout_name(t.layout)); }
 
 // A relabelling of the target's units found by optimal matching on half the
@@ -177,7 +158,11 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
     layer.z = test.z;
     layer.log10_p = test.log10_p;
     layer.exact_p = test.exact;
-    differences(a, b, layer);
+    const auto d = detail::differences(a, b);
+    layer.max_abs_difference = d.max_abs;
+    layer.relative_difference = d.relative;
+    layer.zero_fraction_source = d.zero_fraction_a;
+    layer.zero_fraction_target = d.zero_fraction_b;
     // Done with these tensors: their pages may leave memory (bounded RSS).
     source.release(*p.source->info);
     target.release(*p.target->info);
@@ -217,12 +202,7 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
   const double layer_level = std::log10(o.alpha / static_cast<double>(std::max<int64_t>(k, 1)));
   for (auto& layer : r.layers) {
     if (!layer.source) continue;
-    const bool significant = layer.log10_p < layer_level || layer.permuted;
-    if (!significant) layer.verdict = LayerVerdict::New;
-    else if (layer.relative_difference >= 0 && layer.relative_difference <= detail::kUnchangedRelativeDifference && !layer.permuted)
-      layer.verdict = LayerVerdict::FromSource;
-    else
-      layer.verdict = LayerVerdict::Modified;
+    layer.verdict = detail::layer_verdict(layer.log10_p < layer_level, layer.permuted, layer.relative_difference);
   }
   r.identical_files = same_bytes(source.files(), target.files());
 

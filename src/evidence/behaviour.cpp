@@ -137,13 +137,12 @@ compare::BlackBoxEvidence behavioural_evidence(const ProbeSet& probes, const Mod
   return e;
 }
 
-namespace {
-
-// The inputs a network reads, as a comparable description.
 std::string input_kind(const nn::ArchConfig& a) {
   if (a.modality() == "text") return "token ids, vocabulary " + std::to_string(a.vocab_size) + ", length " + std::to_string(a.seq_len);
   return "images " + std::to_string(a.in_channels) + "x" + std::to_string(a.image_size) + "x" + std::to_string(a.image_size);
 }
+
+namespace {
 
 data::Dataset probe_data(const nn::ArchConfig& arch, const BehaviourOptions& o) {
   if (arch.modality() != "text") {
@@ -173,6 +172,10 @@ data::Dataset probe_data(const nn::ArchConfig& arch, const BehaviourOptions& o) 
 
 }  // namespace
 
+ProbeSet behaviour_probes(const nn::ArchConfig& arch, const BehaviourOptions& o) {
+  return make_probe_set(probe_data(arch, o), o.probes, o.seed);
+}
+
 compare::BlackBoxEvidence run_behaviour(const nn::LoadedModel& source, const nn::LoadedModel& target,
                                         const std::vector<nn::LoadedModel>& references, const BehaviourOptions& o) {
   compare::BlackBoxEvidence e;
@@ -185,7 +188,7 @@ compare::BlackBoxEvidence run_behaviour(const nn::LoadedModel& source, const nn:
     e.reason = "the models read different inputs (" + input_kind(arch) + " and " + input_kind(target.network->config()) + ")";
     return e;
   }
-  const auto probes = make_probe_set(probe_data(arch, o), o.probes, o.seed);
+  const auto probes = behaviour_probes(arch, o);
   const auto forward_start = std::chrono::steady_clock::now();
   const auto s = observe("source", source.network, probes, source.store);
   const auto t = observe("target", target.network, probes, target.store);

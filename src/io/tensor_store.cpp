@@ -62,6 +62,12 @@ std::string_view format_name(Format format) {
   throw InternalError("invalid Format value");
 }
 
+std::optional<Format> parse_format(std::string_view name) {
+  for (Format f : {Format::Safetensors, Format::PyTorch, Format::GGUF, Format::ONNX, Format::TFLite, Format::TFJS, Format::Keras})
+    if (format_name(f) == name) return f;
+  return std::nullopt;
+}
+
 std::string_view layout_name(Layout layout) {
   switch (layout) {
     case Layout::Unknown: return "-";

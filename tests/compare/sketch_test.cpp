@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "modeldna/compare/compare.h"
 #include "modeldna/core/error.h"
@@ -23,17 +24,25 @@ ModelSketch sketch(const std::string& name) { return sketch_store(io::open_store
 TEST(Sketch, DerivedCopiesInAnyFormatAreSignificantAndAnIndependentModelIsNot) {
   const auto parent = sketch("parent.pt");
   ASSERT_EQ(parent.tensors.size(), 4u);
-  for (const char* target : {"parent.onnx", "parent_q8_0.gguf", "parent_tfjs", "finetuned.pt"}) {
+  const std::map<std::string, Relation> relation = {{"parent.onnx", Relation::Converted},
+                                                    {"parent_q8_0.gguf", Relation::Quantized},
+                                                    {"parent_tfjs", Relation::Converted},
+                                                    {"finetuned.pt", Relation::FineTuned}};
+  for (const auto& [target, expected] : relation) {
     SCOPED_TRACE(target);
     const auto c = compare_sketches(parent, sketch(target));
+    EXPECT_EQ(c.relation, expected);
     EXPECT_EQ(c.tested, 4);
     EXPECT_LT(c.log10_p, -10);
-    EXPECT_GT(c.similarity, 0.9);
+    EXPECT_GT(c.closeness, 0.9);
+    EXPECT_TRUE(c.derived);
   }
   const auto independent = compare_sketches(parent, sketch("independent.pt"));
   EXPECT_EQ(independent.tested, 4);
   EXPECT_GT(independent.log10_p, std::log10(0.01));
-  EXPECT_LT(independent.similarity, 0.5);
+  EXPECT_LT(independent.closeness, 0.5);
+  EXPECT_FALSE(independent.derived);
+  EXPECT_EQ(independent.relation, Relation::None);
 }
 
 TEST(Sketch, GivesTheStatisticCompareGivesOnTheSameSample) {

@@ -78,6 +78,41 @@ TEST(Stats, SmallTestsArePermutationExactAndConservative) {
   EXPECT_NEAR(alignment_test(flat, 4, 7, 1000).log10_p, 0.0, 1e-12);
 }
 
+TEST(Stats, AUniqueBestIdentityHasPOneOverMFactorial) {
+  const int m = 10;
+  std::mt19937 rng(3);
+  std::normal_distribution<double> normal;
+  std::vector<double> c(m * m);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < m; ++j) c[i * m + j] = (i == j ? 1.0 : 0.0) + 0.05 * normal(rng);
+  const auto t = alignment_test(c, m, 1);
+  EXPECT_TRUE(t.exact);
+  EXPECT_EQ(t.permutations, 0);
+  EXPECT_NEAR(t.log10_p, -std::log10(3628800.0), 1e-9);  // 10! = 3628800
+  // Swap two columns: the identity is no longer the best pairing, so the
+  // relabellings are drawn, and the p-value is Monte Carlo's (at best 1/20001).
+  for (int i = 0; i < m; ++i) std::swap(c[i * m + 0], c[i * m + 1]);
+  const auto swapped = alignment_test(c, m, 1);
+  EXPECT_EQ(swapped.permutations, 20000);
+  EXPECT_NEAR(swapped.log10_p, std::log10(1.0 / 20001), 1e-9);
+}
+
+TEST(Stats, SmallTestsStayCalibratedUnderTheNull) {
+  // Independent 12 x 12 similarity matrices: with the sequential stop and
+  // the exact rule, P(p <= 0.05) must stay at most 0.05.
+  const int m = 12;
+  std::mt19937 rng(11);
+  std::normal_distribution<double> normal;
+  int rejected = 0;
+  const int trials = 400;
+  for (int trial = 0; trial < trials; ++trial) {
+    std::vector<double> c(m * m);
+    for (double& v : c) v = normal(rng);
+    rejected += alignment_test(c, m, static_cast<uint64_t>(trial), 2000).log10_p <= std::log10(0.05);
+  }
+  EXPECT_LT(rejected, 32);  // 20 expected; 32 is beyond the binomial's 99.5th percentile
+}
+
 TEST(Stats, LargeTestsUseTheCentralLimit) {
   const int m = 100;
   std::mt19937 rng(5);

@@ -41,30 +41,17 @@ TEST(CompareReport, IsSelfContainedAndEscapesEverythingFromTheFiles) {
   EXPECT_NE(html.find("quantized"), std::string::npos);
 }
 
-struct Run {
-  int status;
-  std::string output;
-};
-
-Run shell(const std::string& command) {
-  Run r{-1, ""};
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) r.output += buffer.data();
-  r.status = pclose(pipe);
-  return r;
-}
+using modeldna::testing::run_shell;
 
 TEST(CompareReport, RendersInHeadlessChromium) {
-  if (shell("command -v chromium").status != 0) {
+  if (run_shell("command -v chromium").status != 0) {
     if (modeldna::testing::data_required()) FAIL() << "chromium is not installed (scripts/setup.sh installs it)";
     GTEST_SKIP() << "chromium is not installed";
   }
   const std::string dir = modeldna::testing::fresh_temp_dir();
   const std::string html = dir + "/report.html", png = dir + "/report.png";
   write_compare_report(html, derived_pair(), 0.01);
-  const auto run = shell("timeout 120 chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars "
+  const auto run = run_shell("timeout 120 chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars "
                          "--no-first-run --disable-extensions --user-data-dir=" + dir + "/profile "
                          "--enable-logging=stderr --v=0 --window-size=1280,1800 --screenshot=" + png + " file://" + html);
   ASSERT_EQ(run.status, 0) << run.output;

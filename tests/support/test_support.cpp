@@ -1,10 +1,22 @@
 #include "test_support.h"
 
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 namespace modeldna::testing {
+
+ShellResult run_shell(const std::string& command) {
+  ShellResult r;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buffer{};
+  while (fgets(buffer.data(), buffer.size(), pipe)) r.output += buffer.data();
+  r.status = pclose(pipe);
+  return r;
+}
 
 std::string fresh_temp_dir() {
   namespace fs = std::filesystem;

@@ -36,6 +36,14 @@ void write_bytes(const std::string& path, const std::string& bytes);
 /// ($MODELDNA_DATA_DIR/npm/<name>, default data/npm/<name>), or "" if absent.
 std::string npm_package(const std::string& name);
 
+/// A shell command's exit status (as pclose returns it) and its stdout and
+/// stderr together.
+struct ShellResult {
+  int status = -1;
+  std::string output;
+};
+ShellResult run_shell(const std::string& command);
+
 /// Whether a missing data set fails the test rather than skipping it:
 /// scripts/test.sh sets MODELDNA_REQUIRE_DATA=1, so CI never passes on
 /// skipped data; a developer without the data sees skips.

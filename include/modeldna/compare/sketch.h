@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "modeldna/compare/compare.h"
 #include "modeldna/io/tensor_store.h"
 
 namespace modeldna::compare {
@@ -26,11 +27,18 @@ struct TensorSketch {
   // its child (docs/registry.md, "Direction").
   double stddev = 0, kurtosis = 0, zero_fraction = 0;
   int64_t distinct_sampled = 0;  // distinct values among `values`
+  bool lossy = false;            // stored quantized or as 8-bit floats
+  /// `values` with each row scaled to zero mean and unit length: what the
+  /// unit similarities are products of. Filled by prepare(); derived, never stored.
+  std::vector<float> unit_rows;
 };
 
 struct ModelSketch {
   uint64_t seed = 0;
   int64_t candidates = 0;  // tensors that could be tested, of which `tensors` were sketched
+  /// The first 16 hex digits of the SHA-256 of the candidates' sorted
+  /// canonical dims: models of one architecture share it, whatever the format.
+  std::string shape_signature;
   std::vector<TensorSketch> tensors;
 };
 
@@ -42,24 +50,37 @@ struct SketchOptions {
 };
 
 /// Sketches a store (reads each sketched tensor once, in bounded memory).
+/// The result is prepared.
 ModelSketch sketch_store(const io::TensorStore& store, const SketchOptions& options);
+
+/// Fills every tensor's unit_rows (after values were set or changed), so
+/// that comparisons need not standardise them again.
+void prepare(ModelSketch& sketch);
 
 /// One pair of sketched tensors put to compare's matched-unit test.
 struct SketchPair {
   std::size_t source = 0, target = 0;  // indices into the sketches' tensors
   double similarity = 0;               // mean correlation of matched units
   double log10_p = 0;                  // per pair, uncorrected
+  double relative_difference = 0;     // ||t - s|| / ||s|| over the sample
+  double max_abs_difference = 0;
+  LayerVerdict verdict = LayerVerdict::New;
 };
 
 struct SketchComparison {
-  int64_t tested = 0;    // pairs tested
-  double log10_p = 0;    // Bonferroni over the tested pairs (0 when none)
-  double similarity = 0; // mean matched-unit correlation over the pairs (0 when none)
+  int64_t tested = 0;     // pairs tested
+  double log10_p = 0;     // Bonferroni over the tested pairs (0 when none)
+  /// Sum of the matched-unit correlations of the pairs, over the larger
+  /// sketch's tensor count: 1 for a copy, lower as layers change or go
+  /// missing, about 0 for independent models. What `find` and `tree` rank by.
+  double closeness = 0;
+  bool derived = false;   // log10_p below log10(alpha)
+  Relation relation = Relation::None;  // compare's rules on the sketched layers
   std::vector<SketchPair> pairs;
 };
 
 /// compare's white-box test on two sketches (same seed, else UsageError):
 /// tensors paired as compare pairs them (name, then canonical-dims order).
-SketchComparison compare_sketches(const ModelSketch& source, const ModelSketch& target);
+SketchComparison compare_sketches(const ModelSketch& source, const ModelSketch& target, double alpha = 0.01);
 
 }  // namespace modeldna::compare

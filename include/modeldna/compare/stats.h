@@ -26,12 +26,15 @@ struct AlignmentTest {
   double null_mean = 0;    // E[S] / m: the mean similarity of all row pairs
   double z = 0;            // (S - E[S]) / sd(S)
   double log10_p = 0;      // one-sided: large S is evidence of derivation
-  bool exact = false;      // Monte Carlo permutations (small m), else the combinatorial CLT
-  int64_t permutations = 0;
+  bool exact = false;      // an exact permutation p-value (small m), else the combinatorial CLT
+  int64_t permutations = 0;  // relabellings drawn (0: the identity is the unique best, p = 1/m!)
 };
 
-/// m < kSmallUnits: Monte Carlo over `permutations` random relabellings
-/// (seeded), p = (1 + #{S_sigma >= S}) / (permutations + 1), conservative;
+/// m < kSmallUnits: when the identity is the one best relabelling (optimal
+/// assignment, no constant row or column), p = 1/m! exactly; otherwise Monte
+/// Carlo over up to `permutations` random relabellings (seeded),
+/// p = (1 + #{S_sigma >= S}) / (permutations + 1), or Besag and Clifford's
+/// h / L when the h = 20th relabelling reaching S comes at draw L;
 /// otherwise Hoeffding's combinatorial central limit theorem: E[S] = sum C / m,
 /// Var[S] = sum D^2 / (m - 1) with D the doubly centred C, p = P(Z >= z).
 inline constexpr int64_t kSmallUnits = 32;

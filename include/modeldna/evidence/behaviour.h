@@ -39,6 +39,13 @@ struct BehaviourOptions {
   std::string tokenizer;
 };
 
+/// What a network reads, as a comparable description ("images 1x28x28",
+/// "token ids, vocabulary 4000, length 64").
+std::string input_kind(const nn::ArchConfig& arch);
+
+/// The probes run_behaviour shows models of `arch` (seeded by options.seed).
+ProbeSet behaviour_probes(const nn::ArchConfig& arch, const BehaviourOptions& options);
+
 /// Runs the source, target and references on probes of the source's input
 /// kind (image models: Fashion-MNIST training images, the built-in image
 /// source task; text models: State of the Union passages through

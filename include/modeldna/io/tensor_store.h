@@ -22,6 +22,8 @@ namespace modeldna::io {
 
 enum class Format : uint8_t { Safetensors, PyTorch, GGUF, ONNX, TFLite, TFJS, Keras };
 std::string_view format_name(Format format);  // "safetensors", "pytorch", "gguf", ...
+/// The Format a format_name() names; nullopt for any other text.
+std::optional<Format> parse_format(std::string_view name);
 
 /// What the axes of a weight mean. Shapes are as stored; matching undoes the
 /// layout with canonical_axes(). O = output units, I = input units, H/W =

@@ -1,0 +1,65 @@
+// File: modeldna/lineage/tree.h
+// The family trees over many models (docs/registry.md, "Trees"): which model
+// came from which, as a directed forest with one root per family, without
+// being told how many families there are.
+//
+// 1. Every pair is put to compare's test on their sketches; an edge needs
+//    p below alpha / (n(n-1)/2) (Bonferroni over the pairs).
+// 2. A model whose every layer is an unchanged copy of one of two models
+//    unrelated to each other was assembled from them (layers transplanted):
+//    it is younger than both, its parent is one of them (the other is named
+//    in also_from), and it is the parent only of models carrying layers of
+//    both donors.
+// 3. Edge weights: 10^6 - ln(1 - closeness) + 0.1 x the direction vote
+//    (direction.h) + 0.1 x the parent's summed closeness to its relatives
+//    (relative to the most connected model): near-ties go to the hub.
+//    Quantization and pruning forbid the reverse edge outright, and two
+//    models pruned alike are never parent and child.
+// 4. A virtual root links to every model with weight 0.5 x its summed
+//    closeness to its relatives: a family's root is the model most of the
+//    family is close to (a base model and its fine-tunes form a star).
+// 5. Chu-Liu/Edmonds picks the maximum arborescence; models whose parent is
+//    the virtual root are roots.
+// Torch-free.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "modeldna/compare/sketch.h"
+
+namespace modeldna::lineage {
+
+struct TreeOptions {
+  double alpha = 0.01;             // family-wise, over all pairs
+  double direction_weight = 0.1;
+  double centrality_weight = 0.5;
+  double hub_weight = 0.1;         // a parent with more relatives wins near-ties (a base model's fine-tunes)
+  /// Per model (empty: none), added to the weight of its being a root: how
+  /// `find` breaks an exact tie between the query and a registered model.
+  std::vector<double> root_bias;
+};
+
+struct TreeEdge {
+  std::size_t parent = 0, child = 0;  // indices into the input
+  double log10_p = 0;                 // the pair's sketch test, before the correction
+  double closeness = 0;
+  compare::Relation relation = compare::Relation::None;  // how the child came from the parent
+  double direction_vote = 0;          // > 0: the evidence agrees with this direction
+  std::string direction_reason;
+  std::vector<std::size_t> also_from;  // other donors of a model assembled from several
+};
+
+struct Tree {
+  std::vector<TreeEdge> edges;       // one per non-root model
+  std::vector<std::size_t> roots;
+  std::vector<bool> assembled;       // per model: built from layers of unrelated models
+  int64_t comparisons = 0;           // pairs tested
+  double log10_edge_level = 0;       // the corrected significance level of an edge
+};
+
+/// The forest over `models` (their sketches, drawn with one seed).
+Tree build_tree(const std::vector<const compare::ModelSketch*>& models, const TreeOptions& options = {});
+
+}  // namespace modeldna::lineage

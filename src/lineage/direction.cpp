@@ -1,0 +1,52 @@
+#include "modeldna/lineage/direction.h"
+
+#include <cmath>
+
+namespace modeldna::lineage {
+namespace {
+
+// Pruning sets at least this much more of a layer to exact zeros.
+constexpr double kPrunedZeros = 0.05;
+// A mean log-kurtosis change below this is noise.
+constexpr double kKurtosisNoise = 0.005;
+constexpr double kKurtosisScale = 0.02;
+// A layer changed when its values moved by more than this fraction (what
+// float16 or int8 storage alone cannot do).
+constexpr double kChanged = 0.03;
+
+}  // namespace
+
+DirectionVote direction(const compare::ModelSketch& a, const compare::ModelSketch& b, const compare::SketchComparison& c) {
+  int lossy_b = 0, lossy_a = 0, changed = 0;
+  double zeros = 0, log_kurtosis = 0, zeros_both = 0;
+  for (const auto& p : c.pairs) {
+    const auto& x = a.tensors[p.source];
+    const auto& y = b.tensors[p.target];
+    lossy_b += y.lossy && !x.lossy;
+    lossy_a += x.lossy && !y.lossy;
+    zeros += y.zero_fraction - x.zero_fraction;
+    zeros_both += std::min(y.zero_fraction, x.zero_fraction);
+    if (p.verdict != compare::LayerVerdict::New && p.relative_difference > kChanged && x.kurtosis > 0 && y.kurtosis > 0) {
+      log_kurtosis += std::log(y.kurtosis / x.kurtosis);
+      ++changed;
+    }
+  }
+  if (c.pairs.empty()) return {0, "no tensor in common"};
+  if (lossy_b > lossy_a) return {1, "the second is quantized and the first is not (quantization loses information)"};
+  if (lossy_a > lossy_b) return {-1, "the first is quantized and the second is not (quantization loses information)"};
+  zeros /= static_cast<double>(c.pairs.size());
+  if (zeros > kPrunedZeros) return {1, "the second has more exact zeros (pruned)"};
+  if (zeros < -kPrunedZeros) return {-1, "the first has more exact zeros (pruned)"};
+  bool identical = true;
+  for (const auto& p : c.pairs) identical = identical && p.max_abs_difference == 0;
+  if (zeros_both / static_cast<double>(c.pairs.size()) > 2 * kPrunedZeros && !identical)
+    return {0, "both pruned to the same sparsity: related through a dense model, neither is the other's parent", true};
+  if (changed == 0) return {0, "no changed layer to read a direction from"};
+  log_kurtosis /= changed;
+  if (std::abs(log_kurtosis) < kKurtosisNoise) return {0, "kurtosis of the changed layers about equal"};
+  return {0.5 * std::tanh(log_kurtosis / kKurtosisScale),
+          log_kurtosis > 0 ? "the second's changed layers have higher kurtosis (fine-tuning raised it in our zoos)"
+                           : "the first's changed layers have higher kurtosis (fine-tuning raised it in our zoos)"};
+}
+
+}  // namespace modeldna::lineage

@@ -1,0 +1,32 @@
+// Private to registry: what the SQLite and PostgreSQL databases share.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "modeldna/registry/database.h"
+
+namespace modeldna::registry {
+
+/// The registry's schema; a database holding another version is refused.
+inline constexpr const char* kSchemaVersion = "1";
+
+/// The columns of `models` after its id, in both databases ("BLOB" is
+/// replaced by "BYTEA" for PostgreSQL).
+inline constexpr const char* kModelColumnsSql =
+    "content_hash TEXT NOT NULL UNIQUE, path TEXT NOT NULL, format TEXT NOT NULL, architecture TEXT NOT NULL, "
+    "shape_signature TEXT NOT NULL, tensors_hash TEXT NOT NULL, input_kind TEXT NOT NULL, parameters BIGINT NOT NULL, added_at TEXT NOT NULL, "
+    "fingerprint BLOB NOT NULL, anchors BLOB NOT NULL";
+
+/// The current time, UTC, ISO 8601 to the second.
+std::string utc_now();
+
+/// Anchor vectors as stored (little-endian float32); FormatError naming
+/// `where` when the length is not a whole number of vectors.
+std::vector<float> floats_from(const std::string& bytes, const std::string& where);
+
+std::unique_ptr<Database> open_sqlite_database(const std::string& path);
+std::unique_ptr<Database> open_postgres_database(const std::string& url);
+
+}  // namespace modeldna::registry

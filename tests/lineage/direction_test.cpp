@@ -1,0 +1,84 @@
+// The direction cues on hand-made sketches: which of two related models is
+// the parent (docs/registry.md, "Direction").
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "modeldna/lineage/direction.h"
+
+namespace modeldna::lineage {
+namespace {
+
+compare::ModelSketch random_sketch(uint64_t seed, int tensors = 4) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  compare::ModelSketch s;
+  for (int t = 0; t < tensors; ++t) {
+    compare::TensorSketch x;
+    x.name = "layer" + std::to_string(t) + ".weight";
+    x.dims = {32, 32 + t};
+    x.order = t;
+    x.units = 32;
+    x.inputs = 32;
+    x.values.resize(32 * 32);
+    for (float& v : x.values) v = normal(rng);
+    x.stddev = 1;
+    x.kurtosis = 3;
+    x.distinct_sampled = 1024;
+    s.tensors.push_back(std::move(x));
+  }
+  compare::prepare(s);
+  return s;
+}
+
+// A fine-tune: every value moved by 20% noise.
+compare::ModelSketch child_of(const compare::ModelSketch& parent, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 0.2f);
+  auto c = parent;
+  for (auto& t : c.tensors)
+    for (float& v : t.values) v += normal(rng);
+  compare::prepare(c);
+  return c;
+}
+
+DirectionVote vote(const compare::ModelSketch& a, const compare::ModelSketch& b) {
+  const auto c = compare::compare_sketches(a, b, 0.01);
+  EXPECT_TRUE(c.derived);
+  return direction(a, b, c);
+}
+
+TEST(Direction, AQuantizedModelIsTheChild) {
+  const auto parent = random_sketch(1);
+  auto child = child_of(parent, 2);
+  for (auto& t : child.tensors) t.lossy = true;
+  EXPECT_EQ(vote(parent, child).score, 1);
+  EXPECT_EQ(vote(child, parent).score, -1);
+}
+
+TEST(Direction, ThePrunedModelIsTheChildAndTwoAlikePrunedAreSiblings) {
+  const auto parent = random_sketch(3);
+  auto pruned = child_of(parent, 4);
+  for (auto& t : pruned.tensors) t.zero_fraction = 0.3;
+  EXPECT_EQ(vote(parent, pruned).score, 1);
+  EXPECT_EQ(vote(pruned, parent).score, -1);
+  auto other = child_of(parent, 5);
+  for (auto& t : other.tensors) t.zero_fraction = 0.31;
+  const auto v = vote(pruned, other);
+  EXPECT_TRUE(v.siblings);
+  EXPECT_EQ(v.score, 0);
+}
+
+TEST(Direction, KurtosisIsAWeakVoteWithTheSignMeasuredOnOurZoos) {
+  const auto parent = random_sketch(6);
+  auto child = child_of(parent, 7);
+  for (auto& t : child.tensors) t.kurtosis = 3.3;  // log(1.1) = 0.095 above: 0.5 x tanh(0.095 / 0.02)
+  EXPECT_NEAR(vote(parent, child).score, 0.5 * std::tanh(std::log(1.1) / 0.02), 1e-9);
+  EXPECT_NEAR(vote(child, parent).score, -0.5 * std::tanh(std::log(1.1) / 0.02), 1e-9);
+  for (auto& t : child.tensors) t.kurtosis = 3.01;  // log ratio 0.0033: noise
+  EXPECT_EQ(vote(parent, child).score, 0);
+}
+
+}  // namespace
+}  // namespace modeldna::lineage

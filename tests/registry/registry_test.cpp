@@ -1,0 +1,198 @@
+// The registry on small synthetic models written as real safetensors files:
+// the fingerprint's encoding (round trip, every truncation and hostile
+// header refused), the SQLite database (idempotent adds, persistence,
+// removal, refusals), Holm's correction by hand, and `find` and the tree on
+// a source, its children and unrelated models.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "modeldna/core/error.h"
+#include "modeldna/core/json_file.h"
+#include "modeldna/io/open_store.h"
+#include "modeldna/io/safetensors.h"
+#include "modeldna/lineage/tree.h"
+#include "modeldna/registry/registry.h"
+#include "synthetic_models.h"
+#include "test_support.h"
+
+namespace modeldna::registry {
+namespace {
+
+Fingerprint fingerprint_of(const std::string& path) { return fingerprint_store(io::open_store(path)); }
+
+class RegistryFiles : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing::fresh_temp_dir(); }
+  std::string file(const std::string& name) const { return dir_ + "/" + name; }
+  std::string dir_;
+};
+
+TEST_F(RegistryFiles, AFingerprintSurvivesEncodingAndIsSmall) {
+  const auto fp = fingerprint_of(write_model(file("m.safetensors"), random_model(1)));
+  const auto bytes = encode(fp);
+  EXPECT_LT(bytes.size(), 64u * 1024);
+  const auto back = decode(bytes, "test");
+  EXPECT_EQ(back.content_hash, fp.content_hash);
+  EXPECT_EQ(back.path, fp.path);
+  EXPECT_EQ(back.format, fp.format);
+  EXPECT_EQ(back.parameters, 64 * 48 + 64 + 64 * 64 + 64 + 48 * 64 + 48 + 10 * 48 + 10);
+  EXPECT_EQ(back.tensor_hashes, fp.tensor_hashes);
+  EXPECT_EQ(back.tensors_hash, fp.tensors_hash);
+  EXPECT_EQ(back.shape_signature, fp.shape_signature);
+  ASSERT_EQ(back.sketch.tensors.size(), fp.sketch.tensors.size());
+  ASSERT_FALSE(fp.sketch.tensors.empty());
+  for (std::size_t t = 0; t < fp.sketch.tensors.size(); ++t) {
+    const auto& a = fp.sketch.tensors[t];
+    const auto& b = back.sketch.tensors[t];
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.dims, b.dims);
+    ASSERT_EQ(a.values.size(), b.values.size());
+    double worst = 0, scale = 0;
+    for (std::size_t i = 0; i < a.values.size(); ++i) {
+      worst = std::max(worst, std::abs(static_cast<double>(a.values[i]) - b.values[i]));
+      scale = std::max(scale, std::abs(static_cast<double>(a.values[i])));
+    }
+    EXPECT_LT(worst, 1e-3 * scale) << a.name;  // float16, scaled per tensor
+  }
+  EXPECT_EQ(encode(back), bytes);  // decoding loses nothing the encoding kept
+}
+
+TEST_F(RegistryFiles, EveryTruncationAndAHostileHeaderAreRefused) {
+  const auto bytes = encode(fingerprint_of(write_model(file("m.safetensors"), random_model(2))));
+  for (std::size_t n = 0; n < bytes.size(); n += n < 256 ? 1 : 97)
+    EXPECT_THROW_MSG(decode(bytes.substr(0, n), "registry #7"), FormatError, "registry #7: ");
+  std::string bad = bytes;
+  bad[0] ^= 0x20;
+  EXPECT_THROW_MSG(decode(bad, "registry #7"), FormatError, "bad magic");
+  bad = bytes;
+  bad[8] = 9;  // the version, little-endian after the 8-byte magic
+  EXPECT_THROW_MSG(decode(bad, "registry #7"), FormatError, "fingerprint version 9");
+  EXPECT_THROW_MSG(decode(bytes + "tail", "registry #7"), FormatError, "payload");
+  EXPECT_THROW_MSG(decode(std::string(kMaxFingerprintBytes + 1, 'x'), "registry #7"), FormatError, "more than");
+}
+
+TEST(Fingerprint, TheCommittedFuzzSeedsDecode) {
+  // tests/registry/fixtures: kept in step with the encoding (scripts/fuzz.sh seeds).
+  for (const char* name : {"lenet-s0.fingerprint", "lenet-s0-int8.fingerprint"}) {
+    const std::string path = std::string(MODELDNA_SOURCE_DIR) + "/tests/registry/fixtures/" + name;
+    const auto fp = decode(read_file(path), path);
+    EXPECT_EQ(fp.architecture, "lenet") << name;
+    EXPECT_FALSE(fp.sketch.tensors.empty()) << name;
+    EXPECT_TRUE(fp.outputs.has_value()) << name;
+  }
+}
+
+TEST_F(RegistryFiles, RenamedTensorsShareTheTensorsHashNotTheContentHash) {
+  const auto weights = random_model(3);
+  const auto a = fingerprint_of(write_model(file("a.safetensors"), weights));
+  const auto b = fingerprint_of(write_model(file("b.safetensors"), weights, "model."));
+  EXPECT_NE(a.content_hash, b.content_hash);
+  EXPECT_EQ(a.tensors_hash, b.tensors_hash);
+  EXPECT_NE(a.tensors_hash, fingerprint_of(write_model(file("c.safetensors"), random_model(4))).tensors_hash);
+}
+
+TEST_F(RegistryFiles, SqliteAddsAreIdempotentPersistAndCanBeRemoved) {
+  const std::string db = file("team.sqlite");
+  const auto fp = fingerprint_of(write_model(file("m.safetensors"), random_model(5)));
+  int64_t id = 0;
+  {
+    Registry reg(db);
+    const auto first = reg.add(fp);
+    EXPECT_TRUE(first.added);
+    const auto again = reg.add(fp);
+    EXPECT_FALSE(again.added);
+    EXPECT_EQ(again.id, first.id);
+    id = first.id;
+    reg.add(fingerprint_of(write_model(file("other.safetensors"), random_model(6))));
+    EXPECT_EQ(reg.list().size(), 2u);
+  }
+  Registry reg(db);  // reopened: nothing lost
+  ASSERT_EQ(reg.list().size(), 2u);
+  for (const std::string key : {std::to_string(id), fp.path, fp.content_hash}) {
+    const auto shown = reg.show(key);
+    ASSERT_TRUE(shown) << key;
+    EXPECT_EQ(shown->content_hash, fp.content_hash);
+    EXPECT_EQ(shown->sketch.tensors.size(), fp.sketch.tensors.size());
+  }
+  EXPECT_FALSE(reg.show("no-such-model"));
+  EXPECT_EQ(reg.remove(fp.path), 1);
+  EXPECT_EQ(reg.remove(fp.path), 0);
+  EXPECT_EQ(reg.list().size(), 1u);
+  EXPECT_FALSE(reg.show(std::to_string(id)));
+}
+
+TEST_F(RegistryFiles, AFileThatIsNotARegistryIsRefusedAndKept) {
+  const std::string path = file("notes.sqlite");
+  testing::write_bytes(path, "these are my notes, not a database\n");
+  EXPECT_THROW_MSG(Registry{path}, FormatError, path + ": ");
+  EXPECT_EQ(read_file(path), "these are my notes, not a database\n");
+}
+
+TEST(Holm, StepDownByHand) {
+  // p = 1e-5, 0.004, 0.03 among 10 models at alpha 0.05:
+  // 10 x 1e-5 = 1e-4; max(1e-4, 9 x 0.004 = 0.036); max(0.036, 8 x 0.03 = 0.24).
+  std::vector<Candidate> c(3);
+  c[0].log10_p = std::log10(0.03);
+  c[1].log10_p = -5;
+  c[2].log10_p = std::log10(0.004);
+  apply_holm(c, 10, 0.05);
+  EXPECT_NEAR(c[0].log10_p_adjusted, -4, 1e-12);
+  EXPECT_NEAR(c[1].log10_p_adjusted, std::log10(0.036), 1e-12);
+  EXPECT_NEAR(c[2].log10_p_adjusted, std::log10(0.24), 1e-12);
+  EXPECT_TRUE(c[0].significant);
+  EXPECT_TRUE(c[1].significant);
+  EXPECT_FALSE(c[2].significant);
+  // Adjusted p-values are capped at 1.
+  std::vector<Candidate> d(1);
+  d[0].log10_p = std::log10(0.5);
+  apply_holm(d, 100, 0.05);
+  EXPECT_EQ(d[0].log10_p_adjusted, 0.0);
+}
+
+TEST_F(RegistryFiles, FindNamesTheParentAndNoParentForAnUnrelatedModel) {
+  const auto source = random_model(10);
+  Registry reg(file("r.sqlite"));
+  const auto source_fp = fingerprint_of(write_model(file("source.safetensors"), source));
+  reg.add(source_fp);
+  for (uint64_t s = 11; s < 16; ++s)
+    reg.add(fingerprint_of(write_model(file("unrelated-" + std::to_string(s) + ".safetensors"), random_model(s))));
+
+  const auto child = reg.find(fingerprint_of(write_model(file("child.safetensors"), perturbed(source, 20, 0.3f))), {});
+  ASSERT_TRUE(child.parent) << to_json(child).dump(1);
+  EXPECT_EQ(child.parent->model.path, source_fp.path);
+  EXPECT_TRUE(child.parent->significant);
+  EXPECT_LT(child.parent->log10_p_adjusted, -10);
+  EXPECT_EQ(child.registry_models, 6);
+  for (const auto& c : child.candidates)
+    if (c.model.path != source_fp.path) EXPECT_FALSE(c.significant) << c.model.path;
+
+  const auto stranger = reg.find(fingerprint_of(write_model(file("stranger.safetensors"), random_model(30))), {});
+  EXPECT_FALSE(stranger.parent);
+  for (const auto& c : stranger.candidates) EXPECT_FALSE(c.significant) << c.model.path;
+
+  const auto itself = reg.find(source_fp, {});
+  ASSERT_TRUE(itself.same_file);
+  EXPECT_EQ(itself.same_file->path, source_fp.path);
+}
+
+TEST_F(RegistryFiles, TheTreeLinksChildrenToTheirSourceAndLeavesStrangersAsRoots) {
+  const auto source = random_model(40);
+  std::vector<Fingerprint> prints;
+  prints.push_back(fingerprint_of(write_model(file("source.safetensors"), source)));
+  for (uint64_t s = 41; s < 44; ++s)
+    prints.push_back(fingerprint_of(write_model(file("child-" + std::to_string(s) + ".safetensors"), perturbed(source, s, 0.3f))));
+  prints.push_back(fingerprint_of(write_model(file("stranger-a.safetensors"), random_model(50))));
+  prints.push_back(fingerprint_of(write_model(file("stranger-b.safetensors"), random_model(51))));
+  std::vector<const compare::ModelSketch*> sketches;
+  for (const auto& p : prints) sketches.push_back(&p.sketch);
+  const auto tree = lineage::build_tree(sketches);
+  ASSERT_EQ(tree.edges.size(), 3u);
+  for (const auto& e : tree.edges) EXPECT_EQ(e.parent, 0u) << "child " << e.child;
+  EXPECT_EQ(tree.roots, (std::vector<std::size_t>{0, 4, 5}));
+}
+
+}  // namespace
+}  // namespace modeldna::registry

@@ -1,0 +1,217 @@
+// modeldna registry add|list|remove|show, find: a registry of fingerprints
+// and the parent search over it (docs/registry.md).
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "modeldna/evidence/fingerprint_probes.h"
+#include "modeldna/core/error.h"
+#include "modeldna/registry/registry.h"
+
+namespace modeldna::cli {
+namespace {
+
+struct RegistryOptions {
+  std::string db;
+  std::vector<std::string> files, keys;
+  std::string shard;
+  bool json = false;
+  registry::FindOptions find;
+};
+
+std::string db_location(const RegistryOptions& o) { return o.db.empty() ? registry::default_registry_location() : o.db; }
+
+void add_db_option(CLI::App* cmd, RegistryOptions& o) {
+  cmd->add_option("--db", o.db,
+                  "Registry: an SQLite file or a postgresql:// URL (default $MODELDNA_REGISTRY, else "
+                  "~/.local/share/modeldna/registry.sqlite)");
+}
+
+// "I/N": this process takes the files whose position k has k % N == I.
+std::pair<int64_t, int64_t> parse_shard(const std::string& text) {
+  const auto slash = text.find('/');
+  try {
+    if (slash != std::string::npos) {
+      std::size_t used_i = 0, used_n = 0;
+      const int64_t i = std::stoll(text.substr(0, slash), &used_i);
+      const int64_t n = std::stoll(text.substr(slash + 1), &used_n);
+      if (used_i == slash && used_n == text.size() - slash - 1 && n >= 1 && i >= 0 && i < n) return {i, n};
+    }
+  } catch (const std::logic_error&) {
+  }
+  throw UsageError("--shard '" + text + "': expected I/N with 0 <= I < N");
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+void add_files(const RegistryOptions& o) {
+  int64_t shard = 0, shards = 1;
+  if (!o.shard.empty()) std::tie(shard, shards) = parse_shard(o.shard);
+  registry::Registry reg(db_location(o));
+  nlohmann::json out = nlohmann::json::array();
+  int failed = 0;
+  for (std::size_t k = 0; k < o.files.size(); ++k) {
+    if (static_cast<int64_t>(k) % shards != shard) continue;
+    const auto& path = o.files[k];
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      const auto fp = evidence::fingerprint_file(path);
+      const auto r = reg.add(fp);
+      const double seconds = seconds_since(start);
+      const auto bytes = registry::encode(fp).size();
+      out.push_back({{"path", fp.path}, {"id", r.id}, {"added", r.added}, {"fingerprint_bytes", bytes}, {"seconds", seconds}});
+      if (!o.json)
+        std::printf("%s %lld %s (%s, %.1f KB fingerprint, %.2f s)\n", r.added ? "added" : "already registered as",
+                    static_cast<long long>(r.id), fp.path.c_str(), std::string(io::format_name(fp.format)).c_str(),
+                    static_cast<double>(bytes) / 1024.0, seconds);
+    } catch (const Error& e) {
+      // One bad file does not cost the others their place.
+      ++failed;
+      std::fprintf(stderr, "modeldna: error: %s\n", e.what());
+      out.push_back({{"path", path}, {"error", e.what()}});
+    }
+  }
+  if (o.json) std::printf("%s\n", out.dump(2).c_str());
+  if (failed) throw Error(std::to_string(failed) + " of the files could not be added (see above); the others were");
+}
+
+void list_models(const RegistryOptions& o) {
+  registry::Registry reg(db_location(o));
+  const auto models = reg.list();
+  if (o.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& m : models)
+      out.push_back({{"id", m.id},
+                     {"path", m.path},
+                     {"format", m.format},
+                     {"architecture", m.architecture},
+                     {"parameters", m.parameters},
+                     {"content_hash", m.content_hash},
+                     {"shape_signature", m.shape_signature},
+                     {"fingerprint_bytes", m.fingerprint_bytes},
+                     {"added_at", m.added_at}});
+    std::printf("%s\n", out.dump(2).c_str());
+    return;
+  }
+  for (const auto& m : models)
+    std::printf("%6lld  %-11s %-10s %12lld params  %s\n", static_cast<long long>(m.id), m.format.c_str(),
+                m.architecture.empty() ? "-" : m.architecture.c_str(), static_cast<long long>(m.parameters), m.path.c_str());
+  std::printf("%zu models in %s\n", models.size(), reg.database().location().c_str());
+}
+
+void remove_models(const RegistryOptions& o) {
+  registry::Registry reg(db_location(o));
+  int missing = 0;
+  for (const auto& key : o.keys) {
+    const auto n = reg.remove(key);
+    if (n == 0) {
+      ++missing;
+      std::fprintf(stderr, "modeldna: error: %s: no such model in the registry\n", key.c_str());
+    } else if (!o.json) {
+      std::printf("removed %lld model%s: %s\n", static_cast<long long>(n), n == 1 ? "" : "s", key.c_str());
+    }
+  }
+  if (missing) throw Error(std::to_string(missing) + " of the models named were not in the registry");
+}
+
+void show_model(const RegistryOptions& o) {
+  registry::Registry reg(db_location(o));
+  const auto fp = reg.show(o.keys.at(0));
+  if (!fp) throw Error(o.keys[0] + ": no such model in the registry");
+  const auto j = registry::to_json(*fp);
+  if (o.json) {
+    std::printf("%s\n", j.dump(2).c_str());
+    return;
+  }
+  std::printf("%s\n  format %s, architecture %s, %lld parameters in %lld tensors\n  content sha256 %s\n"
+              "  shape signature %s, tensors hash %s\n  fingerprint %lld bytes: %zu sketched tensors of %lld candidates%s\n",
+              fp->path.c_str(), std::string(io::format_name(fp->format)).c_str(),
+              fp->architecture.empty() ? "-" : fp->architecture.c_str(), static_cast<long long>(fp->parameters),
+              static_cast<long long>(fp->tensors), fp->content_hash.c_str(), fp->shape_signature.c_str(),
+              fp->tensors_hash.c_str(), static_cast<long long>(j["encoded_bytes"].get<int64_t>()), fp->sketch.tensors.size(),
+              static_cast<long long>(fp->sketch.candidates), fp->outputs ? ", outputs on standard probes" : "");
+}
+
+std::string p_text(double log10_p) {
+  char buffer[48];
+  if (log10_p > -4) std::snprintf(buffer, sizeof buffer, "%.4g", std::pow(10.0, log10_p));
+  else std::snprintf(buffer, sizeof buffer, "1e%.1f", log10_p);
+  return buffer;
+}
+
+void find_parent(const RegistryOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto query = evidence::fingerprint_file(o.files.at(0));
+  const double fingerprint_ms = seconds_since(start) * 1000;
+  registry::Registry reg(db_location(o));
+  auto result = reg.find(query, o.find);
+  evidence::add_behavioural_candidates(reg, query, o.find, result);
+  result.timings["fingerprint_ms"] = fingerprint_ms;
+  result.timings["total_ms"] = seconds_since(start) * 1000;
+  if (o.json) {
+    std::printf("%s\n", registry::to_json(result).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return;
+  }
+  if (result.parent)
+    std::printf("parent: %s (p = %s after Holm over %lld models; relation: %s; direction: %s)\n", result.parent->model.path.c_str(),
+                p_text(result.parent->log10_p_adjusted).c_str(), static_cast<long long>(result.registry_models),
+                std::string(compare::relation_name(result.parent->relation)).c_str(),
+                std::string(registry::direction_name(result.parent->direction)).c_str());
+  else
+    std::printf("no parent in the registry (%lld models; %lld tested)\n", static_cast<long long>(result.registry_models),
+                static_cast<long long>(result.tested));
+  if (result.same_file)
+    std::printf("this file is registered itself, as %lld\n", static_cast<long long>(result.same_file->id));
+  for (const auto& c : result.candidates)
+    std::printf("  %-5s p = %-10s closeness %.3f  %-20s %-12s %s\n", c.significant ? "yes" : "no", p_text(c.log10_p_adjusted).c_str(),
+                c.closeness, std::string(compare::relation_name(c.relation)).c_str(),
+                std::string(registry::direction_name(c.direction)).c_str(), c.model.path.c_str());
+  for (const auto& note : result.notes) std::printf("note: %s\n", note.get<std::string>().c_str());
+}
+
+}  // namespace
+
+void add_registry_commands(CLI::App& app) {
+  auto o = std::make_shared<RegistryOptions>();
+  auto* reg = app.add_subcommand("registry", "A registry of model fingerprints (SQLite or PostgreSQL)");
+  reg->require_subcommand(1);
+
+  auto* add = reg->add_subcommand("add", "Fingerprint model files and add them (one transaction each; idempotent)");
+  add->add_option("files", o->files, "Model files")->required();
+  add_db_option(add, *o);
+  add->add_option("--shard", o->shard, "I/N: take only every N-th file from the I-th (0-based), for batch jobs");
+  add->add_flag("--json", o->json, "Print what was added as JSON");
+  add->callback([o] { add_files(*o); });
+
+  auto* list = reg->add_subcommand("list", "List the registered models");
+  add_db_option(list, *o);
+  list->add_flag("--json", o->json, "Print as JSON");
+  list->callback([o] { list_models(*o); });
+
+  auto* remove = reg->add_subcommand("remove", "Remove models by id, path or content hash");
+  remove->add_option("models", o->keys, "Ids, paths or SHA-256 content hashes")->required();
+  add_db_option(remove, *o);
+  remove->callback([o] { remove_models(*o); });
+
+  auto* show = reg->add_subcommand("show", "Show one model's fingerprint");
+  show->add_option("model", o->keys, "Id, path or SHA-256 content hash")->required()->expected(1);
+  add_db_option(show, *o);
+  show->add_flag("--json", o->json, "Print as JSON (docs/spec/fingerprint-v1.md)");
+  show->callback([o] { show_model(*o); });
+
+  add_registry_bench_command(*reg);
+
+  auto* find = app.add_subcommand("find", "Which registered model, if any, is FILE derived from?");
+  find->add_option("file", o->files, "The model in question")->required()->expected(1);
+  add_db_option(find, *o);
+  find->add_flag("--json", o->json, "Print the result as JSON (docs/registry.md)");
+  find->add_option("--top", o->find.top, "Candidates to report (default 5)");
+  find->add_option("--alpha", o->find.alpha, "Family-wise level after the correction for the registry's size (default 0.01)");
+  find->callback([o] { find_parent(*o); });
+}
+
+}  // namespace modeldna::cli
