@@ -20,7 +20,10 @@ function(modeldna_add_test)
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} modeldna_test_support GTest::gtest GTest::gtest_main)
   target_compile_definitions(${T_NAME} PRIVATE MODELDNA_CLI_PATH="$<TARGET_FILE:modeldna>"
                              MODELDNA_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  # OpenBLAS on one thread, as the CLI keeps it (nn/runtime.h): with its own
+  # pool, a batch's logits depended on how the batch was split on 2 cores.
   set(environment "MODELDNA_TEST_TMP=${CMAKE_BINARY_DIR}/test-tmp;MODELDNA_TINY_ZOO=${MODELDNA_TINY_ZOO_DIR}")
+  list(APPEND environment "OPENBLAS_NUM_THREADS=1")
   list(APPEND environment "MODELDNA_TINY_TEXT_ZOO=${MODELDNA_TINY_TEXT_ZOO_DIR}")
   set(needed "")
   if(T_NEEDS_TINY_ZOO)
