@@ -45,8 +45,8 @@ DirectionVote direction(const compare::ModelSketch& a, const compare::ModelSketc
   log_kurtosis /= changed;
   if (std::abs(log_kurtosis) < kKurtosisNoise) return {0, "kurtosis of the changed layers about equal"};
   return {0.5 * std::tanh(log_kurtosis / kKurtosisScale),
-          log_kurtosis > 0 ? "the second's changed layers have higher kurtosis (fine-tuning raised it in our zoos)"
-                           : "the first's changed layers have higher kurtosis (fine-tuning raised it in our zoos)"};
+          log_kurtosis > 0 ? "the second's changed layers have higher kurtosis (fine-tuning raised it for most of our architectures; a weak cue)"
+                           : "the first's changed layers have higher kurtosis (fine-tuning raised it for most of our architectures; a weak cue)"};
 }
 
 }  // namespace modeldna::lineage
