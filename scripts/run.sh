@@ -12,7 +12,7 @@ $bin train --zoo zoo/tiny --out detectors/tiny-mgmp
 $bin eval --zoo zoo/tiny --detector detectors/tiny-mgmp
 $bin verify --detector detectors/tiny-mgmp zoo/tiny/models/lenet-s0.safetensors zoo/tiny/models/lenet-s0-ft-mnist.safetensors
 $bin verify --detector detectors/tiny-mgmp zoo/tiny/models/lenet-s0.safetensors zoo/tiny/models/lenet-scratch-mnist.safetensors
-$bin zoo build --task text --preset tiny --out zoo/text-tiny
+$bin zoo build --modality text --preset tiny --out zoo/text-tiny
 $bin train --zoo zoo/text-tiny --out detectors/text-tiny-mgmp --pair-features relation
 $bin eval --zoo zoo/text-tiny --detector detectors/text-tiny-mgmp
 $bin verify --detector detectors/text-tiny-mgmp zoo/text-tiny/models/text-transformer-s0.safetensors \

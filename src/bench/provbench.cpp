@@ -27,14 +27,14 @@ constexpr double kNoEvidence = -1e9;
 std::vector<std::unique_ptr<evidence::Detector>> make_detectors(const BenchOptions& o) {
   std::vector<std::string> names = o.detectors;
   if (names.empty()) {
-    if (!o.mgmp_dir.empty()) names.push_back("mgmp");
+    if (!o.mgmp_detector_dir.empty()) names.push_back("mgmp");
     for (const auto& n : evidence::detector_names()) names.push_back(n);
   }
   std::vector<std::unique_ptr<evidence::Detector>> out;
   for (const auto& n : names) {
     if (n == "mgmp") {
-      MDNA_CHECK(!o.mgmp_dir.empty(), "detector 'mgmp' needs --mgmp DETECTOR_DIR (from `modeldna train`)");
-      out.push_back(std::make_unique<MgmpEvidence>(o.mgmp_dir));
+      MDNA_CHECK(!o.mgmp_detector_dir.empty(), "detector 'mgmp' needs --detector DETECTOR_DIR (from `modeldna train`)");
+      out.push_back(std::make_unique<MgmpEvidence>(o.mgmp_detector_dir));
     } else {
       out.push_back(evidence::make_detector(n));
     }

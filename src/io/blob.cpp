@@ -7,7 +7,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include <algorithm>
+
 #include "modeldna/core/error.h"
+#include "modeldna/core/sha256.h"
 #include "modeldna/io/tensor_store.h"
 
 namespace modeldna::io {
@@ -74,6 +77,18 @@ class OwnedBlob final : public Blob {
 }  // namespace
 
 std::shared_ptr<const Blob> map_file(const std::string& path) { return std::make_shared<MappedFile>(path); }
+
+std::string file_sha256(const std::string& path) {
+  constexpr uint64_t kSlice = 64ull << 20;
+  const auto blob = map_file(path);
+  Sha256 h;
+  for (uint64_t begin = 0; begin < blob->size(); begin += kSlice) {
+    const uint64_t size = std::min(kSlice, blob->size() - begin);
+    h.update(blob->data() + begin, size);
+    blob->release(begin, size);
+  }
+  return h.hex();
+}
 
 std::shared_ptr<const Blob> owned_blob(std::string path, std::vector<std::byte> bytes) {
   return std::make_shared<OwnedBlob>(std::move(path), std::move(bytes));

@@ -12,28 +12,17 @@
 namespace modeldna::registry {
 namespace {
 
-// Files are hashed in slices whose pages are given back after each one, so
+// Tensors are hashed in slices whose pages are given back after each one, so
 // a model larger than memory is hashed in bounded memory.
 constexpr uint64_t kHashSlice = 64ull << 20;
 
-std::string file_sha256(const std::string& path) {
-  const auto blob = io::map_file(path);
-  Sha256 h;
-  for (uint64_t begin = 0; begin < blob->size(); begin += kHashSlice) {
-    const uint64_t size = std::min(kHashSlice, blob->size() - begin);
-    h.update(blob->data() + begin, size);
-    blob->release(begin, size);
-  }
-  return h.hex();
-}
-
 std::string content_hash(const io::TensorStore& store) {
   const auto& files = store.files();
-  if (files.size() == 1) return file_sha256(files[0]);
+  if (files.size() == 1) return io::file_sha256(files[0]);
   // Several files (shards, a manifest and its weights): the hash of their
   // sorted "name<TAB>sha256" lines, so the order they were read in does not matter.
   std::vector<std::string> lines;
-  for (const auto& f : files) lines.push_back(std::filesystem::path(f).filename().string() + "\t" + file_sha256(f) + "\n");
+  for (const auto& f : files) lines.push_back(std::filesystem::path(f).filename().string() + "\t" + io::file_sha256(f) + "\n");
   std::sort(lines.begin(), lines.end());
   std::string all;
   for (const auto& l : lines) all += l;

@@ -5,9 +5,11 @@
 #include <map>
 
 #include "modeldna/core/error.h"
+#include "modeldna/core/sha256.h"
 #include "modeldna/data/task.h"
 #include "modeldna/nn/compress.h"
 #include "modeldna/nn/model_file.h"
+#include "modeldna/io/tensor_store.h"
 #include "modeldna/nn/train.h"
 #include "modeldna/zoo/zoo_models.h"
 
@@ -34,18 +36,24 @@ class ZooBuilder {
     manifest.test_tasks = plan_.test_tasks;
     manifest.train_sources = plan_.train_sources;
     manifest.heldout_sources = plan_.heldout_sources;
-    // A text zoo's tokenizer comes first; models made with a replaced one are stale.
-    const bool keep_previous = plan_.modality != data::kText || tokenizer_ready();
-    const Manifest previous = keep_previous ? previous_manifest() : Manifest{};
+    // A text zoo's tokenizer comes first: every text model is made from it.
+    if (plan_.modality == data::kText) {
+      prepare_tokenizer();
+      input_hashes_["tokenizer"] = io::file_sha256(tokenizer_path());
+    }
+    const Manifest previous = previous_manifest();
     for (const auto& step : plan_.models) {
+      const nlohmann::json origin = built_from(step);
       const ModelRecord* done = previous.find(step.id);
-      if (done && still_loads(step.id)) {
+      const std::string stale = done ? why_stale(*done, origin) : "";
+      if (done && stale.empty() && still_loads(step.id)) {
         manifest.models.push_back(*done);
+        input_hashes_[step.id] = done->file_sha256;
         continue;
       }
-      manifest.models.push_back(make(step));
+      manifest.models.push_back(make(step, origin));
       save_manifest(options_.out_dir, manifest);
-      if (options_.log) log(manifest.models.back(), manifest.models.size());
+      if (options_.log) log(manifest.models.back(), manifest.models.size(), stale);
     }
     save_manifest(options_.out_dir, manifest);
     return manifest;
@@ -59,14 +67,47 @@ class ZooBuilder {
   }
 
   static constexpr const char* kTokenizerFile = "tokenizer.model";
+  std::string tokenizer_path() const { return (fs::path(options_.out_dir) / kTokenizerFile).string(); }
 
-  // A text zoo's tokenizer is made before any model and kept on resume (the
-  // models' token ids depend on it). Returns whether an existing one was kept.
-  bool tokenizer_ready() {
-    const std::string path = (fs::path(options_.out_dir) / kTokenizerFile).string();
+  // What `step` is made from now: its plan step, and the files of the models
+  // (and the tokenizer) it is made from, by content. A model on disk is kept
+  // only when it was made from exactly this, so a parent rebuilt with another
+  // recipe takes its whole lineage with it.
+  nlohmann::json built_from(const ModelPlan& step) const {
+    const nlohmann::json plan = {{"id", step.id}, {"relation", step.relation}, {"arch", step.arch.to_json()},
+                                 {"parent", step.parent ? nlohmann::json(*step.parent) : nlohmann::json(nullptr)},
+                                 {"base", step.base}, {"root", step.root}, {"k", step.k}, {"task", step.task},
+                                 {"split", step.split}, {"recipe", step.recipe.to_json()}, {"max_train", step.max_train},
+                                 {"max_test", step.max_test}, {"prune_fraction", step.prune_fraction},
+                                 {"distill_temperature", step.distill_temperature}};
+    const std::string text = plan.dump();
+    nlohmann::json inputs = nlohmann::json::object();
+    for (const std::string& id : {step.parent.value_or(""), step.base})
+      if (!id.empty()) inputs[id] = input_hashes_.at(id);  // parents come first in a plan
+    if (plan_.modality == data::kText) inputs["tokenizer"] = input_hashes_.at("tokenizer");
+    return {{"plan", sha256_hex(text.data(), text.size())}, {"inputs", inputs}};
+  }
+
+  // Why a finished model no longer stands for its plan step ("" if it does).
+  std::string why_stale(const ModelRecord& done, const nlohmann::json& origin) const {
+    if (done.built_from.empty() || done.file_sha256.empty()) return "its record predates lineage tracking";
+    if (done.built_from.value("plan", "") != origin["plan"]) return "its plan step changed";
+    for (const auto& [id, hash] : origin["inputs"].items())
+      if (done.built_from["inputs"].value(id, "") != hash) return id + " changed since it was made";
+    std::error_code ec;
+    if (!fs::exists(file_of(done.id), ec)) return "its file is missing";
+    if (io::file_sha256(file_of(done.id)) != done.file_sha256) return "its file changed since it was made";
+    return "";
+  }
+
+  // A text zoo's tokenizer is made before any model and kept on resume when
+  // it still loads with the planned vocabulary; models made from another one
+  // are rebuilt (their built_from names its hash).
+  void prepare_tokenizer() {
+    const std::string path = tokenizer_path();
     if (options_.resume && fs::exists(path)) {
       try {
-        if (data::Tokenizer::load(path).vocab_size() == plan_.tokenizer.vocab_size) return true;
+        if (data::Tokenizer::load(path).vocab_size() == plan_.tokenizer.vocab_size) return;
       } catch (const FormatError&) {
       }
     }
@@ -79,7 +120,6 @@ class ZooBuilder {
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), path.c_str());
       options_.log(line);
     }
-    return false;
   }
 
   // A finished model is kept on resume only if its file still loads.
@@ -173,7 +213,7 @@ class ZooBuilder {
   // learning rate (at most kMaxHalvings times); the recipe records what ran.
   static constexpr int kMaxHalvings = 3;
 
-  ModelRecord make(const ModelPlan& step) {
+  ModelRecord make(const ModelPlan& step, const nlohmann::json& origin) {
     const auto start = std::chrono::steady_clock::now();
     const auto& splits = task(step.task, step.max_train, step.max_test);
     nn::TrainOptions recipe = step.recipe;
@@ -218,20 +258,24 @@ class ZooBuilder {
                                                       : nn::accuracy(*reloaded, splits.test);
     rec.parameters = reloaded->parameter_count();
     rec.train_seconds = seconds;
+    rec.built_from = origin;
+    rec.file_sha256 = io::file_sha256(file_of(step.id));
+    input_hashes_[step.id] = rec.file_sha256;
     return rec;
   }
 
-  void log(const ModelRecord& m, size_t done) const {
+  void log(const ModelRecord& m, size_t done, const std::string& stale) const {
     char line[256];
     std::snprintf(line, sizeof line, "[%zu/%zu] %-36s %-17s %-19s acc %.3f  %.1fs", done, plan_.models.size(),
                   m.id.c_str(), m.relation.c_str(), m.task.c_str(), m.test_accuracy, m.train_seconds);
-    options_.log(line);
+    options_.log(stale.empty() ? std::string(line) : std::string(line) + " (rebuilt: " + stale + ")");
   }
 
   const ZooPlan& plan_;
   const BuildOptions& options_;
   std::map<std::string, nn::NetworkPtr> built_;
   std::map<std::string, data::TaskSplits> tasks_;
+  std::map<std::string, std::string> input_hashes_;  // model id or "tokenizer" -> sha256 of its file
   Manifest header_;  // the zoo-level fields (modality, tokenizer), for loading tasks
 };
 

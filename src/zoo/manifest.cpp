@@ -50,7 +50,8 @@ nlohmann::json to_json(const Manifest& manifest) {
                       {"root", m.root}, {"relation", m.relation}, {"k", m.k}, {"task", m.task},
                       {"split", m.split}, {"recipe", m.recipe}, {"seed", m.seed},
                       {"train_examples", m.train_examples}, {"test_accuracy", m.test_accuracy},
-                      {"parameters", m.parameters}, {"train_seconds", m.train_seconds}});
+                      {"parameters", m.parameters}, {"train_seconds", m.train_seconds},
+                      {"built_from", m.built_from}, {"file_sha256", m.file_sha256}});
   }
   nlohmann::json doc = {{"format", "modeldna-zoo"}, {"version", manifest.version}, {"preset", manifest.preset},
           {"modality", manifest.modality}, {"train_tasks", manifest.train_tasks}, {"test_tasks", manifest.test_tasks},
@@ -105,6 +106,9 @@ Manifest manifest_from_json(const nlohmann::json& doc, const std::string& path) 
       m.test_accuracy = j.at("test_accuracy").get<double>();
       m.parameters = j.at("parameters").get<int64_t>();
       m.train_seconds = j.at("train_seconds").get<double>();
+      m.built_from = j.value("built_from", nlohmann::json::object());
+      if (!m.built_from.is_object()) throw FormatError(path, "model '" + m.id + "': built_from must be an object");
+      m.file_sha256 = j.value("file_sha256", "");
       out.models.push_back(std::move(m));
     }
     for (const auto& m : out.models)

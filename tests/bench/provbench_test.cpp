@@ -40,7 +40,7 @@ TEST(ProvBench, EveryDetectorEveryRelationWithMgmpAndFigures) {
 
   BenchOptions options;
   options.zoo_dir = tiny_zoo();
-  options.mgmp_dir = out + "/mgmp";
+  options.mgmp_detector_dir = out + "/mgmp";
   options.probes = 100;
   options.out_dir = out + "/bench";
   const auto result = run_bench(options);
@@ -61,7 +61,7 @@ TEST(ProvBench, MgmpWithoutADetectorIsAClearError) {
   BenchOptions options;
   options.zoo_dir = tiny_zoo();
   options.detectors = {"mgmp"};
-  EXPECT_THROW_MSG(run_bench(options), UsageError, "--mgmp");
+  EXPECT_THROW_MSG(run_bench(options), UsageError, "--detector");
 }
 
 }  // namespace

@@ -196,9 +196,8 @@ TEST(FashionMnist, ReadsAHandmadeFolderAndChecksIt) {
 
 TEST(FashionMnist, RealTestSplitLoads) {
   ScopedEnv env("MODELDNA_FASHION_MNIST_DIR", nullptr);
-  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")) {
-    GTEST_SKIP() << "Debian package dataset-fashion-mnist is not installed";
-  }
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"))
+    MODELDNA_MISSING("Debian package dataset-fashion-mnist");
   const ImageSet set = load_fashion_mnist(Split::Test);
   ASSERT_EQ(set.size(), 10000);
   EXPECT_EQ(set.rows, 28);

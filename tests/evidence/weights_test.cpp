@@ -1,6 +1,5 @@
 // The white-box detectors on untrained tiny networks: weights alone decide,
 // so no training is needed.
-#include <chrono>
 
 #include "evidence_fixtures.h"
 #include "modeldna/io/convert.h"
@@ -143,17 +142,15 @@ TEST(WeightsPerm, IndependentModelStaysLow) {
   EXPECT_GT(compare("weights-perm", source, perturbed(*source, 0.1, 2)).score, 0.95);
 }
 
-TEST(WeightsPerm, Matches512UnitsQuickly) {
+// Its speed is a benchmark's business (BENCHMARKS.md), not a timed test's.
+TEST(WeightsPerm, Matches512Units) {
   nn::ArchConfig wide = tiny_mlp();
   wide.width = 2.0;  // fc1: 512 units
   const auto source = fresh(wide, 1);
   const auto permuted = permute_units(*source, "fc1", "fc2", 5);
-  const auto start = std::chrono::steady_clock::now();
   const auto e = compare("weights-perm", source, permuted);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(layer(e, "fc1")["units"], 512);
   EXPECT_NEAR(layer(e, "fc1")["cosine"].get<double>(), 1.0, 1e-9);
-  EXPECT_LT(seconds, 5.0);
 }
 
 }  // namespace

@@ -36,10 +36,7 @@ class RealFiles : public ::testing::TestWithParam<Expected> {};
 TEST_P(RealFiles, CountsMatchTheFormatsOwnTooling) {
   const Expected& e = GetParam();
   const std::string package = modeldna::testing::npm_package(e.package);
-  if (package.empty()) {
-    if (modeldna::testing::data_required()) FAIL() << e.package << " is missing";
-    GTEST_SKIP() << e.package << " is missing (run scripts/setup.sh)";
-  }
+  if (package.empty()) MODELDNA_MISSING("npm package " << e.package);
   const auto store = open_store(package + "/" + e.file);
   EXPECT_EQ(store.format(), e.format);
   const auto summary = summarize(store);

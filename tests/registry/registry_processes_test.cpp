@@ -267,10 +267,7 @@ class PostgresServer {
 
 TEST(RegistryProcesses, FourConcurrentAddsOnPostgresqlLoseNothing) {
   PostgresServer server;
-  if (!server.installed()) {
-    if (testing::data_required()) FAIL() << "PostgreSQL's server binaries are missing (scripts/setup.sh installs postgresql)";
-    GTEST_SKIP() << "PostgreSQL's server binaries are missing (run scripts/setup.sh)";
-  }
+  if (!server.installed()) MODELDNA_MISSING("PostgreSQL's server (Debian package postgresql)");
   ASSERT_TRUE(server.started()) << server.logs();
   const auto dir = testing::fresh_temp_dir();
   testing::ScopedEnv cache("MODELDNA_CACHE_DIR", dir.c_str());  // the index cache of a server registry

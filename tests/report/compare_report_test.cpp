@@ -44,10 +44,7 @@ TEST(CompareReport, IsSelfContainedAndEscapesEverythingFromTheFiles) {
 using modeldna::testing::run_shell;
 
 TEST(CompareReport, RendersInHeadlessChromium) {
-  if (run_shell("command -v chromium").status != 0) {
-    if (modeldna::testing::data_required()) FAIL() << "chromium is not installed (scripts/setup.sh installs it)";
-    GTEST_SKIP() << "chromium is not installed";
-  }
+  if (run_shell("command -v chromium").status != 0) MODELDNA_MISSING("chromium");
   const std::string dir = modeldna::testing::fresh_temp_dir();
   const std::string html = dir + "/report.html", png = dir + "/report.png";
   write_compare_report(html, derived_pair(), 0.01);

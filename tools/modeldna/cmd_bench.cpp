@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "cli_support.h"
 #include "commands.h"
 #include "modeldna/bench/provbench.h"
 
@@ -9,15 +10,18 @@ namespace modeldna::cli {
 
 void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<bench::BenchOptions>();
+  auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("bench", "Score every (source, candidate) pair of a zoo with every detector");
-  cmd->add_option("--zoo", o->zoo_dir, "Zoo directory")->required();
-  cmd->add_option("--detectors", o->detectors, "Detectors (default: all; mgmp needs --mgmp)")->delimiter(',');
-  cmd->add_option("--mgmp", o->mgmp_dir, "MGMP detector directory (from `modeldna train`)");
+  add_zoo_option(cmd, o->zoo_dir);
+  cmd->add_option("--detectors", o->detectors, "Detectors (default: all; mgmp needs --detector)")->delimiter(',');
+  add_detector_option(cmd, o->mgmp_detector_dir);
   cmd->add_option("--probes", o->probes, "Probes of the shared probe set (x3: clean, noisy, CutMix)");
   cmd->add_option("--seed", o->seed, "Seed of the probe set");
   cmd->add_option("--out", o->out_dir, "Write bench.md, bench.json and figures/*.svg here");
-  cmd->callback([o] {
+  add_json_flag(cmd, *json, "Print bench.json to stdout instead of the Markdown tables");
+  cmd->callback([o, json] {
     const auto result = bench::run_bench(*o, [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
+    if (*json) return print_json(result.json);
     std::printf("%s", result.markdown.c_str());
   });
 }

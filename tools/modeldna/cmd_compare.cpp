@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "cli_support.h"
 #include "commands.h"
 #include "modeldna/compare/compare.h"
 #include "modeldna/evidence/behaviour.h"
@@ -76,7 +77,7 @@ void add_compare_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("compare", "Did TARGET come from SOURCE? Verdict, calibrated p-value, relation and layer map");
   cmd->add_option("source", o->source, "The candidate parent: any model file modeldna reads")->required();
   cmd->add_option("target", o->target, "The model in question")->required();
-  cmd->add_flag("--json", o->json, "Print the result as JSON (docs/spec/compare-v1.md)");
+  add_json_flag(cmd, o->json, "Print the result as JSON (docs/spec/compare-v1.md)");
   cmd->add_option("--alpha", o->compare.alpha, "Level of the verdict (default 0.01)");
   cmd->add_option("--seed", o->compare.seed, "Seed of the unit sample (the same in both models) and of the probes");
   cmd->add_option("--reference", o->references,
@@ -110,10 +111,7 @@ void add_compare_command(CLI::App& app) {
     }
     result.timings["total_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (!o->report.empty()) report::write_compare_report(o->report, result, o->compare.alpha);
-    if (o->json) {
-      std::printf("%s\n", compare::to_json(result).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-      return;
-    }
+    if (o->json) return print_json(compare::to_json(result));
     print_text(result, o->compare.alpha);
   });
 }

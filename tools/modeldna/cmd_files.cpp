@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "cli_support.h"
 #include "commands.h"
 #include "modeldna/io/convert.h"
 #include "modeldna/io/open_store.h"
@@ -98,8 +99,7 @@ void inspect(const FileOptions& o) {
       if (o.stats)
         out["stats_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stats_start).count();
     }
-    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-    return;
+    return print_json(out);
   }
   std::printf("file: %s\nformat: %s", o.path.c_str(), std::string(io::format_name(store->format())).c_str());
   if (store->files().size() > 1) std::printf(" (%zu files)", store->files().size());
@@ -150,7 +150,7 @@ void add_file_commands(CLI::App& app) {
   auto* inspect_cmd = app.add_subcommand("inspect", "Read and validate any model file; list its format, metadata and tensors");
   inspect_cmd->add_option("file", o->path, "A model file or folder (safetensors, PyTorch, GGUF, ONNX, TFLite, TensorFlow.js, Keras)")
       ->required();
-  inspect_cmd->add_flag("--json", o->json, "Print JSON");
+  add_json_flag(inspect_cmd, o->json);
   inspect_cmd->add_flag("--tensors", o->tensors, "List every tensor: name, dtype, shape, layout, role, bytes");
   inspect_cmd->add_flag("--stats", o->stats, "Read every value (dequantized) and give each tensor's mean, std, range and zeros");
   add_open_options(inspect_cmd, *o);
@@ -161,19 +161,15 @@ void add_file_commands(CLI::App& app) {
   convert->add_option("file", c->path, "The model file or folder to convert")->required();
   convert->add_option("--out", c->out, "The .safetensors file to write")->required();
   convert->add_option("--dtype", c->dtype, "f32 (default), f16, or keep (plain types as stored; quantized become f32)");
-  convert->add_flag("--json", c->json, "Print the result as JSON");
+  add_json_flag(convert, c->json);
   add_open_options(convert, *c);
   convert->callback([c] {
     const auto mode = io::parse_convert_dtype(c->dtype);
     const auto store = io::open_store(c->path, c->open);
     const auto r = io::convert_to_safetensors(store, c->out, mode);
-    if (c->json) {
-      std::printf("%s\n", nlohmann::json({{"file", c->path}, {"out", c->out}, {"tensors", r.tensors},
-                                          {"dequantized", r.dequantized}, {"bytes", r.bytes_written}})
-                              .dump(2)
-                              .c_str());
-      return;
-    }
+    if (c->json)
+      return print_json({{"file", c->path}, {"out", c->out}, {"tensors", r.tensors}, {"dequantized", r.dequantized},
+                         {"bytes", r.bytes_written}});
     std::printf("wrote %s: %lld tensors (%lld dequantized), %llu bytes of data\n", c->out.c_str(),
                 static_cast<long long>(r.tensors), static_cast<long long>(r.dequantized),
                 static_cast<unsigned long long>(r.bytes_written));

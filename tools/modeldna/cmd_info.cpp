@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "cli_support.h"
 #include "commands.h"
 #include "modeldna/data/task.h"
 #include "modeldna/nn/network.h"
@@ -9,13 +10,28 @@
 namespace modeldna::cli {
 
 void add_info_commands(CLI::App& app) {
-  app.add_subcommand("tasks", "List the tasks models are trained on")->callback([] {
-    for (const auto& t : data::list_tasks())
-      std::printf("%-20s %-5s %s\n", t.name.c_str(), t.modality.c_str(), t.description.c_str());
+  auto json = std::make_shared<bool>(false);
+  auto* tasks = app.add_subcommand("tasks", "List the tasks models are trained on");
+  add_json_flag(tasks, *json);
+  tasks->callback([json] {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& t : data::list_tasks()) {
+      if (*json)
+        out.push_back({{"name", t.name}, {"modality", t.modality}, {"classes", t.num_classes}, {"description", t.description}});
+      else
+        std::printf("%-20s %-5s %s\n", t.name.c_str(), t.modality.c_str(), t.description.c_str());
+    }
+    if (*json) print_json(out);
   });
-  app.add_subcommand("archs", "List the architectures")->callback([] {
-    for (const auto& [name, description] : nn::architectures())
-      std::printf("%-16s %s\n", name.c_str(), description.c_str());
+  auto* archs = app.add_subcommand("archs", "List the architectures");
+  add_json_flag(archs, *json);
+  archs->callback([json] {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [name, description] : nn::architectures()) {
+      if (*json) out.push_back({{"name", name}, {"description", description}});
+      else std::printf("%-16s %s\n", name.c_str(), description.c_str());
+    }
+    if (*json) print_json(out);
   });
 }
 

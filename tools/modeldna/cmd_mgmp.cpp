@@ -1,8 +1,10 @@
 // modeldna train | dna | verify | eval: the MGMP detector.
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
+#include "cli_support.h"
 #include "commands.h"
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
@@ -14,7 +16,7 @@ namespace modeldna::cli {
 namespace {
 
 struct MgmpOptions {
-  std::string zoo, out, detector, model, source, target, json_out, markdown_out;
+  std::string zoo, out, detector, model, source, target;
   std::string sources = "train";  // train | all | comma-separated ids
   dna::MgmpSettings settings;
   bool no_generator = false;
@@ -50,7 +52,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 void add_train(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
   auto* cmd = app.add_subcommand("train", "Train an MGMP detector (DNA generator + provenance classifier) on a zoo");
-  cmd->add_option("--zoo", o->zoo, "Zoo directory (manifest.json)")->required();
+  add_zoo_option(cmd, o->zoo);
   cmd->add_option("--out", o->out, "Detector directory to write")->required();
   cmd->add_option("--sources", o->sources, "train (the zoo's training sources), all, or comma-separated ids");
   cmd->add_option("--schedule", o->settings.schedule, "two-stage (reference code) or joint (paper text)")
@@ -65,6 +67,7 @@ void add_train(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
   cmd->add_option("--verify-probes", o->settings.verify_probes, "Probes recorded for dna/verify");
   cmd->add_option("--batch-size", o->settings.batch_size, "Probes per batch");
   cmd->add_option("--seed", o->settings.seed, "Seed of probes and initialisation");
+  add_json_flag(cmd, o->json, "Print the detector's record (settings, losses, timings) as JSON");
   cmd->callback([o] {
     o->settings.use_generator = !o->no_generator;
     zoo::ZooModels zoo(o->zoo);
@@ -83,6 +86,7 @@ void add_train(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
         });
     detector.record()["zoo"] = o->zoo;
     detector.save(o->out);
+    if (o->json) return print_json(detector.record());
     std::printf("detector written to %s (trained in %.1f s)\n", o->out.c_str(),
                 detector.record()["train_seconds"].get<double>());
   });
@@ -91,8 +95,9 @@ void add_train(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
 void add_dna(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
   auto* cmd = app.add_subcommand("dna", "Write a model's DNA on the detector's recorded probes");
   cmd->add_option("model", o->model, "Model file (.safetensors)")->required();
-  cmd->add_option("--detector", o->detector, "Detector directory")->required();
+  add_detector_option(cmd, o->detector)->required();
   cmd->add_option("--out", o->out, "Write the per-probe DNA [probes, d] here (.safetensors)");
+  add_json_flag(cmd, o->json, "Print the DNA's per-dimension mean and standard deviation as JSON");
   cmd->callback([o] {
     const auto detector = dna::MgmpDetector::load(o->detector);
     auto model = nn::load_model(o->model).network;
@@ -106,7 +111,13 @@ void add_dna(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
       nn::write_tensors(o->out, {{"dna", dna}}, {{"modeldna.format", "dna-v1"}, {"modeldna.model", o->model}});
       summary["per_probe_file"] = o->out;
     }
-    std::printf("%s\n", summary.dump(2).c_str());
+    if (o->json) return print_json(summary);
+    std::printf("DNA of %s: %lld dimensions over %lld probes\n", o->model.c_str(), static_cast<long long>(dna.size(1)),
+                static_cast<long long>(dna.size(0)));
+    std::printf("%5s %12s %12s\n", "dim", "mean", "std");
+    for (int64_t d = 0; d < mean.numel(); ++d)
+      std::printf("%5lld %12.5g %12.5g\n", static_cast<long long>(d), mean[d].item<double>(), sd[d].item<double>());
+    if (!o->out.empty()) std::printf("per-probe DNA written to %s\n", o->out.c_str());
   });
 }
 
@@ -114,8 +125,8 @@ void add_verify(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
   auto* cmd = app.add_subcommand("verify", "Did TARGET come from SOURCE? Verdict, probability and its uncertainty");
   cmd->add_option("source", o->source, "Source model file")->required();
   cmd->add_option("target", o->target, "Target model file")->required();
-  cmd->add_option("--detector", o->detector, "Detector directory")->required();
-  cmd->add_flag("--json", o->json, "Print JSON");
+  add_detector_option(cmd, o->detector)->required();
+  add_json_flag(cmd, o->json);
   cmd->callback([o] {
     const auto start = std::chrono::steady_clock::now();
     const auto detector = dna::MgmpDetector::load(o->detector);
@@ -135,8 +146,7 @@ void add_verify(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
           {"vote_fraction", v.vote_fraction}, {"vote_fraction_95ci", {v.vote_low, v.vote_high}},
           {"probes", v.probes}, {"rule", "homologous iff mean P(homologous) over probes >= 0.5"},
           {"seconds", {{"load", load_seconds}, {"forward", forward_seconds}, {"total", total_seconds}}}};
-      std::printf("%s\n", out.dump(2).c_str());
-      return;
+      return print_json(out);
     }
     std::printf("verdict: %s\n", v.homologous ? "HOMOLOGOUS (the target derives from the source)"
                                               : "NOT HOMOLOGOUS (no evidence the target derives from the source)");
@@ -150,14 +160,20 @@ void add_verify(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
 
 void add_eval(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
   auto* cmd = app.add_subcommand("eval", "Measure an MGMP detector on a zoo's held-out targets and sources");
-  cmd->add_option("--zoo", o->zoo, "Zoo directory")->required();
-  cmd->add_option("--detector", o->detector, "Detector directory")->required();
-  cmd->add_option("--json-out", o->json_out, "Write every number as JSON here");
+  add_zoo_option(cmd, o->zoo);
+  add_detector_option(cmd, o->detector)->required();
+  cmd->add_option("--out", o->out, "Also write eval.md and eval.json into this folder");
+  add_json_flag(cmd, o->json, "Print every number as JSON instead of the Markdown tables");
   cmd->callback([o] {
     const auto detector = dna::MgmpDetector::load(o->detector);
     zoo::ZooModels zoo(o->zoo);
     const auto result = dna::evaluate_mgmp(detector, zoo);
-    if (!o->json_out.empty()) write_json_file(o->json_out, result.json);
+    if (!o->out.empty()) {
+      std::filesystem::create_directories(o->out);
+      write_json_file((std::filesystem::path(o->out) / "eval.json").string(), result.json);
+      write_file_atomically((std::filesystem::path(o->out) / "eval.md").string(), result.markdown);
+    }
+    if (o->json) return print_json(result.json);
     std::printf("%s", result.markdown.c_str());
   });
 }

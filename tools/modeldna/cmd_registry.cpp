@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "cli_support.h"
 #include "commands.h"
 #include "modeldna/evidence/fingerprint_probes.h"
 #include "modeldna/core/error.h"
@@ -75,7 +76,7 @@ void add_files(const RegistryOptions& o) {
       out.push_back({{"path", path}, {"error", e.what()}});
     }
   }
-  if (o.json) std::printf("%s\n", out.dump(2).c_str());
+  if (o.json) print_json(out);
   if (failed) throw Error(std::to_string(failed) + " of the files could not be added (see above); the others were");
 }
 
@@ -94,8 +95,7 @@ void list_models(const RegistryOptions& o) {
                      {"shape_signature", m.shape_signature},
                      {"fingerprint_bytes", m.fingerprint_bytes},
                      {"added_at", m.added_at}});
-    std::printf("%s\n", out.dump(2).c_str());
-    return;
+    return print_json(out);
   }
   for (const auto& m : models)
     std::printf("%6lld  %-11s %-10s %12lld params  %s\n", static_cast<long long>(m.id), m.format.c_str(),
@@ -106,8 +106,10 @@ void list_models(const RegistryOptions& o) {
 void remove_models(const RegistryOptions& o) {
   registry::Registry reg(db_location(o));
   int missing = 0;
+  nlohmann::json out = nlohmann::json::array();
   for (const auto& key : o.keys) {
     const auto n = reg.remove(key);
+    out.push_back({{"model", key}, {"removed", n}});
     if (n == 0) {
       ++missing;
       std::fprintf(stderr, "modeldna: error: %s: no such model in the registry\n", key.c_str());
@@ -115,6 +117,7 @@ void remove_models(const RegistryOptions& o) {
       std::printf("removed %lld model%s: %s\n", static_cast<long long>(n), n == 1 ? "" : "s", key.c_str());
     }
   }
+  if (o.json) print_json(out);
   if (missing) throw Error(std::to_string(missing) + " of the models named were not in the registry");
 }
 
@@ -123,10 +126,7 @@ void show_model(const RegistryOptions& o) {
   const auto fp = reg.show(o.keys.at(0));
   if (!fp) throw Error(o.keys[0] + ": no such model in the registry");
   const auto j = registry::to_json(*fp);
-  if (o.json) {
-    std::printf("%s\n", j.dump(2).c_str());
-    return;
-  }
+  if (o.json) return print_json(j);
   std::printf("%s\n  format %s, architecture %s, %lld parameters in %lld tensors\n  content sha256 %s\n"
               "  shape signature %s, tensors hash %s\n  fingerprint %lld bytes: %zu sketched tensors of %lld candidates%s\n",
               fp->path.c_str(), std::string(io::format_name(fp->format)).c_str(),
@@ -152,10 +152,7 @@ void find_parent(const RegistryOptions& o) {
   evidence::add_behavioural_candidates(reg, query, o.find, result);
   result.timings["fingerprint_ms"] = fingerprint_ms;
   result.timings["total_ms"] = seconds_since(start) * 1000;
-  if (o.json) {
-    std::printf("%s\n", registry::to_json(result).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-    return;
-  }
+  if (o.json) return print_json(registry::to_json(result));
   if (result.parent)
     std::printf("parent: %s (p = %s after Holm over %lld models; relation: %s; direction: %s)\n", result.parent->model.path.c_str(),
                 p_text(result.parent->log10_p_adjusted).c_str(), static_cast<long long>(result.registry_models),
@@ -184,23 +181,24 @@ void add_registry_commands(CLI::App& app) {
   add->add_option("files", o->files, "Model files")->required();
   add_db_option(add, *o);
   add->add_option("--shard", o->shard, "I/N: take only every N-th file from the I-th (0-based), for batch jobs");
-  add->add_flag("--json", o->json, "Print what was added as JSON");
+  add_json_flag(add, o->json, "Print what was added as JSON");
   add->callback([o] { add_files(*o); });
 
   auto* list = reg->add_subcommand("list", "List the registered models");
   add_db_option(list, *o);
-  list->add_flag("--json", o->json, "Print as JSON");
+  add_json_flag(list, o->json);
   list->callback([o] { list_models(*o); });
 
   auto* remove = reg->add_subcommand("remove", "Remove models by id, path or content hash");
   remove->add_option("models", o->keys, "Ids, paths or SHA-256 content hashes")->required();
   add_db_option(remove, *o);
+  add_json_flag(remove, o->json, "Print what was removed as JSON");
   remove->callback([o] { remove_models(*o); });
 
   auto* show = reg->add_subcommand("show", "Show one model's fingerprint");
   show->add_option("model", o->keys, "Id, path or SHA-256 content hash")->required()->expected(1);
   add_db_option(show, *o);
-  show->add_flag("--json", o->json, "Print as JSON (docs/spec/fingerprint-v1.md)");
+  add_json_flag(show, o->json, "Print the fingerprint as JSON (docs/spec/fingerprint-v1.md)");
   show->callback([o] { show_model(*o); });
 
   add_registry_bench_command(*reg);
@@ -208,7 +206,7 @@ void add_registry_commands(CLI::App& app) {
   auto* find = app.add_subcommand("find", "Which registered model, if any, is FILE derived from?");
   find->add_option("file", o->files, "The model in question")->required()->expected(1);
   add_db_option(find, *o);
-  find->add_flag("--json", o->json, "Print the result as JSON (docs/registry.md)");
+  add_json_flag(find, o->json, "Print the result as JSON (docs/registry.md)");
   find->add_option("--top", o->find.top, "Candidates to report (default 5)");
   find->add_option("--alpha", o->find.alpha, "Family-wise level after the correction for the registry's size (default 0.01)");
   find->callback([o] { find_parent(*o); });

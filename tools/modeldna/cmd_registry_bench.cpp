@@ -22,8 +22,10 @@
 #include <memory>
 #include <random>
 
+#include "cli_support.h"
 #include "commands.h"
 #include "modeldna/core/error.h"
+#include "modeldna/core/json_file.h"
 #include "modeldna/registry/registry.h"
 
 namespace modeldna::cli {
@@ -34,6 +36,7 @@ struct BenchRegistryOptions {
   std::vector<int64_t> sizes = {1000, 10000, 100000};
   int queries = 200;
   uint64_t seed = 1;
+  bool json = false;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -120,7 +123,8 @@ void run_bench(const BenchRegistryOptions& o) {
   constexpr std::size_t kPool = 2000;
   std::vector<registry::Fingerprint> kept;
   nlohmann::json rows = nlohmann::json::array();
-  std::printf("| models | add s | index build s | find median ms | p90 ms | median index / tests / rest ms | parents right | "
+  if (!o.json)
+    std::printf("| models | add s | index build s | find median ms | p90 ms | median index / tests / rest ms | parents right | "
               "no parent right | disk B/model | RSS MB |\n|---|---|---|---|---|---|---|---|---|---|\n");
   int64_t have = 0;
   for (int64_t size : o.sizes) {
@@ -187,7 +191,8 @@ void run_bench(const BenchRegistryOptions& o) {
     const double bytes_per_model =
         static_cast<double>(file_bytes(db) + file_bytes(db + "-wal") + file_bytes(db + ".index")) / static_cast<double>(have);
     const double rss_mb = static_cast<double>(resident_kb()) / 1024.0;
-    std::printf("| %lld | %.1f | %.1f | %.2f | %.2f | %.2f / %.2f / %.2f | %d/%d | %d/%d | %.0f | %.0f |\n",
+    if (!o.json)
+      std::printf("| %lld | %.1f | %.1f | %.2f | %.2f | %.2f / %.2f / %.2f | %d/%d | %d/%d | %.0f | %.0f |\n",
                 static_cast<long long>(have), add_s, index_s, percentile(ms, 0.5), percentile(ms, 0.9),
                 percentile(search_ms, 0.5), percentile(tests_ms, 0.5), percentile(lineage_ms, 0.5), parents_right, parents,
                 none_right, none, bytes_per_model, rss_mb);
@@ -197,7 +202,8 @@ void run_bench(const BenchRegistryOptions& o) {
                     {"parents_right", parents_right}, {"parents", parents}, {"no_parent_right", none_right}, {"no_parent", none},
                     {"disk_bytes_per_model", bytes_per_model}, {"rss_mb", rss_mb}});
   }
-  std::ofstream(o.out + "/scale.json") << rows.dump(2) << "\n";
+  write_json_file(o.out + "/scale.json", rows);
+  if (o.json) print_json(rows);
 }
 
 }  // namespace
@@ -210,6 +216,7 @@ void add_registry_bench_command(CLI::App& registry) {
   cmd->add_option("--sizes", o->sizes, "Registry sizes, increasing (default 1000,10000,100000)")->delimiter(',');
   cmd->add_option("--queries", o->queries, "Timed queries per size, half with a registered parent (default 200)");
   cmd->add_option("--seed", o->seed, "Random seed");
+  add_json_flag(cmd, o->json, "Print scale.json's rows to stdout instead of the Markdown table");
   cmd->callback([o] { run_bench(*o); });
 }
 

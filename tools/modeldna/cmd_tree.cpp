@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "cli_support.h"
 #include "commands.h"
 #include "modeldna/evidence/fingerprint_probes.h"
 #include "modeldna/core/error.h"
@@ -44,10 +45,7 @@ void run_tree(const TreeCliOptions& o) {
   const auto j = report::tree_json(tree, paths);
   if (!o.dot.empty()) write_file_atomically(o.dot, report::tree_dot(tree, paths));
   if (!o.svg.empty()) write_file_atomically(o.svg, report::tree_svg(tree, paths));
-  if (o.json) {
-    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-    return;
-  }
+  if (o.json) return print_json(j);
   std::printf("%zu models, %zu families, %zu edges (edge level p < 1e%.1f: alpha %g over %lld pairs)\n", paths.size(),
               tree.roots.size(), tree.edges.size(), tree.log10_edge_level, o.tree.alpha,
               static_cast<long long>(tree.comparisons));
@@ -61,7 +59,7 @@ void add_tree_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("tree", "Family trees: which model came from which, over files or a registry");
   cmd->add_option("files", o->files, "Model files (or --db)");
   cmd->add_option("--db", o->db, "Every model of this registry (an SQLite file or a postgresql:// URL)");
-  cmd->add_flag("--json", o->json, "Print the forest as JSON (docs/registry.md)");
+  add_json_flag(cmd, o->json, "Print the forest as JSON (docs/registry.md)");
   cmd->add_option("--dot", o->dot, "Also write it as Graphviz DOT here");
   cmd->add_option("--svg", o->svg, "Also draw it as SVG here");
   cmd->add_option("--alpha", o->tree.alpha, "Family-wise level of an edge, over all pairs (default 0.01)");

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 
+#include "cli_support.h"
 #include "commands.h"
 #include "modeldna/zoo/builder.h"
 #include "modeldna/zoo/manifest.h"
@@ -19,6 +20,7 @@ struct ZooOptions {
   std::string dir;
   bool fresh = false;
   bool summary = false;
+  bool json = false;
 };
 
 void print_lineage(const zoo::Manifest& m) {
@@ -34,7 +36,7 @@ void print_lineage(const zoo::Manifest& m) {
 }
 
 // Per architecture and relation: how many models, and their test accuracy.
-void print_summary(const zoo::Manifest& m) {
+void print_summary(const zoo::Manifest& m, bool json) {
   struct Stats {
     int count = 0;
     double sum = 0, min = 1, max = 0, seconds = 0;
@@ -51,6 +53,15 @@ void print_summary(const zoo::Manifest& m) {
     s.max = std::max(s.max, r.test_accuracy);
     s.seconds += r.train_seconds;
     seconds += r.train_seconds;
+  }
+  if (json) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& [kind, st] : by_kind)
+      rows.push_back({{"arch", kind.first}, {"relation", kind.second}, {"models", st.count},
+                      {"mean_test_accuracy", st.sum / st.count}, {"min_test_accuracy", st.min},
+                      {"max_test_accuracy", st.max}, {"train_seconds", st.seconds}});
+    print_json({{"models", m.models.size()}, {"train_seconds", seconds}, {"rows", rows}});
+    return;
   }
   std::printf("| arch | relation | models | mean test acc | min | max | train s |\n|---|---|---|---|---|---|---|\n");
   for (const auto& [kind, s] : by_kind)
@@ -69,10 +80,11 @@ void add_zoo_command(CLI::App& app) {
   auto* build = zoo_cmd->add_subcommand("build", "Train a zoo preset and write models + manifest.json");
   build->add_option("--preset", opts->preset, "tiny (tests, about a minute) or paper (benchmarks, 10-20 min)")
       ->check(CLI::IsMember({"tiny", "paper"}));
-  build->add_option("--task", opts->modality, "image (Fashion-MNIST / MNIST) or text (speeches, e-mails, Moby Dick)")
+  build->add_option("--modality", opts->modality, "image (Fashion-MNIST / MNIST) or text (speeches, e-mails, Moby Dick)")
       ->check(CLI::IsMember({"image", "text"}));
   build->add_option("--out", opts->out, "Output directory")->required();
   build->add_flag("--fresh", opts->fresh, "Retrain everything instead of resuming");
+  add_json_flag(build, opts->json, "Print the manifest (lineage, recipes, accuracies) as JSON");
   build->callback([opts] {
     const auto start = std::chrono::steady_clock::now();
     zoo::BuildOptions options;
@@ -81,17 +93,21 @@ void add_zoo_command(CLI::App& app) {
     options.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     const auto manifest = zoo::build_zoo(zoo::make_preset(opts->preset, opts->modality), options);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (opts->json) return print_json(zoo::to_json(manifest));
     print_lineage(manifest);
     std::printf("\n%zu models, %s preset %s, built in %.1f s -> %s\n", manifest.models.size(),
                 opts->modality.c_str(), opts->preset.c_str(), seconds, zoo::manifest_path(opts->out).c_str());
   });
 
   auto* show = zoo_cmd->add_subcommand("show", "Print a zoo's lineage table and accuracies");
-  show->add_option("dir", opts->dir, "Zoo directory")->required();
+  add_zoo_option(show, opts->dir);
   show->add_flag("--summary", opts->summary, "Per architecture and relation: count and test accuracy (Markdown)");
+  add_json_flag(show, opts->json, "Print the manifest (or with --summary, the summary) as JSON");
   show->callback([opts] {
     const auto manifest = zoo::load_manifest(opts->dir);
-    opts->summary ? print_summary(manifest) : print_lineage(manifest);
+    if (opts->summary) return print_summary(manifest, opts->json);
+    if (opts->json) return print_json(zoo::to_json(manifest));
+    print_lineage(manifest);
   });
 }
 

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "cli_support.h"
 #include "commands.h"
 #include "modeldna/core/error.h"
 #include "modeldna/nn/runtime.h"
@@ -22,10 +23,17 @@ int main(int argc, char** argv) {
     modeldna::nn::configure_threads();
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version are "errors" with exit code 0 to CLI11.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    // Flag errors are usage errors like any other: one line, exit 1.
+    std::fprintf(stderr, "modeldna: error: %s\n", modeldna::cli::describe_parse_error(app, e).c_str());
+    return 1;
   } catch (const modeldna::Error& e) {
     std::fprintf(stderr, "modeldna: error: %s\n", e.what());
     return 1;
+  } catch (const modeldna::InternalError& e) {
+    std::fprintf(stderr, "modeldna: %s\n", e.what());  // what() starts "internal error: "
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "modeldna: internal error: %s\n", e.what());
     return 2;

@@ -15,7 +15,7 @@ struct BenchOptions {
   /// Detector names (evidence::detector_names() and "mgmp"); empty = all.
   std::vector<std::string> detectors;
   /// An MGMP detector directory; without it "mgmp" is skipped.
-  std::string mgmp_dir;
+  std::string mgmp_detector_dir;
   int64_t probes = 300;  // probe set shared by the black-box detectors
   uint64_t seed = 0;
   /// compare's calibration: fresh networks per architecture compared with

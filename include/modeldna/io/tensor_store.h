@@ -120,6 +120,9 @@ class Blob {
 
 /// Opens `path` read-only and maps it whole; FormatError naming the file.
 std::shared_ptr<const Blob> map_file(const std::string& path);
+/// The SHA-256 of a whole file (64 hex digits), hashed through the mapping
+/// in slices given back as it goes, so a file larger than memory costs little.
+std::string file_sha256(const std::string& path);
 /// A blob that owns `bytes`.
 std::shared_ptr<const Blob> owned_blob(std::string path, std::vector<std::byte> bytes);
 

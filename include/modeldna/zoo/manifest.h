@@ -30,6 +30,11 @@ struct ModelRecord {
   double test_accuracy = 0;           // measured on the reloaded file
   int64_t parameters = 0;
   double train_seconds = 0;
+  /// What it was made from: {"plan": digest of its plan step, "inputs":
+  /// {model id or "tokenizer": sha256 of that file}}. Resuming keeps a model
+  /// only when this still matches ({} in older manifests: rebuilt).
+  nlohmann::json built_from = nlohmann::json::object();
+  std::string file_sha256;            // of `file` as written ("" in older manifests)
 };
 
 struct Manifest {

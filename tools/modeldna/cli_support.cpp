@@ -1,0 +1,38 @@
+#include "cli_support.h"
+
+#include <cstdio>
+
+namespace modeldna::cli {
+
+void print_json(const nlohmann::json& doc) {
+  std::printf("%s\n", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+}
+
+void add_json_flag(CLI::App* cmd, bool& json, const std::string& what) { cmd->add_flag("--json", json, what); }
+
+void add_zoo_option(CLI::App* cmd, std::string& dir) {
+  cmd->add_option("--zoo", dir, "Zoo directory (manifest.json)")->required();
+}
+
+CLI::Option* add_detector_option(CLI::App* cmd, std::string& dir) {
+  return cmd->add_option("--detector", dir, "MGMP detector directory (from `modeldna train`)");
+}
+
+std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& e) {
+  // The deepest subcommand reached before the error is where it happened.
+  std::string path;
+  const CLI::App* at = &app;
+  while (!at->get_subcommands().empty()) {
+    at = at->get_subcommands().front();
+    path += (path.empty() ? "" : " ") + at->get_name();
+  }
+  std::string what = e.what();
+  if (!what.empty() && what.back() == '\n') what.pop_back();
+  // CLI11 calls an unknown command "a subcommand is required": say what it is.
+  const auto left = at->remaining();
+  if (dynamic_cast<const CLI::RequiredError*>(&e) && !at->get_subcommands({}).empty() && !left.empty())
+    what = "unknown command '" + left.front() + "'";
+  return (path.empty() ? "" : path + ": ") + what + " (see `modeldna" + (path.empty() ? "" : " " + path) + " --help`)";
+}
+
+}  // namespace modeldna::cli

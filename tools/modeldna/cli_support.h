@@ -1,0 +1,27 @@
+// The one convention every subcommand follows (README "Conventions"): one
+// name per thing, --json prints the machine-readable result to stdout,
+// artifacts go under --out, and every error is one "modeldna: error:" line.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace modeldna::cli {
+
+/// Prints `doc` indented to stdout; invalid UTF-8 in names from model files
+/// is replaced, never a reason to fail after the work is done.
+void print_json(const nlohmann::json& doc);
+
+/// `--json`: print the result as JSON to stdout instead of text.
+void add_json_flag(CLI::App* cmd, bool& json, const std::string& what = "Print the result as JSON");
+/// `--zoo DIR`: a zoo directory (manifest.json), required.
+void add_zoo_option(CLI::App* cmd, std::string& dir);
+/// `--detector DIR`: an MGMP detector directory (from `modeldna train`).
+CLI::Option* add_detector_option(CLI::App* cmd, std::string& dir);
+
+/// The one line a flag error prints ("zoo build: --out is required (see
+/// `modeldna zoo build --help`)"), naming the subcommand it happened in.
+std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& e);
+
+}  // namespace modeldna::cli
