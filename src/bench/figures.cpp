@@ -102,7 +102,7 @@ std::string dna_space_figure(const FigureInput& in, const zoo::ModelRecord& sour
 std::string roc_figure(const FigureInput& in, const std::string& relation) {
   std::vector<report::Series> series;
   for (const auto& name : in.detectors) {
-    const verdict::LabelledScores s{in.derived.at(name).at(relation), in.negatives.at(name).at("scratch")};
+    const auto s = verdict::against(in.derived.at(name).at(relation), in.negatives.at(name).at("scratch"));
     report::Series line{name + " (AUC " + verdict::format_metric(verdict::roc_auc(s)) + ")", "", {}, {}};
     for (const auto& [fpr, tpr] : verdict::roc_curve(s)) {
       line.x.push_back(fpr);

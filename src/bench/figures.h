@@ -8,6 +8,7 @@
 
 #include "mgmp_evidence.h"
 #include "modeldna/evidence/probe_set.h"
+#include "modeldna/verdict/metrics.h"
 #include "modeldna/zoo/zoo_models.h"
 
 namespace modeldna::bench {
@@ -15,9 +16,10 @@ namespace modeldna::bench {
 struct FigureInput {
   zoo::ZooModels& zoo;
   std::vector<std::string> detectors;
-  // detector -> relation -> scores of derived pairs; detector -> kind -> negatives.
-  std::map<std::string, std::map<std::string, std::vector<double>>> derived;
-  std::map<std::string, std::map<std::string, std::vector<double>>> negatives;
+  // detector -> relation -> derived pairs (the positive side); detector ->
+  // kind -> independent pairs (the negative side).
+  std::map<std::string, std::map<std::string, verdict::LabelledScores>> derived;
+  std::map<std::string, std::map<std::string, verdict::LabelledScores>> negatives;
   std::vector<std::string> relations;
   MgmpEvidence* mgmp = nullptr;  // Figures 1, 3, 4 and 5 need MGMP's DNA
   const std::map<std::string, evidence::ModelOutputs>* observed = nullptr;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "calibration.h"
@@ -20,9 +21,6 @@ using verdict::format_metric;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A pair a detector cannot compare counts as "no evidence": the lowest score.
-constexpr double kNoEvidence = -1e9;
 
 std::vector<std::unique_ptr<evidence::Detector>> make_detectors(const BenchOptions& o) {
   std::vector<std::string> names = o.detectors;
@@ -67,8 +65,10 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
   for (const auto& d : detectors) names.push_back(d->name());
   // detector -> scores; calibration on the training split, tests per relation.
   std::map<std::string, verdict::LabelledScores> calibration;
-  std::map<std::string, std::map<std::string, std::vector<double>>> derived;     // detector -> relation -> scores
-  std::map<std::string, std::map<std::string, std::vector<double>>> negatives;   // detector -> kind -> scores
+  // detector -> relation -> derived pairs; detector -> kind -> independent
+  // pairs. A pair a detector cannot compare is an abstention, never a number.
+  std::map<std::string, std::map<std::string, verdict::LabelledScores>> derived;
+  std::map<std::string, std::map<std::string, verdict::LabelledScores>> negatives;
   std::map<std::string, double> compare_ms;
   std::map<std::string, int64_t> not_applicable, compared;
   nlohmann::json pairs = nlohmann::json::array();
@@ -100,17 +100,20 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
         const auto ev = det->compare(probes, observed.at(source->id), observed.at(m.id), references);
         compare_ms[det->name()] += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
         ++compared[det->name()];
-        const double score = ev.applicable && std::isfinite(ev.score) ? ev.score : kNoEvidence;
-        if (score == kNoEvidence) ++not_applicable[det->name()];
-        scores[det->name()] = score == kNoEvidence ? nlohmann::json(nullptr) : nlohmann::json(score);
+        if (ev.applicable && !std::isfinite(ev.score))
+          throw InternalError("detector " + det->name() + " gave a non-finite score to (" + source->id + ", " + m.id +
+                              ") and called it applicable");
+        const std::optional<double> score = ev.applicable ? std::optional<double>(ev.score) : std::nullopt;
+        if (!score) ++not_applicable[det->name()];
+        scores[det->name()] = score ? nlohmann::json(*score) : nlohmann::json(nullptr);
         details[det->name()] = ev.details;
-        if (bucket == "calib+") calibration[det->name()].positive.push_back(score);
-        else if (bucket == "calib-") calibration[det->name()].negative.push_back(score);
+        if (bucket == "calib+") calibration[det->name()].add(true, score);
+        else if (bucket == "calib-") calibration[det->name()].add(false, score);
         else if (is_derived) {
-          derived[det->name()][bucket].push_back(score);
-          derived[det->name()]["all derived"].push_back(score);
+          derived[det->name()][bucket].add(true, score);
+          derived[det->name()]["all derived"].add(true, score);
         } else {
-          negatives[det->name()][bucket].push_back(score);
+          negatives[det->name()][bucket].add(false, score);
         }
       }
       pairs.push_back({{"source", source->id}, {"target", m.id}, {"relation", zoo::relation_label(m)},
@@ -129,7 +132,8 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
   std::ostringstream md;
   md << "Pairs: every (source, model) of the zoo; thresholds calibrated on the training split "
      << "(finetune vs scratch on the training tasks), scored on held-out pairs only. "
-     << "Cells: ROC AUC / TPR at 1% FPR / accuracy at the calibrated threshold.\n";
+     << "Cells: ROC AUC / TPR at 1% FPR / accuracy at the calibrated threshold. A pair a detector cannot "
+     << "compare is an abstention: counted, called not derived, ranked below every score.\n";
   for (const std::string kind : {"scratch", "other lineages"}) {
     md << "\n**Derived vs " << kind << "**\n\n| relation | #derived | #negatives |";
     for (const auto& n : names) md << " " << n << " |";
@@ -137,14 +141,17 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
     for (size_t i = 0; i < names.size(); ++i) md << "---|";
     md << "\n";
     for (const auto& relation : relations) {
-      md << "| " << relation << " | " << derived[names.front()][relation].size() << " | "
-         << negatives[names.front()][kind].size() << " |";
+      const auto counted = verdict::against(derived[names.front()][relation], negatives[names.front()][kind]);
+      md << "| " << relation << " | " << counted.positive.size() + counted.positive_abstained << " | "
+         << counted.negative.size() + counted.negative_abstained << " |";
       for (const auto& name : names) {
-        const verdict::LabelledScores s{derived[name][relation], negatives[name][kind]};
+        const auto s = verdict::against(derived[name][relation], negatives[name][kind]);
         const double auc = verdict::roc_auc(s), tpr = verdict::tpr_at_fpr(s, 0.01);
         const double acc = verdict::accuracy_at(s, thresholds[name]);
         rows.push_back({{"detector", name}, {"relation", relation}, {"negatives", kind},
-                        {"positives_count", s.positive.size()}, {"negatives_count", s.negative.size()},
+                        {"positives_count", s.positive.size() + s.positive_abstained},
+                        {"negatives_count", s.negative.size() + s.negative_abstained},
+                        {"positives_abstained", s.positive_abstained}, {"negatives_abstained", s.negative_abstained},
                         {"auc", auc}, {"tpr_at_1pct_fpr", tpr}, {"accuracy", acc}});
         md << " " << format_metric(auc) << " / " << format_metric(tpr) << " / " << format_metric(acc) << " |";
       }

@@ -5,36 +5,71 @@
 #include <limits>
 #include <sstream>
 
+#include "modeldna/core/error.h"
+
 namespace modeldna::verdict {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double positives(const LabelledScores& s) { return static_cast<double>(s.positive.size()) + static_cast<double>(s.positive_abstained); }
+double negatives(const LabelledScores& s) { return static_cast<double>(s.negative.size()) + static_cast<double>(s.negative_abstained); }
+
+void check_finite(const LabelledScores& s) {
+  for (const auto* side : {&s.positive, &s.negative})
+    for (double v : *side) MDNA_CHECK(std::isfinite(v), "a non-finite score among labelled pairs: abstain instead");
+}
+
+}  // namespace
+
+void LabelledScores::add(bool derived, std::optional<double> score) {
+  if (score) MDNA_CHECK(std::isfinite(*score), "a non-finite score: abstain instead");
+  if (derived) score ? positive.push_back(*score) : void(++positive_abstained);
+  else score ? negative.push_back(*score) : void(++negative_abstained);
+}
+
+LabelledScores against(const LabelledScores& derived, const LabelledScores& independent) {
+  return {derived.positive, independent.negative, derived.positive_abstained, independent.negative_abstained};
+}
 
 double roc_auc(const LabelledScores& s) {
-  if (s.positive.empty() || s.negative.empty()) return std::numeric_limits<double>::quiet_NaN();
+  check_finite(s);
+  if (positives(s) == 0 || negatives(s) == 0) return kNaN;
   double wins = 0;
-  for (double p : s.positive)
+  for (double p : s.positive) {
     for (double n : s.negative) wins += p > n ? 1.0 : (p == n ? 0.5 : 0.0);
-  return wins / (static_cast<double>(s.positive.size()) * static_cast<double>(s.negative.size()));
+    wins += static_cast<double>(s.negative_abstained);  // every score beats an abstention
+  }
+  wins += 0.5 * static_cast<double>(s.positive_abstained) * static_cast<double>(s.negative_abstained);
+  return wins / (positives(s) * negatives(s));
 }
 
 double tpr_at_fpr(const LabelledScores& s, double max_fpr) {
-  if (s.positive.empty() || s.negative.empty()) return std::numeric_limits<double>::quiet_NaN();
+  check_finite(s);
+  if (positives(s) == 0 || negatives(s) == 0) return kNaN;
   std::vector<double> neg = s.negative;
   std::sort(neg.begin(), neg.end(), std::greater<>());
-  // Allowed false positives: floor(max_fpr * n); the threshold is the next negative score.
-  const auto allowed = static_cast<size_t>(std::floor(max_fpr * static_cast<double>(neg.size()) + 1e-12));
-  const double threshold = neg[std::min(allowed, neg.size() - 1)];
-  const auto hits = std::count_if(s.positive.begin(), s.positive.end(), [&](double p) { return p > threshold; });
-  return static_cast<double>(hits) / static_cast<double>(s.positive.size());
+  // Allowed false positives: floor(max_fpr * n); the threshold is the next
+  // negative score, or below every score when the scored negatives are within
+  // the allowance (abstentions are never false positives).
+  const auto allowed = static_cast<size_t>(std::floor(max_fpr * negatives(s) + 1e-12));
+  const auto hits = std::count_if(s.positive.begin(), s.positive.end(), [&](double p) {
+    return allowed >= neg.size() || p > neg[allowed];
+  });
+  return static_cast<double>(hits) / positives(s);
 }
 
 double accuracy_at(const LabelledScores& s, double threshold) {
-  const size_t total = s.positive.size() + s.negative.size();
-  if (total == 0) return std::numeric_limits<double>::quiet_NaN();
+  check_finite(s);
+  const double total = positives(s) + negatives(s);
+  if (total == 0) return kNaN;
   const auto tp = std::count_if(s.positive.begin(), s.positive.end(), [&](double p) { return p >= threshold; });
   const auto tn = std::count_if(s.negative.begin(), s.negative.end(), [&](double n) { return n < threshold; });
-  return static_cast<double>(tp + tn) / static_cast<double>(total);
+  return (static_cast<double>(tp + tn) + static_cast<double>(s.negative_abstained)) / total;
 }
 
 double best_threshold(const LabelledScores& s) {
+  check_finite(s);
   std::vector<double> all = s.positive;
   all.insert(all.end(), s.negative.begin(), s.negative.end());
   if (all.empty()) return 0.0;
@@ -62,18 +97,21 @@ std::string format_metric(double value) {
 }
 
 std::vector<std::pair<double, double>> roc_curve(const LabelledScores& s) {
+  check_finite(s);
   std::vector<std::pair<double, double>> points = {{0.0, 0.0}};
-  if (s.positive.empty() || s.negative.empty()) return points;
+  if (positives(s) == 0 || negatives(s) == 0) return points;
   std::vector<double> thresholds = s.positive;
   thresholds.insert(thresholds.end(), s.negative.begin(), s.negative.end());
   std::sort(thresholds.begin(), thresholds.end(), std::greater<>());
   thresholds.erase(std::unique(thresholds.begin(), thresholds.end()), thresholds.end());
-  const double np = static_cast<double>(s.positive.size()), nn = static_cast<double>(s.negative.size());
+  const double np = positives(s), nn = negatives(s);
   for (double t : thresholds) {
     const auto tp = std::count_if(s.positive.begin(), s.positive.end(), [&](double p) { return p >= t; });
     const auto fp = std::count_if(s.negative.begin(), s.negative.end(), [&](double n) { return n >= t; });
     points.emplace_back(static_cast<double>(fp) / nn, static_cast<double>(tp) / np);
   }
+  // Calling the abstentions "derived" too reaches the corner.
+  if (s.positive_abstained || s.negative_abstained) points.emplace_back(1.0, 1.0);
   return points;
 }
 

@@ -1,6 +1,7 @@
 // ProvBench on the tiny zoo: every detector, every relation, figures on disk.
 #include "modeldna/bench/provbench.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
@@ -51,6 +52,18 @@ TEST(ProvBench, EveryDetectorEveryRelationWithMgmpAndFigures) {
       EXPECT_NO_THROW(row(result.json["rows"], detector, relation, "scratch")) << detector << " " << relation;
   // White-box weights see a fine-tuned copy at once: it starts from the source's weights.
   EXPECT_EQ(row(result.json["rows"], "weights", "finetune", "scratch")["auc"].get<double>(), 1.0);
+  // The MLP student is beyond the weights detector (another architecture):
+  // an abstention, counted in the row, null in the pair, never a number.
+  const auto& distilled = row(result.json["rows"], "weights", "distilled", "scratch");
+  EXPECT_GE(distilled["positives_abstained"].get<int64_t>(), 1);
+  EXPECT_GT(distilled["positives_count"].get<int64_t>(), distilled["positives_abstained"].get<int64_t>());
+  int64_t nulls = 0;
+  for (const auto& pair : result.json["pairs"])
+    for (const auto& [name, score] : pair["scores"].items()) {
+      nulls += score.is_null();
+      EXPECT_TRUE(score.is_null() || std::isfinite(score.get<double>())) << name;
+    }
+  EXPECT_GT(nulls, 0);
   EXPECT_TRUE(std::filesystem::exists(out + "/bench/bench.md"));
   EXPECT_TRUE(std::filesystem::exists(out + "/bench/figures/roc-finetune.svg"));
   EXPECT_TRUE(std::filesystem::exists(out + "/bench/figures/dna-similarity-layer-replacement.svg"));

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "modeldna/core/error.h"
 #include "test_support.h"
 
 namespace modeldna::verdict {
@@ -29,6 +30,41 @@ TEST(Metrics, AccuracyAndBestThreshold) {
   EXPECT_GT(t, 0.6);
   EXPECT_LT(t, 0.7);
   EXPECT_DOUBLE_EQ(accuracy_at(s, t), 1.0);
+}
+
+TEST(Metrics, AbstentionsAreCalledNotDerivedAndRankBelowEveryScore) {
+  // One scored and one abstained pair on each side, by hand:
+  // (0.9, 0.5) 1, (0.9, abstained) 1, (abstained, 0.5) 0, (abstained, abstained) 1/2.
+  LabelledScores s;
+  s.add(true, 0.9);
+  s.add(true, std::nullopt);
+  s.add(false, 0.5);
+  s.add(false, std::nullopt);
+  EXPECT_DOUBLE_EQ(roc_auc(s), 2.5 / 4);
+  // At threshold 0.7: 0.9 right, 0.5 right, the abstained negative right, the abstained positive wrong.
+  EXPECT_DOUBLE_EQ(accuracy_at(s, 0.7), 0.75);
+  // One false positive allowed of two negatives: the scored negative may pass, the abstained positive never does.
+  EXPECT_DOUBLE_EQ(tpr_at_fpr(s, 0.5), 0.5);
+  EXPECT_DOUBLE_EQ(tpr_at_fpr(s, 0.01), 0.5);  // 0.9 > 0.5 without any false positive
+  // The threshold is chosen among scores; abstentions never move it to "call everything derived".
+  const double t = best_threshold(s);
+  EXPECT_GT(t, 0.5);
+  EXPECT_LE(t, 0.9);
+  EXPECT_EQ(roc_curve(s).back(), std::make_pair(1.0, 1.0));
+  // Groups kept apart and put together.
+  const auto both = against(s, s);
+  EXPECT_EQ(both.positive_abstained, 1);
+  EXPECT_EQ(both.negative_abstained, 1);
+  // Only abstentions on one side: every scored pair of the other side beats them.
+  EXPECT_DOUBLE_EQ(roc_auc({{0.1, 0.2}, {}, 0, 3}), 1.0);
+}
+
+TEST(Metrics, ANonFiniteScoreIsRefusedNotRanked) {
+  LabelledScores s;
+  EXPECT_THROW_MSG(s.add(true, std::nan("")), UsageError, "non-finite");
+  EXPECT_THROW_MSG(s.add(false, HUGE_VAL), UsageError, "non-finite");
+  EXPECT_THROW_MSG(roc_auc({{std::nan("")}, {0.1}}), UsageError, "non-finite");
+  EXPECT_THROW_MSG(best_threshold({{0.3}, {-HUGE_VAL}}), UsageError, "non-finite");
 }
 
 TEST(Metrics, FormatsForTables) {

@@ -3,15 +3,29 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace modeldna::verdict {
 
+/// Scores of labelled pairs. A detector that cannot compare a pair abstains:
+/// the pair is counted, never given a number; an abstention is always called
+/// "not derived" and ranks below every score (tied with other abstentions).
+/// Scores must be finite (UsageError otherwise: a NaN is not evidence).
 struct LabelledScores {
   std::vector<double> positive;  // scores of derived pairs
   std::vector<double> negative;  // scores of independent pairs
+  int64_t positive_abstained = 0;
+  int64_t negative_abstained = 0;
+
+  /// Adds one pair: its score, or an abstention when `score` is empty.
+  void add(bool derived, std::optional<double> score);
 };
+
+/// The derived pairs of `derived` against the independent pairs of `independent`
+/// (groups kept apart, as ProvBench keeps relations and kinds of negative).
+LabelledScores against(const LabelledScores& derived, const LabelledScores& independent);
 
 /// Area under the ROC curve: P(score of a random positive > score of a random
 /// negative), ties counting one half. NaN when either side is empty.
@@ -26,7 +40,8 @@ double tpr_at_fpr(const LabelledScores& s, double max_fpr);
 double accuracy_at(const LabelledScores& s, double threshold);
 
 /// A threshold between the classes: the midpoint of the gap that maximises
-/// accuracy on `s` (for calibration on a training split).
+/// accuracy on `s` (for calibration on a training split); abstentions count
+/// as calls of "not derived" whatever the threshold.
 double best_threshold(const LabelledScores& s);
 
 /// A metric for a table: fixed with 3 decimals, "n/a" for NaN (no pairs).
