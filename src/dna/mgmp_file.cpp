@@ -15,6 +15,9 @@ namespace {
 
 constexpr const char* kFormat = "modeldna-mgmp-detector";
 constexpr int kVersion = 1;
+// Settings and the training record: a few KB for the paper's detectors; a
+// file a user hands us is bounded like every other.
+constexpr JsonLimits kDetectorJsonLimits{1u << 20, 16};
 
 std::string tensors_path(const std::string& dir) { return (std::filesystem::path(dir) / "detector.safetensors").string(); }
 std::string json_path(const std::string& dir) { return (std::filesystem::path(dir) / "detector.json").string(); }
@@ -39,7 +42,7 @@ void MgmpDetector::save(const std::string& dir) const {
 
 MgmpDetector MgmpDetector::load(const std::string& dir) {
   const std::string jpath = json_path(dir);
-  const auto doc = read_json_file(jpath);
+  const auto doc = read_json_file(jpath, kDetectorJsonLimits);
   MgmpSettings settings;
   ProbeFormat format;
   int64_t dna_dim = 0;

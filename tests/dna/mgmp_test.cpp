@@ -1,10 +1,14 @@
 #include "modeldna/dna/mgmp.h"
 
+#include <cmath>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
+#include "modeldna/io/open_store.h"
+#include "modeldna/nn/tensor_io.h"
 #include "modeldna/nn/train.h"
 #include "network_helpers.h"
 #include "test_support.h"
@@ -173,6 +177,68 @@ TEST_F(MgmpTrained, LoadRefusesBrokenDetectorFiles) {
   EXPECT_THROW_MSG(MgmpDetector::load(dir + "/missing"), FormatError, "cannot open");
 }
 
+// Rewrites <dir>/detector.safetensors with `change` applied to its tensors.
+void edit_tensors(const std::string& dir, const std::function<void(nn::NamedTensors&)>& change) {
+  const std::string path = dir + "/detector.safetensors";
+  nn::NamedTensors tensors;
+  {
+    const auto store = io::open_store(path);
+    for (const auto& t : store.tensors()) tensors.emplace_back(t.name, nn::read_tensor(store, t.name, t.shape).clone());
+  }
+  change(tensors);
+  nn::write_tensors(path, tensors, {{"modeldna.format", "modeldna-mgmp-detector"}});
+}
+
+torch::Tensor& tensor(nn::NamedTensors& tensors, const std::string& name) {
+  for (auto& [n, t] : tensors)
+    if (n == name) return t;
+  throw std::runtime_error("no tensor " + name);
+}
+
+// Each refusal of the loader, one broken field at a time, on a fresh copy.
+TEST_F(MgmpTrained, LoadRefusesEachBrokenField) {
+  const std::string dir = testing::fresh_temp_dir() + "/det";
+  auto fresh = [&] {
+    std::filesystem::remove_all(dir);
+    detector_->save(dir);
+    return read_json_file(dir + "/detector.json");
+  };
+  auto with_json = [&](const std::function<void(nlohmann::json&)>& change) {
+    auto doc = fresh();
+    change(doc);
+    write_json_file(dir + "/detector.json", doc);
+  };
+  const std::string json = dir + "/detector.json", tensors = dir + "/detector.safetensors";
+  with_json([](auto& d) { d["format"] = "modeldna-zoo"; });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, json + ": not an MGMP detector");
+  with_json([](auto& d) { d["version"] = 2; });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, json + ": unsupported detector version");
+  with_json([](auto& d) { d["dna_dim"] = 0; });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, json + ": detector dimensions out of range");
+  with_json([](auto& d) { d["input"]["modality"] = "audio"; });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, json + ": ");
+  with_json([](auto& d) { d.erase("settings"); });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, json + ": malformed detector settings");
+  with_json([](auto& d) { d["record"]["padding"] = std::string(1u << 20, 'x'); });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, "more than the 1048576-byte limit");
+
+  fresh();
+  edit_tensors(dir, [](auto& t) { tensor(t, "probes") = tensor(t, "probes").to(torch::kFloat64); });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, tensors + ": image probes must be F32");
+  fresh();
+  edit_tensors(dir, [](auto& t) { tensor(t, "probes")[0][0][0][0] = std::nanf(""); });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, tensors + ": probes hold NaN or infinite values");
+  fresh();
+  edit_tensors(dir, [](auto& t) { tensor(t, "probe_encoding")[3][1] = INFINITY; });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, tensors + ": probe_encoding holds NaN or infinite values");
+  fresh();
+  edit_tensors(dir, [](auto& t) { tensor(t, "probe_encoding") = tensor(t, "probe_encoding").narrow(0, 0, 10).clone(); });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, tensors + ": ");
+  fresh();
+  edit_tensors(dir, [](auto& t) { t.emplace_back("stowaway", torch::zeros({2})); });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, "stowaway");
+}
+
 // Text models: token-id probes, the text generator, and a detector file that
 // records them.
 TEST(MgmpText, TrainsSavesAndLoadsOnTokenProbes) {
@@ -208,6 +274,14 @@ TEST(MgmpText, TrainsSavesAndLoadsOnTokenProbes) {
   EXPECT_THROW_MSG(detector.verify(*source, *testing::seeded_network(other_vocab, 4)), UsageError,
                    "the detector's probes are 12-token texts (vocabulary 64)");
   EXPECT_THROW_MSG(detector.verify(*source, *mlp(10, 4)), UsageError, "reads 1x28x28 images");
+
+  // The loader's refusals for token probes.
+  edit_tensors(dir, [](auto& t) { tensor(t, "probes")[7][3] = 64; });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, "probe token ids outside the vocabulary of 64");
+  edit_tensors(dir, [](auto& t) { tensor(t, "probes")[7][3] = -1; });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, "probe token ids outside the vocabulary of 64");
+  edit_tensors(dir, [](auto& t) { tensor(t, "probes") = tensor(t, "probes").to(torch::kFloat32); });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, "text probes must be I64 token ids");
 }
 
 TEST(MgmpText, PoolMustHoldTheSourcesInputs) {
