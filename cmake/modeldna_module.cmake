@@ -1,3 +1,11 @@
+# modeldna_warnings(<target>): the warnings every target of ours builds clean
+# with (modules, the CLI, tests). -Wconversion is left out: libtorch's int64
+# sizes against size_t and float/double arithmetic would bury real findings.
+# MODELDNA_WERROR (scripts/build.sh, so CI) makes any of them an error.
+function(modeldna_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wshadow $<$<BOOL:${MODELDNA_WERROR}>:-Werror>)
+endfunction()
+
 # modeldna_add_module(NAME <name> SOURCES ... DEPS ...)
 # One static library per concept folder (modeldna_<name>, alias modeldna::<name>);
 # DEPS declare the layering rule of the README's codemap.
@@ -7,7 +15,7 @@ function(modeldna_add_module)
   add_library(modeldna::${M_NAME} ALIAS modeldna_${M_NAME})
   target_include_directories(modeldna_${M_NAME} PUBLIC ${PROJECT_SOURCE_DIR}/include)
   target_link_libraries(modeldna_${M_NAME} PUBLIC ${M_DEPS})
-  target_compile_options(modeldna_${M_NAME} PRIVATE -Wall -Wextra)
+  modeldna_warnings(modeldna_${M_NAME})
 endfunction()
 
 # modeldna_add_test(NAME <name> SOURCES ... DEPS ... [LABELS ...] [NEEDS_TINY_ZOO] [NEEDS_TINY_TEXT_ZOO])
@@ -18,6 +26,7 @@ function(modeldna_add_test)
   cmake_parse_arguments(T "NEEDS_TINY_ZOO;NEEDS_TINY_TEXT_ZOO" "NAME" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} modeldna_test_support GTest::gtest GTest::gtest_main)
+  modeldna_warnings(${T_NAME})
   target_compile_definitions(${T_NAME} PRIVATE MODELDNA_CLI_PATH="$<TARGET_FILE:modeldna>"
                              MODELDNA_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   # OpenBLAS on one thread, as the CLI keeps it (nn/runtime.h): with its own

@@ -88,11 +88,11 @@ std::optional<std::string> looks_constant(const io::TensorStore& store, const io
     // A contiguous run of each row's inputs: frequencies need neighbours.
     std::vector<int64_t> contiguous(static_cast<std::size_t>(std::min(shape.inputs, kMaxSpectralInputs)));
     for (std::size_t j = 0; j < contiguous.size(); ++j) contiguous[j] = static_cast<int64_t>(j);
-    const auto values = read_units(store, t, shape, units, contiguous);
+    const auto runs = read_units(store, t, shape, units, contiguous);
     std::vector<double> energies;
     for (std::size_t i = 0; i < units.size(); ++i) {
-      std::vector<float> row(values.begin() + static_cast<std::ptrdiff_t>(i * contiguous.size()),
-                             values.begin() + static_cast<std::ptrdiff_t>((i + 1) * contiguous.size()));
+      std::vector<float> row(runs.begin() + static_cast<std::ptrdiff_t>(i * contiguous.size()),
+                             runs.begin() + static_cast<std::ptrdiff_t>((i + 1) * contiguous.size()));
       energies.push_back(top_two_energy(row));
     }
     std::nth_element(energies.begin(), energies.begin() + static_cast<std::ptrdiff_t>(energies.size() / 2), energies.end());

@@ -410,20 +410,20 @@ struct StatsAccumulator {
         finite += count;
         continue;
       }
-      for (int64_t i = 0; i < count; ++i) {  // a block with NaN or infinity: one value at a time
-        if (!std::isfinite(x[i])) {
+      for (int64_t j = 0; j < count; ++j) {  // a block with NaN or infinity: one value at a time
+        if (!std::isfinite(x[j])) {
           ++non_finite;
           continue;
         }
         ++finite;
-        sum += x[i];
-        const double square = static_cast<double>(x[i]) * x[i];
+        sum += x[j];
+        const double square = static_cast<double>(x[j]) * x[j];
         sum_sq += square;
-        sum_cube += square * x[i];
+        sum_cube += square * x[j];
         sum_fourth += square * square;
-        zeros += x[i] == 0.0f;
-        min = std::min<double>(min, x[i]);
-        max = std::max<double>(max, x[i]);
+        zeros += x[j] == 0.0f;
+        min = std::min<double>(min, x[j]);
+        max = std::max<double>(max, x[j]);
       }
     }
   }

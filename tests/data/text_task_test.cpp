@@ -88,7 +88,7 @@ TEST_F(TextTask, ListsImageTasksThenTextTasks) {
     const bool image = t.name.rfind("fashion", 0) == 0 || t.name.rfind("mnist", 0) == 0;
     EXPECT_EQ(t.modality, image ? kImage : kText) << t.name;
     EXPECT_FALSE(t.description.empty());
-    if (!image) EXPECT_EQ(t.num_classes, kCounts.at(t.name).classes) << t.name;
+    if (!image) { EXPECT_EQ(t.num_classes, kCounts.at(t.name).classes) << t.name; }
   }
   EXPECT_EQ(target_task_names(), std::vector<std::string>(kImageTasks.begin() + 1, kImageTasks.end()));
   EXPECT_EQ(target_task_names(kImage), target_task_names());
@@ -106,7 +106,9 @@ TEST_F(TextTask, ListsImageTasksThenTextTasks) {
 TEST_F(TextTask, NeedsATokenizer) {
   EXPECT_THROW_MSG(load_task(kTextSourceTask), UsageError,
                    "text task 'sotu-presidents-a' needs a tokenizer (a text zoo's tokenizer.model)");
-  EXPECT_THROW_MSG(load_task("spam-easy", {10, 10}), UsageError, "text task 'spam-easy' needs a tokenizer");
+  TaskOptions untokenized;
+  untokenized.max_train = untokenized.max_test = 10;
+  EXPECT_THROW_MSG(load_task("spam-easy", untokenized), UsageError, "text task 'spam-easy' needs a tokenizer");
   TaskOptions o = options();
   o.tokenizer = tokenizer_path_ + ".missing";
   EXPECT_THROW_MSG(load_task("moby-section", o), FormatError, o.tokenizer + ": cannot open file");
@@ -147,7 +149,7 @@ TEST_F(TextTask, EveryTextTaskLoadsWithItsDocumentedCounts) {
     EXPECT_EQ(s.train.size(), 300);
     EXPECT_EQ(s.test.size(), 100);
     EXPECT_EQ(s.train.name, name);
-    if (counts.classes == 0) EXPECT_EQ(s.train.labels.max().item<int64_t>(), 0);
+    if (counts.classes == 0) { EXPECT_EQ(s.train.labels.max().item<int64_t>(), 0); }
     if (counts.classes > 0) {
       EXPECT_EQ(torch::bincount(s.train.labels, {}, counts.classes).gt(0).sum().item<int64_t>(), counts.classes);
     }

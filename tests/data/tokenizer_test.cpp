@@ -45,7 +45,7 @@ TEST(Tokenizer, TrainsQuietlyWithTheReservedIds) {
   bool unknown = false;
   for (int64_t id : t.encode(sentences()[10])) {
     unknown |= id == Tokenizer::kUnknown;
-    if (id != Tokenizer::kUnknown) EXPECT_GE(id, Tokenizer::kFirstPiece);
+    if (id != Tokenizer::kUnknown) { EXPECT_GE(id, Tokenizer::kFirstPiece); }
   }
   EXPECT_TRUE(unknown);
 }

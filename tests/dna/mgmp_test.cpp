@@ -98,7 +98,7 @@ TEST(MgmpShapes, ClassifierMatchesTheReference) {
   for (const auto& p : c->parameters()) count += p.numel();
   EXPECT_EQ(count, 183362);
   for (const auto& named : c->named_parameters())
-    if (named.key().find("bias") != std::string::npos) EXPECT_EQ(named.value().abs().sum().item<float>(), 0.0f);
+    if (named.key().find("bias") != std::string::npos) { EXPECT_EQ(named.value().abs().sum().item<float>(), 0.0f); }
   EXPECT_EQ(c->forward(torch::randn({3, 10}), torch::randn({3, 10})).sizes(), (std::vector<int64_t>{3, 2}));
 }
 

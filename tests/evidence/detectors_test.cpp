@@ -18,7 +18,7 @@ struct Zoo {
 
 // Built once (about 0.3 s) and shared by every test below.
 const Zoo& zoo() {
-  static const Zoo z = [] {
+  static const Zoo shared = [] {
     Zoo z;
     const auto data = band_task(600, 11), other = band_task(600, 12), five = band_task(600, 13, 5);
     z.probes = make_probe_set(data, 200, 1);
@@ -35,7 +35,7 @@ const Zoo& zoo() {
     z.independent5 = observe("independent5", train(fresh(tiny_mlp(5), 5), five, 5, 5), z.probes);
     return z;
   }();
-  return z;
+  return shared;
 }
 
 Evidence run(const std::string& detector, const ModelOutputs& target) {
@@ -82,8 +82,8 @@ TEST_P(EachDetector, NameMatchesTheRegistry) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, EachDetector, ::testing::ValuesIn(detector_names()),
-                         [](const auto& info) {
-                           std::string name = info.param;
+                         [](const auto& p) {
+                           std::string name = p.param;
                            for (char& c : name)
                              if (c == '-') c = '_';
                            return name;

@@ -25,7 +25,7 @@ TEST(SafetensorsStore, EveryDTypeOfTheSpec) {
 }
 
 TEST(SafetensorsStore, ShardedCheckpointFromTheIndexOrItsFolder) {
-  for (const std::string path : {fixture("sharded/model.safetensors.index.json"), fixture("sharded")}) {
+  for (const std::string& path : {fixture("sharded/model.safetensors.index.json"), fixture("sharded")}) {
     const auto store = open_store(path);
     EXPECT_EQ(store.tensors().size(), 3u);
     EXPECT_EQ(store.files().size(), 3u);  // the index and two shards

@@ -49,8 +49,8 @@ TEST_P(RealFiles, CountsMatchTheFormatsOwnTooling) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Npm, RealFiles, ::testing::ValuesIn(kFiles), [](const auto& info) {
-  std::string name = std::string(info.param.package) + "_" + info.param.file;
+INSTANTIATE_TEST_SUITE_P(Npm, RealFiles, ::testing::ValuesIn(kFiles), [](const auto& p) {
+  std::string name = std::string(p.param.package) + "_" + p.param.file;
   for (char& c : name)
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   return name;

@@ -312,7 +312,7 @@ TEST_P(SafetensorsBadFile, IsRejectedWithFileAndProblem) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Handcrafted, SafetensorsBadFile, ::testing::ValuesIn(kBadFiles),
-                         [](const ::testing::TestParamInfo<BadFile>& info) { return std::string(info.param.name); });
+                         [](const ::testing::TestParamInfo<BadFile>& p) { return std::string(p.param.name); });
 
 }  // namespace
 }  // namespace modeldna::io

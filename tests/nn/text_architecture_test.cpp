@@ -386,8 +386,8 @@ TEST(TextArchitecture, ModelFilesRoundTripIncludingInt8AndPruning) {
     const auto fresh = seeded(config, 4);  // float weights: no ties at the threshold
     prune_by_magnitude(*fresh, 0.5);
     for (const auto& p : fresh->named_parameters())
-      if (p.value().dim() >= 2)
-        EXPECT_NEAR(p.value().eq(0).to(torch::kFloat64).mean().item<double>(), 0.5, 0.02) << p.key();
+      if (p.value().dim() >= 2) {
+        EXPECT_NEAR(p.value().eq(0).to(torch::kFloat64).mean().item<double>(), 0.5, 0.02) << p.key(); }
     EXPECT_TRUE(torch::isfinite(eval_forward(*fresh, x)).all().item<bool>());
   }
 }

@@ -111,7 +111,7 @@ TEST_F(RegistryFiles, SqliteAddsAreIdempotentPersistAndCanBeRemoved) {
   }
   Registry reg(db);  // reopened: nothing lost
   ASSERT_EQ(reg.list().size(), 2u);
-  for (const std::string key : {std::to_string(id), fp.path, fp.content_hash}) {
+  for (const std::string& key : {std::to_string(id), fp.path, fp.content_hash}) {
     const auto shown = reg.show(key);
     ASSERT_TRUE(shown) << key;
     EXPECT_EQ(shown->content_hash, fp.content_hash);
@@ -167,7 +167,7 @@ TEST_F(RegistryFiles, FindNamesTheParentAndNoParentForAnUnrelatedModel) {
   EXPECT_LT(child.parent->log10_p_adjusted, -10);
   EXPECT_EQ(child.registry_models, 6);
   for (const auto& c : child.candidates)
-    if (c.model.path != source_fp.path) EXPECT_FALSE(c.significant) << c.model.path;
+    if (c.model.path != source_fp.path) { EXPECT_FALSE(c.significant) << c.model.path; }
 
   const auto stranger = reg.find(fingerprint_of(write_model(file("stranger.safetensors"), random_model(30))), {});
   EXPECT_FALSE(stranger.parent);

@@ -85,14 +85,14 @@ void check_find(const std::string& dir, const std::set<std::string>& asserted) {
     bool right = false;
     if (m.relation == "scratch" || m.relation == "source") {
       right = !found.parent;
-      if (asserted.count(m.relation)) EXPECT_TRUE(right) << "found a parent: " << parent;
+      if (asserted.count(m.relation)) { EXPECT_TRUE(right) << "found a parent: " << parent; }
     } else if (m.relation == "replace-last-k") {
       const auto base = z.path_of.at(m.recipe.at("base").get<std::string>());
       right = named.count(z.path_of.at(*m.parent)) && named.count(base);
-      if (asserted.count(m.relation)) EXPECT_TRUE(right) << "parent " << parent << ", " << found.also_from.size() << " other donors";
+      if (asserted.count(m.relation)) { EXPECT_TRUE(right) << "parent " << parent << ", " << found.also_from.size() << " other donors"; }
     } else if (m.parent) {
       right = parent == z.path_of.at(*m.parent);
-      if (asserted.count(m.relation)) EXPECT_TRUE(right) << "parent: " << (parent.empty() ? "none" : parent);
+      if (asserted.count(m.relation)) { EXPECT_TRUE(right) << "parent: " << (parent.empty() ? "none" : parent); }
     }
     auto& s = score[m.relation];
     s.first += right;
@@ -121,7 +121,7 @@ void check_tree(const std::string& dir, const std::set<std::string>& asserted) {
     SCOPED_TRACE(m.id + " (" + zoo::relation_label(m) + ")");
     const auto it = parent_of.find(i);
     if (m.relation == "scratch" || m.relation == "source") {
-      if (asserted.count(m.relation)) EXPECT_EQ(it, parent_of.end()) << "given parent " << z.manifest.models[it->second].id;
+      if (asserted.count(m.relation)) { EXPECT_EQ(it, parent_of.end()) << "given parent " << z.manifest.models[it->second].id; }
       continue;
     }
     if (!kWeightPreserving.count(m.relation)) continue;

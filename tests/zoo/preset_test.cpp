@@ -41,8 +41,8 @@ TEST_P(Preset, ContainsEveryRelation) {
   for (const auto& m : plan_.models) {
     relations.insert(m.relation);
     if (m.relation == "replace-last-k") replace_ks.insert(m.k);
-    if (m.relation == "random-replace-3") EXPECT_EQ(m.k, 3) << m.id;
-    if (m.relation == "finetune-last-k") EXPECT_GT(m.k, 0) << m.id;
+    if (m.relation == "random-replace-3") { EXPECT_EQ(m.k, 3) << m.id; }
+    if (m.relation == "finetune-last-k") { EXPECT_GT(m.k, 0) << m.id; }
   }
   for (const auto& r : expected) EXPECT_TRUE(relations.count(r)) << "missing relation " << r;
   for (const auto& r : relations)
@@ -69,8 +69,8 @@ TEST_P(Preset, IdsAreUniqueAndParentsComeFirst) {
   for (const auto& m : plan_.models) {
     SCOPED_TRACE(m.id);
     EXPECT_FALSE(m.id.empty());
-    if (m.parent) EXPECT_TRUE(seen.count(*m.parent)) << "parent " << *m.parent << " comes later or is absent";
-    if (!m.base.empty()) EXPECT_TRUE(seen.count(m.base)) << "base " << m.base << " comes later or is absent";
+    if (m.parent) { EXPECT_TRUE(seen.count(*m.parent)) << "parent " << *m.parent << " comes later or is absent"; }
+    if (!m.base.empty()) { EXPECT_TRUE(seen.count(m.base)) << "base " << m.base << " comes later or is absent"; }
     EXPECT_TRUE(seen.insert(m.id).second) << "duplicate id";
   }
 }
@@ -120,7 +120,7 @@ TEST_P(Preset, LineagesAreConsistent) {
       EXPECT_LT(m.prune_fraction, 1.0);
     }
     EXPECT_GT(m.max_test, 0);
-    if (m.recipe.epochs > 0) EXPECT_GT(m.max_train, 0);
+    if (m.recipe.epochs > 0) { EXPECT_GT(m.max_train, 0); }
   }
 }
 
@@ -139,8 +139,8 @@ TEST_P(Preset, TasksAndSplitsAreConsistent) {
     EXPECT_TRUE(m.task == data::source_task(modality_) || is_target(m.task) ||
                 (text() && m.task == data::kPretrainTask));
     EXPECT_TRUE(m.split == "train" || m.split == "test");
-    if (std::count(plan_.train_tasks.begin(), plan_.train_tasks.end(), m.task)) EXPECT_EQ(m.split, "train");
-    if (std::count(plan_.test_tasks.begin(), plan_.test_tasks.end(), m.task)) EXPECT_EQ(m.split, "test");
+    if (std::count(plan_.train_tasks.begin(), plan_.train_tasks.end(), m.task)) { EXPECT_EQ(m.split, "train"); }
+    if (std::count(plan_.test_tasks.begin(), plan_.test_tasks.end(), m.task)) { EXPECT_EQ(m.split, "test"); }
   }
   const auto ids = by_id();
   for (const auto& s : plan_.train_sources) EXPECT_EQ(ids.at(s)->relation, "source");

@@ -37,7 +37,7 @@ TORCH_MODULE(TextEmbedding);
 // exclude padding, then a GELU feed-forward, each with a residual. Batch
 // first, unlike torch::nn::TransformerEncoderLayer in libtorch 1.13.
 struct EncoderBlockImpl : torch::nn::Module {
-  EncoderBlockImpl(int64_t d, int64_t heads) : heads(heads) {
+  EncoderBlockImpl(int64_t d, int64_t head_count) : heads(head_count) {
     qkv = register_module("qkv", torch::nn::Linear(d, 3 * d));
     out = register_module("out", torch::nn::Linear(d, d));
     norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
