@@ -10,7 +10,7 @@ namespace modeldna::bench {
 namespace {
 
 // Mean over probes of the cosine similarity of two models' DNAs.
-double dna_similarity(MgmpEvidence& mgmp, const evidence::ModelOutputs& a, const evidence::ModelOutputs& b) {
+double dna_similarity(evidence::MgmpEvidence& mgmp, const evidence::ModelOutputs& a, const evidence::ModelOutputs& b) {
   const auto& det = mgmp.detector();
   return torch::cosine_similarity(det.dna(mgmp.outputs(a)), det.dna(mgmp.outputs(b)), 1).mean().item<double>();
 }
@@ -73,8 +73,8 @@ std::string dna_space_figure(const FigureInput& in, const zoo::ModelRecord& sour
   groups.emplace_back(0, dna_of(source.id));
   for (const auto& m : manifest.models) {
     if (m.split != "test" || m.task == source.task) continue;
-    if (m.relation == "finetune" && m.parent == source.id) groups.emplace_back(1, dna_of(m.id));
-    if (m.relation == "scratch" && m.arch == source.arch) groups.emplace_back(2, dna_of(m.id));
+    if (m.relation == zoo::Relation::Finetune && m.parent == source.id) groups.emplace_back(1, dna_of(m.id));
+    if (m.relation == zoo::Relation::Scratch && m.arch == source.arch) groups.emplace_back(2, dna_of(m.id));
   }
   std::vector<torch::Tensor> all;
   for (const auto& g : groups) all.push_back(g.second);

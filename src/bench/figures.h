@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "mgmp_evidence.h"
+#include "modeldna/evidence/mgmp_evidence.h"
 #include "modeldna/evidence/probe_set.h"
 #include "modeldna/verdict/metrics.h"
 #include "modeldna/zoo/zoo_models.h"
@@ -21,7 +21,7 @@ struct FigureInput {
   std::map<std::string, std::map<std::string, verdict::LabelledScores>> derived;
   std::map<std::string, std::map<std::string, verdict::LabelledScores>> negatives;
   std::vector<std::string> relations;
-  MgmpEvidence* mgmp = nullptr;  // Figures 1, 3, 4 and 5 need MGMP's DNA
+  evidence::MgmpEvidence* mgmp = nullptr;  // Figures 1, 3, 4 and 5 need MGMP's DNA
   const std::map<std::string, evidence::ModelOutputs>* observed = nullptr;
 };
 

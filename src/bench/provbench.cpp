@@ -9,7 +9,7 @@
 
 #include "calibration.h"
 #include "figures.h"
-#include "mgmp_evidence.h"
+#include "modeldna/evidence/mgmp_evidence.h"
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
 #include "modeldna/verdict/metrics.h"
@@ -23,20 +23,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::vector<std::unique_ptr<evidence::Detector>> make_detectors(const BenchOptions& o) {
-  std::vector<std::string> names = o.detectors;
-  if (names.empty()) {
-    if (!o.mgmp_detector_dir.empty()) names.push_back("mgmp");
-    for (const auto& n : evidence::detector_names()) names.push_back(n);
-  }
+  const evidence::DetectorOptions options{o.mgmp_detector_dir};
   std::vector<std::unique_ptr<evidence::Detector>> out;
-  for (const auto& n : names) {
-    if (n == "mgmp") {
-      MDNA_CHECK(!o.mgmp_detector_dir.empty(), "detector 'mgmp' needs --detector DETECTOR_DIR (from `modeldna train`)");
-      out.push_back(std::make_unique<MgmpEvidence>(o.mgmp_detector_dir));
-    } else {
-      out.push_back(evidence::make_detector(n));
-    }
-  }
+  for (const auto& n : o.detectors.empty() ? evidence::available_detector_names(options) : o.detectors)
+    out.push_back(evidence::make_detector(n, options));
   return out;
 }
 
@@ -88,11 +78,11 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
       const bool is_derived = m.root == source->id;
       std::string bucket;  // calibration: "calib+"/"calib-"; test: relation or negative kind
       if (m.split == "train") {
-        if (is_derived && m.relation == "finetune") bucket = "calib+";
-        else if (m.relation == "scratch") bucket = "calib-";
+        if (is_derived && m.relation == zoo::Relation::Finetune) bucket = "calib+";
+        else if (m.relation == zoo::Relation::Scratch) bucket = "calib-";
         else continue;
       } else {
-        bucket = is_derived ? zoo::relation_label(m) : (m.relation == "scratch" ? "scratch" : "other lineages");
+        bucket = is_derived ? zoo::relation_label(m) : (m.relation == zoo::Relation::Scratch ? "scratch" : "other lineages");
       }
       nlohmann::json scores, details;
       for (auto& det : detectors) {
@@ -189,7 +179,7 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
     std::filesystem::create_directories(o.out_dir);
     FigureInput input{zoo, names, derived, negatives, relations};
     for (auto& det : detectors)
-      if (auto* mgmp = dynamic_cast<MgmpEvidence*>(det.get())) input.mgmp = mgmp;
+      if (auto* mgmp = dynamic_cast<evidence::MgmpEvidence*>(det.get())) input.mgmp = mgmp;
     input.observed = &observed;
     const auto figures = draw_figures(input, o.out_dir);
     result.json["figures"] = figures;

@@ -133,13 +133,9 @@ const TaskInfo& task_info(const std::string& name) {
   throw UsageError("unknown task '" + name + "' (see `modeldna tasks`)");
 }
 
-std::string source_task(const std::string& modality) {
-  if (modality == kImage) return kSourceTask;
-  if (modality == kText) return kTextSourceTask;
-  throw UsageError("unknown modality '" + modality + "' (expected image or text)");
-}
+std::string source_task(Modality modality) { return modality == Modality::Text ? kTextSourceTask : kSourceTask; }
 
-std::vector<std::string> target_task_names(const std::string& modality) {
+std::vector<std::string> target_task_names(Modality modality) {
   const std::string source = source_task(modality);
   std::vector<std::string> names;
   for (const auto& info : list_tasks())

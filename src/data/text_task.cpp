@@ -207,7 +207,7 @@ int64_t moby_section(const Passage& p, const Corpora& c) {
 }
 
 TaskInfo info(const char* name, const char* description, int64_t classes) {
-  return {name, description, classes, kText};
+  return {name, description, classes, Modality::Text};
 }
 
 // Passage counts are of the pinned npm packages (tests/data/text_task_test.cpp checks them).

@@ -10,7 +10,7 @@ namespace modeldna::dna {
 ProbeFormat ProbeFormat::of(const nn::ArchConfig& arch) {
   ProbeFormat f;
   f.modality = arch.modality();
-  if (f.modality == "text") {
+  if (f.modality == data::Modality::Text) {
     f.in_channels = f.image_size = 0;
     f.vocab_size = arch.vocab_size;
     f.seq_len = arch.seq_len;
@@ -28,33 +28,35 @@ bool ProbeFormat::fits(const nn::ArchConfig& arch) const {
 }
 
 std::string ProbeFormat::describe() const {
-  if (modality == "text")
+  if (modality == data::Modality::Text)
     return std::to_string(seq_len) + "-token texts (vocabulary " + std::to_string(vocab_size) + ")";
   return std::to_string(in_channels) + "x" + std::to_string(image_size) + "x" + std::to_string(image_size) + " images";
 }
 
 std::vector<int64_t> ProbeFormat::shape(int64_t n) const {
-  if (modality == "text") return {n, seq_len};
+  if (modality == data::Modality::Text) return {n, seq_len};
   return {n, in_channels, image_size, image_size};
 }
 
 nlohmann::json ProbeFormat::to_json() const {
-  if (modality == "text") return {{"modality", modality}, {"vocab_size", vocab_size}, {"seq_len", seq_len}};
-  return {{"modality", modality}, {"in_channels", in_channels}, {"image_size", image_size}};
+  if (modality == data::Modality::Text) return {{"modality", std::string(data::modality_name(modality))}, {"vocab_size", vocab_size}, {"seq_len", seq_len}};
+  return {{"modality", std::string(data::modality_name(modality))}, {"in_channels", in_channels}, {"image_size", image_size}};
 }
 
 ProbeFormat ProbeFormat::from_json(const nlohmann::json& j) {
   try {
     ProbeFormat f;
-    f.modality = j.at("modality").get<std::string>();
-    if (f.modality == "text") {
+    const auto name = j.at("modality").get<std::string>();
+    const auto modality = data::parse_modality(name);
+    MDNA_CHECK(modality.has_value(), "probe modality must be image or text, not '" + name + "'");
+    f.modality = *modality;
+    if (f.modality == data::Modality::Text) {
       f.in_channels = f.image_size = 0;
       f.vocab_size = j.at("vocab_size").get<int64_t>();
       f.seq_len = j.at("seq_len").get<int64_t>();
       MDNA_CHECK(f.vocab_size >= 6 && f.vocab_size <= 1000000 && f.seq_len >= 2 && f.seq_len <= 4096,
                  "text probe format out of range");
     } else {
-      MDNA_CHECK(f.modality == "image", "probe modality must be image or text, not '" + f.modality + "'");
       f.in_channels = j.at("in_channels").get<int64_t>();
       f.image_size = j.at("image_size").get<int64_t>();
       MDNA_CHECK(f.in_channels >= 1 && f.in_channels <= 16 && f.image_size >= 8 && f.image_size <= 512,
@@ -66,7 +68,7 @@ ProbeFormat ProbeFormat::from_json(const nlohmann::json& j) {
   }
 }
 
-DnaGeneratorImpl::DnaGeneratorImpl(const ProbeFormat& format, int64_t dna_dim) : text_(format.modality == "text") {
+DnaGeneratorImpl::DnaGeneratorImpl(const ProbeFormat& format, int64_t dna_dim) : text_(format.modality == data::Modality::Text) {
   namespace nn = torch::nn;
   if (text_) {
     auto conv = [](int64_t in, int64_t out, int64_t stride) {
@@ -116,10 +118,18 @@ torch::Tensor DnaGeneratorImpl::forward(const torch::Tensor& x) {
   return torch::nn::functional::normalize(h, torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-12));
 }
 
-ProvenanceClassifierImpl::ProvenanceClassifierImpl(int64_t dna_dim, const std::string& pair_features)
-    : relation_(pair_features == "relation") {
-  MDNA_CHECK(pair_features == "concat" || pair_features == "relation",
-             "pair features must be concat or relation, not '" + pair_features + "'");
+std::string_view pair_features_name(PairFeatures features) {
+  return features == PairFeatures::Relation ? "relation" : "concat";
+}
+
+std::optional<PairFeatures> parse_pair_features(std::string_view name) {
+  if (name == "concat") return PairFeatures::Concat;
+  if (name == "relation") return PairFeatures::Relation;
+  return std::nullopt;
+}
+
+ProvenanceClassifierImpl::ProvenanceClassifierImpl(int64_t dna_dim, PairFeatures pair_features)
+    : relation_(pair_features == PairFeatures::Relation) {
   fc1_ = register_module("fc1", torch::nn::Linear((relation_ ? 4 : 2) * dna_dim, 512));
   fc2_ = register_module("fc2", torch::nn::Linear(512, 256));
   fc3_ = register_module("fc3", torch::nn::Linear(256, 128));

@@ -11,7 +11,7 @@
 namespace modeldna::dna {
 
 nlohmann::json MgmpSettings::to_json() const {
-  return {{"schedule", schedule},
+  return {{"schedule", std::string(schedule_name(schedule))},
           {"use_generator", use_generator},
           {"train_probes", train_probes},
           {"verify_probes", verify_probes},
@@ -19,7 +19,7 @@ nlohmann::json MgmpSettings::to_json() const {
           {"generator_epochs", generator_epochs},
           {"classifier_epochs", classifier_epochs},
           {"temperature", temperature},
-          {"pair_features", pair_features},
+          {"pair_features", std::string(pair_features_name(pair_features))},
           {"generator_optimizer", {{"type", "sgd"}, {"lr", generator_lr}, {"momentum", generator_momentum},
                                    {"weight_decay", generator_weight_decay}}},
           {"classifier_optimizer", {{"type", "adam"}, {"lr", classifier_lr},
@@ -27,9 +27,20 @@ nlohmann::json MgmpSettings::to_json() const {
           {"seed", seed}};
 }
 
+std::string_view schedule_name(Schedule schedule) { return schedule == Schedule::Joint ? "joint" : "two-stage"; }
+
+std::optional<Schedule> parse_schedule(std::string_view name) {
+  if (name == "two-stage") return Schedule::TwoStage;
+  if (name == "joint") return Schedule::Joint;
+  return std::nullopt;
+}
+
 MgmpSettings MgmpSettings::from_json(const nlohmann::json& j) {
   MgmpSettings s;
-  s.schedule = j.at("schedule").get<std::string>();
+  const auto schedule = j.at("schedule").get<std::string>();
+  const auto known_schedule = parse_schedule(schedule);
+  MDNA_CHECK(known_schedule.has_value(), "schedule must be two-stage or joint, not '" + schedule + "'");
+  s.schedule = *known_schedule;
   s.use_generator = j.at("use_generator").get<bool>();
   s.train_probes = j.at("train_probes").get<int64_t>();
   s.verify_probes = j.at("verify_probes").get<int64_t>();
@@ -37,7 +48,10 @@ MgmpSettings MgmpSettings::from_json(const nlohmann::json& j) {
   s.generator_epochs = j.at("generator_epochs").get<int64_t>();
   s.classifier_epochs = j.at("classifier_epochs").get<int64_t>();
   s.temperature = j.at("temperature").get<double>();
-  s.pair_features = j.value("pair_features", "concat");  // absent in detectors written before the option
+  const auto features = j.value("pair_features", "concat");  // absent in detectors written before the option
+  const auto known_features = parse_pair_features(features);
+  MDNA_CHECK(known_features.has_value(), "pair_features must be concat or relation, not '" + features + "'");
+  s.pair_features = *known_features;
   const auto& g = j.at("generator_optimizer");
   s.generator_lr = g.at("lr").get<double>();
   s.generator_momentum = g.at("momentum").get<double>();
@@ -46,8 +60,6 @@ MgmpSettings MgmpSettings::from_json(const nlohmann::json& j) {
   s.classifier_lr = c.at("lr").get<double>();
   s.classifier_weight_decay = c.at("weight_decay").get<double>();
   s.seed = j.at("seed").get<uint64_t>();
-  MDNA_CHECK(s.schedule == "two-stage" || s.schedule == "joint", "schedule must be two-stage or joint");
-  MDNA_CHECK(s.pair_features == "concat" || s.pair_features == "relation", "pair_features must be concat or relation");
   MDNA_CHECK(s.verify_probes > 0 && s.train_probes > 0 && s.batch_size > 0, "probe counts and batch size must be > 0");
   return s;
 }

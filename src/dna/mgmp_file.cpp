@@ -70,7 +70,7 @@ MgmpDetector MgmpDetector::load(const std::string& dir) {
   auto used = nn::load_state(*det.generator_, file, {"generator.", false});
   for (const auto& name : nn::load_state(*det.classifier_, file, {"classifier.", false})) used.insert(name);
   det.probes_ = nn::read_tensor(file, "probes", format.shape(settings.verify_probes));
-  if (format.modality == "text") {
+  if (format.modality == data::Modality::Text) {
     if (det.probes_.scalar_type() != torch::kInt64) throw FormatError(file.path(), "text probes must be I64 token ids");
     if (det.probes_.lt(0).any().item<bool>() || det.probes_.ge(format.vocab_size).any().item<bool>())
       throw FormatError(file.path(), "probe token ids outside the vocabulary of " + std::to_string(format.vocab_size));

@@ -1,6 +1,6 @@
 // MGMP training: stage 1 teaches the generator with the DNA similarity loss,
 // stage 2 the classifier with cross-entropy (reference code), or both at once
-// ("joint", the paper's text). Model outputs on the training probes are
+// (Schedule::Joint, from a summary of the paper). Model outputs on the training probes are
 // computed once up front: the models are frozen, so this equals re-running
 // them every batch, minus the cost.
 #include <torch/nn/functional/loss.h>
@@ -101,7 +101,7 @@ MgmpDetector MgmpDetector::train(const std::vector<TrainingGroup>& groups, const
     int64_t epochs;
   };
   std::vector<Stage> stages;
-  if (s.schedule == "joint") {
+  if (s.schedule == Schedule::Joint) {
     stages.push_back({"joint", std::max(s.generator_epochs, s.classifier_epochs)});
   } else {
     if (s.use_generator) stages.push_back({"generator", s.generator_epochs});

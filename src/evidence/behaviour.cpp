@@ -105,10 +105,11 @@ compare::BlackBoxEvidence behavioural_evidence(const ProbeSet& probes, const Mod
   e.signals["statistic"] = source.logits.size(1) == target.logits.size(1)
                                ? "mean Jensen-Shannon similarity of outputs on clean, noisy and CutMix probes"
                                : "similarity of output correlation matrices on CutMix probes (output sizes differ)";
-  for (const auto& name : detector_names()) {
-    if (name == "weights" || name == "weights-perm" || name == "compare") continue;  // white-box, or compare itself
-    const auto ev = make_detector(name)->compare(probes, source, target);
-    e.signals[name] = ev.applicable ? nlohmann::json{{"score", ev.score}, {"details", ev.details}}
+  for (const auto& info : detector_table()) {
+    // The black-box detectors that need nothing but the two models.
+    if (info.access != Access::BlackBox || info.needs_mgmp_detector) continue;
+    const auto ev = make_detector(info.name)->compare(probes, source, target);
+    e.signals[info.name] = ev.applicable ? nlohmann::json{{"score", ev.score}, {"details", ev.details}}
                                     : nlohmann::json{{"not_applicable", ev.details.value("reason", "")}};
   }
   std::vector<double> panel;
@@ -138,14 +139,14 @@ compare::BlackBoxEvidence behavioural_evidence(const ProbeSet& probes, const Mod
 }
 
 std::string input_kind(const nn::ArchConfig& a) {
-  if (a.modality() == "text") return "token ids, vocabulary " + std::to_string(a.vocab_size) + ", length " + std::to_string(a.seq_len);
+  if (a.modality() == data::Modality::Text) return "token ids, vocabulary " + std::to_string(a.vocab_size) + ", length " + std::to_string(a.seq_len);
   return "images " + std::to_string(a.in_channels) + "x" + std::to_string(a.image_size) + "x" + std::to_string(a.image_size);
 }
 
 namespace {
 
 data::Dataset probe_data(const nn::ArchConfig& arch, const BehaviourOptions& o) {
-  if (arch.modality() != "text") {
+  if (arch.modality() != data::Modality::Text) {
     data::TaskOptions images;
     images.max_train = o.probes * 4;
     images.max_test = 1;
@@ -157,7 +158,7 @@ data::Dataset probe_data(const nn::ArchConfig& arch, const BehaviourOptions& o) 
     t.seq_len = arch.seq_len;
     t.max_train = o.probes * 4;
     t.max_test = 1;
-    return data::load_task(data::source_task("text"), t).train;
+    return data::load_task(data::source_task(data::Modality::Text), t).train;
   }
   // Random ids after [CLS] (id 2); 0-4 are reserved pieces.
   auto gen = at::detail::createCPUGenerator(o.seed + 17);

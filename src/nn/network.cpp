@@ -20,7 +20,7 @@ const char* const kMaskedLm = "masked-lm";
 // Whether a config uses the text layout: the registry's word for a known
 // architecture, else (an unknown name, make_network's error) its fields.
 bool is_text(const ArchConfig& c, const arch::ArchEntry* entry) {
-  return entry ? entry->modality == data::kText : c.vocab_size != 0;
+  return entry ? entry->modality == data::Modality::Text : c.vocab_size != 0;
 }
 
 // The architecture's own rules first (clearer words for a config of the wrong
@@ -66,11 +66,11 @@ const arch::ArchEntry& known_arch(const std::string& name) {
 
 }  // namespace
 
-std::string ArchConfig::modality() const { return known_arch(arch).modality; }
+data::Modality ArchConfig::modality() const { return known_arch(arch).modality; }
 
 torch::Tensor ArchConfig::example_input(int64_t batch) const {
   MDNA_CHECK(batch >= 0, "negative batch size");
-  if (modality() == data::kImage) return torch::zeros({batch, in_channels, image_size, image_size});
+  if (modality() == data::Modality::Image) return torch::zeros({batch, in_channels, image_size, image_size});
   auto x = torch::full({batch, seq_len}, data::Tokenizer::kPad, torch::kInt64);
   x.select(1, 0).fill_(data::Tokenizer::kCls);
   return x;
@@ -91,7 +91,7 @@ ArchConfig ArchConfig::from_json(const nlohmann::json& j) {
     ArchConfig c;
     c.arch = j.at("arch").get<std::string>();
     const auto* entry = arch::find_arch(c.arch);
-    const bool text = entry ? entry->modality == data::kText : j.contains("vocab_size");
+    const bool text = entry ? entry->modality == data::Modality::Text : j.contains("vocab_size");
     const char* const image_fields[] = {"in_channels", "image_size"};
     const char* const text_fields[] = {"vocab_size", "seq_len", "head"};
     if (text) {

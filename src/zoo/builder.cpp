@@ -27,7 +27,7 @@ class ZooBuilder {
     Manifest manifest;
     manifest.preset = plan_.preset;
     manifest.modality = plan_.modality;
-    if (plan_.modality == data::kText) {
+    if (plan_.modality == data::Modality::Text) {
       manifest.tokenizer = kTokenizerFile;
       manifest.seq_len = plan_.seq_len;
     }
@@ -37,7 +37,7 @@ class ZooBuilder {
     manifest.train_sources = plan_.train_sources;
     manifest.heldout_sources = plan_.heldout_sources;
     // A text zoo's tokenizer comes first: every text model is made from it.
-    if (plan_.modality == data::kText) {
+    if (plan_.modality == data::Modality::Text) {
       prepare_tokenizer();
       input_hashes_["tokenizer"] = io::file_sha256(tokenizer_path());
     }
@@ -74,7 +74,7 @@ class ZooBuilder {
   // only when it was made from exactly this, so a parent rebuilt with another
   // recipe takes its whole lineage with it.
   nlohmann::json built_from(const ModelPlan& step) const {
-    const nlohmann::json plan = {{"id", step.id}, {"relation", step.relation}, {"arch", step.arch.to_json()},
+    const nlohmann::json plan = {{"id", step.id}, {"relation", std::string(relation_name(step.relation))}, {"arch", step.arch.to_json()},
                                  {"parent", step.parent ? nlohmann::json(*step.parent) : nlohmann::json(nullptr)},
                                  {"base", step.base}, {"root", step.root}, {"k", step.k}, {"task", step.task},
                                  {"split", step.split}, {"recipe", step.recipe.to_json()}, {"max_train", step.max_train},
@@ -84,7 +84,7 @@ class ZooBuilder {
     nlohmann::json inputs = nlohmann::json::object();
     for (const std::string& id : {step.parent.value_or(""), step.base})
       if (!id.empty()) inputs[id] = input_hashes_.at(id);  // parents come first in a plan
-    if (plan_.modality == data::kText) inputs["tokenizer"] = input_hashes_.at("tokenizer");
+    if (plan_.modality == data::Modality::Text) inputs["tokenizer"] = input_hashes_.at("tokenizer");
     return {{"plan", sha256_hex(text.data(), text.size())}, {"inputs", inputs}};
   }
 
@@ -163,49 +163,58 @@ class ZooBuilder {
     nn::NetworkPtr net;
     recipe_json = recipe.epochs > 0 ? recipe.to_json() : nlohmann::json::object();
     int8 = false;
-    const std::string& r = step.relation;
-    if (r == "source" && step.arch.head == "masked-lm") {
-      net = fresh(step.arch, recipe.seed);
-      nn::train_masked_lm(*net, splits.train.inputs, recipe);
-    } else if (r == "source" || r == "scratch") {
-      net = fresh(step.arch, recipe.seed);
-      nn::train_classifier(*net, splits.train, recipe);
-    } else if (r == "pretrain-finetune") {
-      torch::manual_seed(recipe.seed);  // the new head's initialisation
-      net = nn::with_new_head(*model(*step.parent), step.arch.num_classes);
-      nn::train_classifier(*net, splits.train, recipe);
-      recipe_json["new_head"] = step.arch.num_classes;
-    } else if (r == "finetune" || r == "finetune-last-k") {
-      net = nn::clone_network(*model(*step.parent));
-      if (r == "finetune-last-k") recipe.trainable_layers = net->last_layers(step.k);
-      recipe_json = recipe.to_json();
-      nn::train_classifier(*net, splits.train, recipe);
-    } else if (r == "replace-last-k") {
-      net = nn::clone_network(*model(step.base));
-      nn::copy_layers(*model(*step.parent), *net, net->last_layers(step.k));
-      recipe_json = {{"base", step.base}, {"replaced_layers", net->last_layers(step.k)}};
-    } else if (r == "random-replace-3") {
-      net = fresh(step.arch, recipe.seed);
-      nn::copy_layers(*model(*step.parent), *net, net->last_layers(step.k));
-      nn::train_classifier(*net, splits.train, recipe);
-      recipe_json["replaced_layers"] = net->last_layers(step.k);
-    } else if (r == "pruned") {
-      net = nn::clone_network(*model(*step.parent));
-      recipe.after_step = nn::prune_by_magnitude(*net, step.prune_fraction);
-      nn::train_classifier(*net, splits.train, recipe);
-      recipe_json["prune_fraction"] = step.prune_fraction;
-    } else if (r == "quantized") {
-      net = nn::clone_network(*model(*step.parent));
-      nn::quantize_int8_per_tensor(*net);
-      int8 = true;
-      recipe_json = {{"quantization", nn::kInt8PerTensor}};
-    } else if (r == "distilled") {
-      net = fresh(step.arch, recipe.seed);
-      nn::train_distillation(*net, *model(*step.parent), splits.train, recipe, step.distill_temperature);
-      recipe_json["temperature"] = step.distill_temperature;
-    } else {
-      throw UsageError("unknown relation '" + r + "' in zoo plan");
+    // A switch, so a relation added to the enum without a builder step is a
+    // compiler warning (an error in CI), not a zoo silently missing models.
+    switch (step.relation) {
+      case Relation::Source:
+      case Relation::Scratch:
+        net = fresh(step.arch, recipe.seed);
+        if (step.arch.head == "masked-lm") nn::train_masked_lm(*net, splits.train.inputs, recipe);
+        else nn::train_classifier(*net, splits.train, recipe);
+        break;
+      case Relation::PretrainFinetune:
+        torch::manual_seed(recipe.seed);  // the new head's initialisation
+        net = nn::with_new_head(*model(*step.parent), step.arch.num_classes);
+        nn::train_classifier(*net, splits.train, recipe);
+        recipe_json["new_head"] = step.arch.num_classes;
+        break;
+      case Relation::Finetune:
+      case Relation::FinetuneLastK:
+        net = nn::clone_network(*model(*step.parent));
+        if (step.relation == Relation::FinetuneLastK) recipe.trainable_layers = net->last_layers(step.k);
+        recipe_json = recipe.to_json();
+        nn::train_classifier(*net, splits.train, recipe);
+        break;
+      case Relation::ReplaceLastK:
+        net = nn::clone_network(*model(step.base));
+        nn::copy_layers(*model(*step.parent), *net, net->last_layers(step.k));
+        recipe_json = {{"base", step.base}, {"replaced_layers", net->last_layers(step.k)}};
+        break;
+      case Relation::RandomReplace3:
+        net = fresh(step.arch, recipe.seed);
+        nn::copy_layers(*model(*step.parent), *net, net->last_layers(step.k));
+        nn::train_classifier(*net, splits.train, recipe);
+        recipe_json["replaced_layers"] = net->last_layers(step.k);
+        break;
+      case Relation::Pruned:
+        net = nn::clone_network(*model(*step.parent));
+        recipe.after_step = nn::prune_by_magnitude(*net, step.prune_fraction);
+        nn::train_classifier(*net, splits.train, recipe);
+        recipe_json["prune_fraction"] = step.prune_fraction;
+        break;
+      case Relation::Quantized:
+        net = nn::clone_network(*model(*step.parent));
+        nn::quantize_int8_per_tensor(*net);
+        int8 = true;
+        recipe_json = {{"quantization", nn::kInt8PerTensor}};
+        break;
+      case Relation::Distilled:
+        net = fresh(step.arch, recipe.seed);
+        nn::train_distillation(*net, *model(*step.parent), splits.train, recipe, step.distill_temperature);
+        recipe_json["temperature"] = step.distill_temperature;
+        break;
     }
+    MDNA_ASSERT(net, "zoo plan step " + step.id + ": no builder for its relation");
     return net;
   }
 
@@ -234,7 +243,7 @@ class ZooBuilder {
 
     nn::SaveOptions save;
     save.int8_weights = int8;
-    save.metadata = {{"modeldna.id", step.id}, {"modeldna.relation", step.relation}, {"modeldna.task", step.task}};
+    save.metadata = {{"modeldna.id", step.id}, {"modeldna.relation", std::string(relation_name(step.relation))}, {"modeldna.task", step.task}};
     nn::save_model(file_of(step.id), *net, save);
     // Accuracy of what the file holds, so a reload reproduces it exactly.
     auto reloaded = nn::load_model(file_of(step.id)).network;
@@ -267,7 +276,7 @@ class ZooBuilder {
   void log(const ModelRecord& m, size_t done, const std::string& stale) const {
     char line[256];
     std::snprintf(line, sizeof line, "[%zu/%zu] %-36s %-17s %-19s acc %.3f  %.1fs", done, plan_.models.size(),
-                  m.id.c_str(), m.relation.c_str(), m.task.c_str(), m.test_accuracy, m.train_seconds);
+                  m.id.c_str(), std::string(relation_name(m.relation)).c_str(), m.task.c_str(), m.test_accuracy, m.train_seconds);
     options_.log(stale.empty() ? std::string(line) : std::string(line) + " (rebuilt: " + stale + ")");
   }
 

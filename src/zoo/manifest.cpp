@@ -30,16 +30,42 @@ const ModelRecord& Manifest::at(const std::string& id) const {
 std::vector<const ModelRecord*> Manifest::sources() const {
   std::vector<const ModelRecord*> out;
   for (const auto& m : models)
-    if (m.relation == "source") out.push_back(&m);
+    if (m.relation == Relation::Source) out.push_back(&m);
   return out;
 }
 
+namespace {
+constexpr std::pair<Relation, std::string_view> kRelationNames[] = {
+    {Relation::Source, "source"},
+    {Relation::Finetune, "finetune"},
+    {Relation::FinetuneLastK, "finetune-last-k"},
+    {Relation::PretrainFinetune, "pretrain-finetune"},
+    {Relation::Scratch, "scratch"},
+    {Relation::ReplaceLastK, "replace-last-k"},
+    {Relation::RandomReplace3, "random-replace-3"},
+    {Relation::Pruned, "pruned"},
+    {Relation::Quantized, "quantized"},
+    {Relation::Distilled, "distilled"},
+};
+}  // namespace
+
+std::string_view relation_name(Relation relation) {
+  for (const auto& [r, name] : kRelationNames)
+    if (r == relation) return name;
+  throw InternalError("a zoo relation without a name");
+}
+
+std::optional<Relation> parse_relation(std::string_view name) {
+  for (const auto& [r, n] : kRelationNames)
+    if (n == name) return r;
+  return std::nullopt;
+}
+
 std::string relation_label(const ModelRecord& m) {
-  const std::string suffix = "-k";
-  const auto& r = m.relation;
-  if (r.size() > suffix.size() && r.compare(r.size() - suffix.size(), suffix.size(), suffix) == 0)
-    return r.substr(0, r.size() - 1) + std::to_string(m.k);
-  return r;
+  const std::string name(relation_name(m.relation));
+  if (m.relation == Relation::FinetuneLastK || m.relation == Relation::ReplaceLastK)
+    return name.substr(0, name.size() - 1) + std::to_string(m.k);
+  return name;
 }
 
 nlohmann::json to_json(const Manifest& manifest) {
@@ -47,17 +73,17 @@ nlohmann::json to_json(const Manifest& manifest) {
   for (const auto& m : manifest.models) {
     models.push_back({{"id", m.id}, {"file", m.file}, {"arch", m.arch},
                       {"parent", m.parent ? nlohmann::json(*m.parent) : nlohmann::json(nullptr)},
-                      {"root", m.root}, {"relation", m.relation}, {"k", m.k}, {"task", m.task},
+                      {"root", m.root}, {"relation", std::string(relation_name(m.relation))}, {"k", m.k}, {"task", m.task},
                       {"split", m.split}, {"recipe", m.recipe}, {"seed", m.seed},
                       {"train_examples", m.train_examples}, {"test_accuracy", m.test_accuracy},
                       {"parameters", m.parameters}, {"train_seconds", m.train_seconds},
                       {"built_from", m.built_from}, {"file_sha256", m.file_sha256}});
   }
   nlohmann::json doc = {{"format", "modeldna-zoo"}, {"version", manifest.version}, {"preset", manifest.preset},
-          {"modality", manifest.modality}, {"train_tasks", manifest.train_tasks}, {"test_tasks", manifest.test_tasks},
+          {"modality", std::string(data::modality_name(manifest.modality))}, {"train_tasks", manifest.train_tasks}, {"test_tasks", manifest.test_tasks},
           {"train_sources", manifest.train_sources}, {"heldout_sources", manifest.heldout_sources},
           {"models", models}};
-  if (manifest.modality == "text") {
+  if (manifest.modality == data::Modality::Text) {
     doc["tokenizer"] = manifest.tokenizer;
     doc["seq_len"] = manifest.seq_len;
   }
@@ -72,14 +98,15 @@ Manifest manifest_from_json(const nlohmann::json& doc, const std::string& path) 
     if (out.version != kManifestVersion)
       throw FormatError(path, "manifest version " + std::to_string(out.version) + " is not supported");
     out.preset = doc.at("preset").get<std::string>();
-    out.modality = doc.value("modality", "image");
-    if (out.modality == "text") {
+    const std::string modality = doc.value("modality", "image");
+    const auto known = data::parse_modality(modality);
+    if (!known) throw FormatError(path, "modality must be image or text, not '" + modality + "'");
+    out.modality = *known;
+    if (out.modality == data::Modality::Text) {
       out.tokenizer = doc.at("tokenizer").get<std::string>();
       out.seq_len = doc.at("seq_len").get<int64_t>();
       if (!inside_zoo(out.tokenizer)) throw FormatError(path, "tokenizer must be a path inside the zoo");
       if (out.seq_len < 2 || out.seq_len > 4096) throw FormatError(path, "seq_len out of range");
-    } else if (out.modality != "image") {
-      throw FormatError(path, "modality must be image or text, not '" + out.modality + "'");
     }
     out.train_tasks = doc.at("train_tasks").get<std::vector<std::string>>();
     out.test_tasks = doc.at("test_tasks").get<std::vector<std::string>>();
@@ -96,7 +123,10 @@ Manifest manifest_from_json(const nlohmann::json& doc, const std::string& path) 
       m.arch = j.at("arch");
       if (!j.at("parent").is_null()) m.parent = j.at("parent").get<std::string>();
       m.root = j.at("root").get<std::string>();
-      m.relation = j.at("relation").get<std::string>();
+      const auto relation = j.at("relation").get<std::string>();
+      const auto parsed = parse_relation(relation);
+      if (!parsed) throw FormatError(path, "model '" + m.id + "': unknown relation '" + relation + "'");
+      m.relation = *parsed;
       m.k = j.at("k").get<int64_t>();
       m.task = j.at("task").get<std::string>();
       m.split = j.at("split").get<std::string>();

@@ -17,7 +17,7 @@ struct PresetShape {
     double lr_scale = 1.0;         // multiplies every learning rate of the family's recipes
   };
   std::vector<Family> families;
-  std::string modality = data::kImage;
+  data::Modality modality = data::Modality::Image;
   data::TokenizerOptions tokenizer;  // text only
   int64_t seq_len = 0;               // text only
   /// Text only: a masked-language model pre-trained on unlabelled text, then
@@ -61,11 +61,11 @@ nn::ArchConfig masked_lm(nn::ArchConfig c) {
   return c;
 }
 
-ModelPlan step(std::string id, std::string relation, const nn::ArchConfig& arch, std::optional<std::string> parent,
+ModelPlan step(std::string id, Relation relation, const nn::ArchConfig& arch, std::optional<std::string> parent,
                std::string root, int64_t k, std::string task, std::string split) {
   ModelPlan m;
   m.id = std::move(id);
-  m.relation = std::move(relation);
+  m.relation = relation;
   m.arch = arch;
   m.parent = std::move(parent);
   m.root = std::move(root);
@@ -115,45 +115,45 @@ ZooPlan expand(const std::string& preset, const PresetShape& s) {
       return r;
     };
     for (const auto& task : all_tasks)
-      add(step(a + "-scratch-" + task, "scratch", family.arch, std::nullopt, "", 0, task, split_of(task)),
+      add(step(a + "-scratch-" + task, Relation::Scratch, family.arch, std::nullopt, "", 0, task, split_of(task)),
           scaled(s.scratch_recipe), s.target_train);
     for (size_t i = 0; i < family.seeds.size(); ++i) {
       const std::string src = a + "-s" + std::to_string(family.seeds[i]);
-      ModelPlan source = step(src, "source", family.arch, std::nullopt, src, 0, source_task, "test");
+      ModelPlan source = step(src, Relation::Source, family.arch, std::nullopt, src, 0, source_task, "test");
       add(source, scaled(s.source_recipe), s.source_train);
       plan.models.back().recipe.seed = family.seeds[i];
       (i == 0 ? plan.train_sources : plan.heldout_sources).push_back(src);
 
       for (const auto& task : all_tasks)
-        add(step(src + "-ft-" + task, "finetune", family.arch, src, src, 0, task, split_of(task)), scaled(s.finetune_recipe),
+        add(step(src + "-ft-" + task, Relation::Finetune, family.arch, src, src, 0, task, split_of(task)), scaled(s.finetune_recipe),
             s.target_train);
       for (const auto& task : s.test_tasks) {
         const bool extras = s.extra_relation_tasks.empty() ||
                             std::count(s.extra_relation_tasks.begin(), s.extra_relation_tasks.end(), task) > 0;
         const std::string ft = src + "-ft-" + task;
         if (extras) {
-          ModelPlan last = step(src + "-ftlast2-" + task, "finetune-last-k", family.arch, src, src, 2, task, "test");
+          ModelPlan last = step(src + "-ftlast2-" + task, Relation::FinetuneLastK, family.arch, src, src, 2, task, "test");
           add(last, scaled(s.finetune_recipe), s.target_train);
-          add(step(src + "-rrep3-" + task, "random-replace-3", family.arch, src, src, 3, task, "test"),
+          add(step(src + "-rrep3-" + task, Relation::RandomReplace3, family.arch, src, src, 3, task, "test"),
               scaled(s.scratch_recipe), s.target_train);
-          ModelPlan pruned = step(ft + "-pruned", "pruned", family.arch, ft, src, 0, task, "test");
+          ModelPlan pruned = step(ft + "-pruned", Relation::Pruned, family.arch, ft, src, 0, task, "test");
           pruned.prune_fraction = 0.5;
           add(pruned, scaled(s.short_recipe), s.target_train);
         }
         for (int64_t k = 1; k <= 3; ++k) {
-          ModelPlan rep = step(src + "-rep" + std::to_string(k) + "-" + task, "replace-last-k", family.arch,
+          ModelPlan rep = step(src + "-rep" + std::to_string(k) + "-" + task, Relation::ReplaceLastK, family.arch,
                         src, src, k, task, "test");
           rep.base = a + "-scratch-" + task;
           add(rep, recipe(0, 0, 1), 0);  // no training: the scratch target with the source's last k layers
         }
-        add(step(ft + "-int8", "quantized", family.arch, ft, src, 0, task, "test"), recipe(0, 0, 1), 0);
+        add(step(ft + "-int8", Relation::Quantized, family.arch, ft, src, 0, task, "test"), recipe(0, 0, 1), 0);
       }
-      ModelPlan pruned = step(src + "-pruned", "pruned", family.arch, src, src, 0, source_task, "test");
+      ModelPlan pruned = step(src + "-pruned", Relation::Pruned, family.arch, src, src, 0, source_task, "test");
       pruned.prune_fraction = 0.5;
       add(pruned, scaled(s.short_recipe), s.source_train);
-      add(step(src + "-int8", "quantized", family.arch, src, src, 0, source_task, "test"), recipe(0, 0, 1), 0);
+      add(step(src + "-int8", Relation::Quantized, family.arch, src, src, 0, source_task, "test"), recipe(0, 0, 1), 0);
       for (const auto& student : {family.arch, family.other_student}) {
-        ModelPlan d = step(src + "-distill-" + student.arch, "distilled", student, src, src, 0, source_task, "test");
+        ModelPlan d = step(src + "-distill-" + student.arch, Relation::Distilled, student, src, src, 0, source_task, "test");
         d.distill_temperature = 4.0;
         add(d, scaled(s.distill_recipe), s.distill_train);
       }
@@ -162,11 +162,11 @@ ZooPlan expand(const std::string& preset, const PresetShape& s) {
   if (s.pretraining) {
     const auto& p = *s.pretraining;
     const std::string lm = p.arch.arch + "-mlm-s" + std::to_string(p.seed);
-    add(step(lm, "source", masked_lm(p.arch), std::nullopt, lm, 0, data::kPretrainTask, "test"), p.recipe, p.train);
+    add(step(lm, Relation::Source, masked_lm(p.arch), std::nullopt, lm, 0, data::kPretrainTask, "test"), p.recipe, p.train);
     plan.models.back().recipe.seed = p.seed;
     plan.heldout_sources.push_back(lm);  // no detector trains on it: its output is a vocabulary
     for (const auto& task : all_tasks)
-      add(step(lm + "-pft-" + task, "pretrain-finetune", p.arch, lm, lm, 0, task, split_of(task)), p.finetune_recipe,
+      add(step(lm + "-pft-" + task, Relation::PretrainFinetune, p.arch, lm, lm, 0, task, split_of(task)), p.finetune_recipe,
           s.target_train);
   }
   return plan;
@@ -215,7 +215,7 @@ PresetShape paper_shape() {
 // Transformer's attention barely moves in a few epochs.
 PresetShape text_tiny_shape() {
   PresetShape s;
-  s.modality = data::kText;
+  s.modality = data::Modality::Text;
   s.tokenizer.vocab_size = 1000;
   s.tokenizer.max_sentences = 10000;
   s.seq_len = 32;
@@ -242,7 +242,7 @@ PresetShape text_tiny_shape() {
 
 PresetShape text_paper_shape() {
   PresetShape s;
-  s.modality = data::kText;
+  s.modality = data::Modality::Text;
   s.tokenizer.vocab_size = 4000;
   s.seq_len = 64;
   const auto transformer = text_arch("text-transformer", 1.0, s.tokenizer.vocab_size, s.seq_len);
@@ -270,10 +270,8 @@ PresetShape text_paper_shape() {
 
 std::vector<std::string> preset_names() { return {"tiny", "paper"}; }
 
-ZooPlan make_preset(const std::string& name, const std::string& modality) {
-  MDNA_CHECK(modality == data::kImage || modality == data::kText,
-             "unknown zoo modality '" + modality + "' (image or text)");
-  const bool text = modality == data::kText;
+ZooPlan make_preset(const std::string& name, data::Modality modality) {
+  const bool text = modality == data::Modality::Text;
   if (name == "tiny") return expand(name, text ? text_tiny_shape() : tiny_shape());
   if (name == "paper") return expand(name, text ? text_paper_shape() : paper_shape());
   throw UsageError("unknown zoo preset '" + name + "' (tiny or paper)");

@@ -13,7 +13,7 @@ data::TaskOptions task_options(const std::string& zoo_dir, const Manifest& manif
   data::TaskOptions options;
   options.max_train = max_train;
   options.max_test = max_test;
-  if (manifest.modality == data::kText) {
+  if (manifest.modality == data::Modality::Text) {
     options.tokenizer = (std::filesystem::path(zoo_dir) / manifest.tokenizer).string();
     options.seq_len = manifest.seq_len;
   }
@@ -52,8 +52,8 @@ std::vector<std::pair<const ModelRecord*, const ModelRecord*>> ZooModels::matche
     const ModelRecord* scratch = nullptr;
     for (const auto& m : manifest_.models) {
       if (m.task != task) continue;
-      if (m.relation == "finetune" && m.parent == src.id) homologous = &m;
-      if (m.relation == "scratch" && m.arch == src.arch) scratch = &m;
+      if (m.relation == Relation::Finetune && m.parent == src.id) homologous = &m;
+      if (m.relation == Relation::Scratch && m.arch == src.arch) scratch = &m;
     }
     if (homologous && scratch) pairs.emplace_back(homologous, scratch);
   }

@@ -7,7 +7,7 @@
 
 #include "modeldna/core/error.h"
 #include "modeldna/data/task.h"
-#include "modeldna/dna/zoo_mgmp.h"
+#include "modeldna/bench/mgmp_experiment.h"
 #include "test_support.h"
 
 namespace modeldna::bench {
@@ -35,7 +35,7 @@ TEST(ProvBench, EveryDetectorEveryRelationWithMgmpAndFigures) {
   settings.verify_probes = 200;
   settings.generator_epochs = 1;
   settings.classifier_epochs = 3;
-  dna::MgmpDetector::train(dna::training_groups(zoo, zoo.manifest().train_sources),
+  dna::MgmpDetector::train(mgmp_training_groups(zoo, zoo.manifest().train_sources),
                            data::load_task(data::kSourceTask).train, settings)
       .save(out + "/mgmp");
 

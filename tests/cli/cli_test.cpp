@@ -77,7 +77,7 @@ TEST(Cli, TrainVerifyEvalOnTheTinyZoo) {
   auto r = run("train --zoo " + zoo + " --out " + det +
                " --generator-epochs 2 --classifier-epochs 4 --train-probes 600 --verify-probes 200");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("joint      epoch   4/4"), std::string::npos) << r.output;  // the default schedule
+  EXPECT_NE(r.output.find("classifier epoch   4/4"), std::string::npos) << r.output;  // the default: two-stage
 
   r = run("verify --json --detector " + det + " " + zoo + "/models/lenet-s0.safetensors " + zoo +
           "/models/lenet-s0-ft-mnist.safetensors");

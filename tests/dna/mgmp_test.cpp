@@ -54,7 +54,7 @@ TEST(MgmpShapes, GeneratorOutputsUnitVectors) {
 
 TEST(MgmpShapes, TextGeneratorOutputsUnitVectors) {
   ProbeFormat text;
-  text.modality = "text";
+  text.modality = data::Modality::Text;
   text.vocab_size = 50;
   text.seq_len = 12;
   DnaGenerator g(text, 10);
@@ -69,7 +69,7 @@ TEST(ProbeFormats, FollowTheArchitectureAndRoundTrip) {
   text_arch.vocab_size = 300;
   text_arch.seq_len = 16;
   const auto text = ProbeFormat::of(text_arch);
-  EXPECT_EQ(text.modality, "text");
+  EXPECT_EQ(text.modality, data::Modality::Text);
   EXPECT_EQ(text.shape(5), (std::vector<int64_t>{5, 16}));
   EXPECT_EQ(text.describe(), "16-token texts (vocabulary 300)");
   EXPECT_TRUE(text.fits(text_arch));
@@ -83,7 +83,7 @@ TEST(ProbeFormats, FollowTheArchitectureAndRoundTrip) {
   for (const auto& f : {text, image}) {
     const auto back = ProbeFormat::from_json(f.to_json());
     EXPECT_EQ(back.to_json(), f.to_json());
-    EXPECT_TRUE(back.fits(f.modality == "text" ? text_arch : testing::arch_config("mlp")));
+    EXPECT_TRUE(back.fits(f.modality == data::Modality::Text ? text_arch : testing::arch_config("mlp")));
   }
   EXPECT_THROW_MSG(ProbeFormat::from_json({{"modality", "audio"}}), UsageError, "image or text");
   EXPECT_THROW_MSG(ProbeFormat::from_json({{"modality", "text"}, {"vocab_size", 3}, {"seq_len", 16}}), UsageError,
@@ -104,12 +104,13 @@ TEST(MgmpShapes, ClassifierMatchesTheReference) {
 
 // Ours: [a, b, |a-b|, a*b] doubles fc1's input, 40*512 + 512 = 20,992 weights there.
 TEST(MgmpShapes, RelationFeaturesWidenOnlyTheFirstLayer) {
-  ProvenanceClassifier c(10, "relation");
+  ProvenanceClassifier c(10, PairFeatures::Relation);
   int64_t count = 0;
   for (const auto& p : c->parameters()) count += p.numel();
   EXPECT_EQ(count, 183362 - 10752 + 20992);
   EXPECT_EQ(c->forward(torch::randn({3, 10}), torch::randn({3, 10})).sizes(), (std::vector<int64_t>{3, 2}));
-  EXPECT_THROW_MSG(ProvenanceClassifier(10, "sum"), UsageError, "concat or relation");
+  EXPECT_EQ(parse_pair_features("sum"), std::nullopt);
+  EXPECT_EQ(parse_pair_features(pair_features_name(PairFeatures::Relation)), PairFeatures::Relation);
 }
 
 class MgmpTrained : public ::testing::Test {

@@ -15,6 +15,13 @@
 namespace modeldna::io {
 namespace {
 
+// The bytes of a string literal, embedded NULs included; the length comes
+// from the literal itself (hand-counted lengths read past the end of three).
+template <std::size_t N>
+std::string literal_bytes(const char (&literal)[N]) {
+  return std::string(literal, N - 1);
+}
+
 using testing::fixture;
 
 std::string le16(uint16_t v) { return std::string{static_cast<char>(v & 0xff), static_cast<char>(v >> 8)}; }
@@ -91,9 +98,8 @@ void expect_refused(const std::string& name, const std::string& bytes, const std
 }
 
 // One float tensor of 4 values: the pickle torch.save writes for it.
-const std::string kTensorPickle = std::string(
-    "\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\n"
-    "X\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuK\x04tQK\x00K\x04\x85K\x01\x85\x89" "ctorch\nSize\n)RtR.", 120);
+const std::string kTensorPickle = literal_bytes("\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\n"
+    "X\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuK\x04tQK\x00K\x04\x85K\x01\x85\x89" "ctorch\nSize\n)RtR.");
 
 TEST(BadZip, ValidHandwrittenArchiveIsRead) {
   const auto store = open_store(write("ok.pt", torch_zip(kTensorPickle, {{"archive/data/0", std::string(16, '\0')}})));
@@ -157,7 +163,7 @@ TEST(BadPickle, Refusals) {
   refused("two_values.pt", std::string("\x80\x02NN.", 5), "ends with 2 values on the stack");
   refused("ext.pt", std::string("\x80\x02\x82\x01.", 5), "EXT opcodes");
   refused("obj.pt", std::string("\x80\x02(o.", 5), "OBJ is not allowed");
-  refused("newobj.pt", std::string("\x80\x02" "ccollections\nOrderedDict\n)\x81.", 31), "NEWOBJ of 'collections.OrderedDict'");
+  refused("newobj.pt", literal_bytes("\x80\x02" "ccollections\nOrderedDict\n)\x81."), "NEWOBJ of 'collections.OrderedDict'");
   refused("long.pt", std::string("\x80\x02\x8a\x09" "123456789.", 14), "integer of 9 bytes is too large");
   refused("huge_string.pt", std::string("\x80\x02X\xff\xff\xff\x7f.", 8), "truncated");
   refused("persid.pt", std::string("\x80\x02" "Pfoo\n.", 8), "text persistent ids");
@@ -166,7 +172,7 @@ TEST(BadPickle, Refusals) {
   refused("nt.pt", std::string("\x80\x02" "cnt\nsystem\n.", 14), "pickle asks for 'nt.system'");
   refused("getattr.pt", std::string("\x80\x02" "cbuiltins\ngetattr\n.", 21), "pickle asks for 'builtins.getattr'");
   // A tensor over a storage that is not one.
-  refused("not_storage.pt", std::string("\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n(NK\x00K\x04\x85K\x01\x85\x89NtR.", 52),
+  refused("not_storage.pt", literal_bytes("\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n(NK\x00K\x04\x85K\x01\x85\x89NtR."),
           "tensor rebuilt from something that is not a storage");
 }
 

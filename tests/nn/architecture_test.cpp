@@ -23,7 +23,7 @@ bool same_tensor(const torch::Tensor& a, const torch::Tensor& b) { return torch:
 std::vector<std::string> image_architectures() {
   std::vector<std::string> names;
   for (const auto& [name, description] : architectures())
-    if (config(name).modality() == "image") names.push_back(name);
+    if (config(name).modality() == data::Modality::Image) names.push_back(name);
   return names;
 }
 

@@ -146,9 +146,9 @@ TEST(TextArchitecture, ParameterCountsMatchTheLayerShapes) {
 }
 
 TEST(TextArchitecture, ModalityAndExampleInput) {
-  EXPECT_EQ(text_config("text-transformer").modality(), "text");
-  EXPECT_EQ(text_config("text-cnn").modality(), "text");
-  EXPECT_EQ(testing::arch_config("lenet").modality(), "image");
+  EXPECT_EQ(text_config("text-transformer").modality(), data::Modality::Text);
+  EXPECT_EQ(text_config("text-cnn").modality(), data::Modality::Text);
+  EXPECT_EQ(testing::arch_config("lenet").modality(), data::Modality::Image);
   EXPECT_THROW_MSG(testing::arch_config("vgg16").modality(), UsageError, "unknown architecture 'vgg16'");
 
   const auto c = text_config("text-cnn");

@@ -83,18 +83,18 @@ void check_find(const std::string& dir, const std::set<std::string>& asserted) {
     if (found.parent) named.insert(parent);
     for (const auto& d : found.also_from) named.insert(canonical(d.path));
     bool right = false;
-    if (m.relation == "scratch" || m.relation == "source") {
+    if (m.relation == zoo::Relation::Scratch || m.relation == zoo::Relation::Source) {
       right = !found.parent;
-      if (asserted.count(m.relation)) { EXPECT_TRUE(right) << "found a parent: " << parent; }
-    } else if (m.relation == "replace-last-k") {
+      if (asserted.count(std::string(zoo::relation_name(m.relation)))) { EXPECT_TRUE(right) << "found a parent: " << parent; }
+    } else if (m.relation == zoo::Relation::ReplaceLastK) {
       const auto base = z.path_of.at(m.recipe.at("base").get<std::string>());
       right = named.count(z.path_of.at(*m.parent)) && named.count(base);
-      if (asserted.count(m.relation)) { EXPECT_TRUE(right) << "parent " << parent << ", " << found.also_from.size() << " other donors"; }
+      if (asserted.count(std::string(zoo::relation_name(m.relation)))) { EXPECT_TRUE(right) << "parent " << parent << ", " << found.also_from.size() << " other donors"; }
     } else if (m.parent) {
       right = parent == z.path_of.at(*m.parent);
-      if (asserted.count(m.relation)) { EXPECT_TRUE(right) << "parent: " << (parent.empty() ? "none" : parent); }
+      if (asserted.count(std::string(zoo::relation_name(m.relation)))) { EXPECT_TRUE(right) << "parent: " << (parent.empty() ? "none" : parent); }
     }
-    auto& s = score[m.relation];
+    auto& s = score[std::string(zoo::relation_name(m.relation))];
     s.first += right;
     s.second += 1;
   }
@@ -120,14 +120,14 @@ void check_tree(const std::string& dir, const std::set<std::string>& asserted) {
     const auto& m = z.manifest.models[i];
     SCOPED_TRACE(m.id + " (" + zoo::relation_label(m) + ")");
     const auto it = parent_of.find(i);
-    if (m.relation == "scratch" || m.relation == "source") {
-      if (asserted.count(m.relation)) { EXPECT_EQ(it, parent_of.end()) << "given parent " << z.manifest.models[it->second].id; }
+    if (m.relation == zoo::Relation::Scratch || m.relation == zoo::Relation::Source) {
+      if (asserted.count(std::string(zoo::relation_name(m.relation)))) { EXPECT_EQ(it, parent_of.end()) << "given parent " << z.manifest.models[it->second].id; }
       continue;
     }
-    if (!kWeightPreserving.count(m.relation)) continue;
+    if (!kWeightPreserving.count(std::string(zoo::relation_name(m.relation)))) continue;
     ++all_expected;
     all_right += it != parent_of.end() && it->second == index_of.at(*m.parent);
-    if (!asserted.count(m.relation)) continue;
+    if (!asserted.count(std::string(zoo::relation_name(m.relation)))) continue;
     ++expected;
     if (it == parent_of.end()) continue;
     ++predicted;

@@ -1,5 +1,6 @@
 #include "modeldna/zoo/manifest.h"
 
+#include <set>
 #include <string>
 
 #include "modeldna/core/error.h"
@@ -9,7 +10,7 @@
 namespace modeldna::zoo {
 namespace {
 
-ModelRecord record(const std::string& id, const std::string& relation, std::optional<std::string> parent,
+ModelRecord record(const std::string& id, Relation relation, std::optional<std::string> parent,
                    const std::string& root) {
   ModelRecord m;
   m.id = id;
@@ -35,11 +36,11 @@ Manifest sample() {
   m.test_tasks = {"mnist"};
   m.train_sources = {"lenet-s0"};
   m.heldout_sources = {"lenet-s1"};
-  m.models.push_back(record("lenet-s0", "source", std::nullopt, "lenet-s0"));
+  m.models.push_back(record("lenet-s0", Relation::Source, std::nullopt, "lenet-s0"));
   m.models.back().recipe = {{"optimizer", "sgd"}, {"lr", 0.05}, {"epochs", 3}};
-  m.models.push_back(record("lenet-s1", "source", std::nullopt, "lenet-s1"));
-  m.models.push_back(record("lenet-scratch-mnist", "scratch", std::nullopt, ""));
-  auto rep = record("lenet-s0-rep2-mnist", "replace-last-k", "lenet-s0", "lenet-s0");
+  m.models.push_back(record("lenet-s1", Relation::Source, std::nullopt, "lenet-s1"));
+  m.models.push_back(record("lenet-scratch-mnist", Relation::Scratch, std::nullopt, ""));
+  auto rep = record("lenet-s0-rep2-mnist", Relation::ReplaceLastK, "lenet-s0", "lenet-s0");
   rep.k = 2;
   rep.task = "mnist";
   rep.recipe = {{"base", "lenet-scratch-mnist"}};
@@ -71,7 +72,7 @@ TEST(Manifest, FindAtAndSources) {
   const Manifest m = sample();
   EXPECT_EQ(m.find("nope"), nullptr);
   ASSERT_NE(m.find("lenet-s1"), nullptr);
-  EXPECT_EQ(m.find("lenet-s1")->relation, "source");
+  EXPECT_EQ(m.find("lenet-s1")->relation, Relation::Source);
   EXPECT_THROW_MSG(m.at("nope"), UsageError, "no model 'nope'");
   const auto sources = m.sources();
   ASSERT_EQ(sources.size(), 2u);
@@ -151,6 +152,23 @@ TEST(Manifest, RefusesMissingOrIllTypedFields) {
   doc = to_json(sample());
   doc["models"][0]["test_accuracy"] = nullptr;
   expect_refused(doc, "malformed manifest");
+}
+
+TEST(Manifest, RefusesAnUnknownRelation) {
+  auto doc = to_json(sample());
+  doc["models"][2]["relation"] = "adopted";
+  expect_refused(doc, "model 'lenet-scratch-mnist': unknown relation 'adopted'");
+}
+
+TEST(Manifest, EveryRelationHasOneNameBothWays) {
+  std::set<std::string> names;
+  for (int i = 0; i <= static_cast<int>(Relation::Distilled); ++i) {
+    const auto r = static_cast<Relation>(i);
+    names.insert(std::string(relation_name(r)));
+    EXPECT_EQ(parse_relation(relation_name(r)), r);
+  }
+  EXPECT_EQ(names.size(), static_cast<size_t>(Relation::Distilled) + 1);
+  EXPECT_EQ(parse_relation("Finetune"), std::nullopt);
 }
 
 TEST(Manifest, RefusesInvalidJson) {

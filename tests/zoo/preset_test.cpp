@@ -20,9 +20,9 @@ const std::vector<std::string> kRelations = {"source",         "finetune",      
 class Preset : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
  protected:
   const std::string name_ = std::get<0>(GetParam());
-  const std::string modality_ = std::get<1>(GetParam());
+  const data::Modality modality_ = *data::parse_modality(std::get<1>(GetParam()));
   ZooPlan plan_ = make_preset(name_, modality_);
-  bool text() const { return modality_ == data::kText; }
+  bool text() const { return modality_ == data::Modality::Text; }
 
   std::map<std::string, const ModelPlan*> by_id() const {
     std::map<std::string, const ModelPlan*> out;
@@ -39,10 +39,10 @@ TEST_P(Preset, ContainsEveryRelation) {
   std::set<std::string> relations;
   std::set<int64_t> replace_ks;
   for (const auto& m : plan_.models) {
-    relations.insert(m.relation);
-    if (m.relation == "replace-last-k") replace_ks.insert(m.k);
-    if (m.relation == "random-replace-3") { EXPECT_EQ(m.k, 3) << m.id; }
-    if (m.relation == "finetune-last-k") { EXPECT_GT(m.k, 0) << m.id; }
+    relations.insert(std::string(relation_name(m.relation)));
+    if (m.relation == Relation::ReplaceLastK) replace_ks.insert(m.k);
+    if (m.relation == Relation::RandomReplace3) { EXPECT_EQ(m.k, 3) << m.id; }
+    if (m.relation == Relation::FinetuneLastK) { EXPECT_GT(m.k, 0) << m.id; }
   }
   for (const auto& r : expected) EXPECT_TRUE(relations.count(r)) << "missing relation " << r;
   for (const auto& r : relations)
@@ -54,7 +54,7 @@ TEST_P(Preset, DistillsIntoTheSameAndAnotherArchitecture) {
   const auto ids = by_id();
   bool same = false, other = false;
   for (const auto& m : plan_.models) {
-    if (m.relation != "distilled") continue;
+    if (m.relation != Relation::Distilled) continue;
     ASSERT_TRUE(m.parent.has_value()) << m.id;
     const ModelPlan& teacher = *ids.at(*m.parent);
     EXPECT_GT(m.distill_temperature, 0) << m.id;
@@ -80,7 +80,7 @@ TEST_P(Preset, LineagesAreConsistent) {
   for (const auto& m : plan_.models) {
     SCOPED_TRACE(m.id);
     EXPECT_EQ(m.arch.modality(), modality_);
-    if (m.relation == "source") {
+    if (m.relation == Relation::Source) {
       EXPECT_FALSE(m.parent.has_value());
       EXPECT_EQ(m.root, m.id);
       if (m.arch.head == "masked-lm") {
@@ -89,19 +89,19 @@ TEST_P(Preset, LineagesAreConsistent) {
       } else {
         EXPECT_EQ(m.task, data::source_task(modality_));
       }
-    } else if (m.relation == "scratch") {
+    } else if (m.relation == Relation::Scratch) {
       EXPECT_FALSE(m.parent.has_value());
       EXPECT_EQ(m.root, "");
     } else {
       ASSERT_TRUE(m.parent.has_value());
       const ModelPlan& parent = *ids.at(*m.parent);
       EXPECT_EQ(m.root, parent.root);
-      EXPECT_EQ(ids.at(m.root)->relation, "source");
-      if (m.relation == "pretrain-finetune") {
+      EXPECT_EQ(ids.at(m.root)->relation, Relation::Source);
+      if (m.relation == Relation::PretrainFinetune) {
         EXPECT_EQ(parent.arch.head, "masked-lm");
         EXPECT_EQ(m.arch.head, "classify");
         EXPECT_EQ(m.arch.arch, parent.arch.arch);
-      } else if (m.relation != "distilled") {
+      } else if (m.relation != Relation::Distilled) {
         EXPECT_EQ(m.arch, parent.arch);
       }
     }
@@ -109,13 +109,13 @@ TEST_P(Preset, LineagesAreConsistent) {
       EXPECT_EQ(m.arch.vocab_size, plan_.tokenizer.vocab_size);
       EXPECT_EQ(m.arch.seq_len, plan_.seq_len);
     }
-    if (m.relation == "replace-last-k") {
+    if (m.relation == Relation::ReplaceLastK) {
       ASSERT_FALSE(m.base.empty());
-      EXPECT_EQ(ids.at(m.base)->relation, "scratch");
+      EXPECT_EQ(ids.at(m.base)->relation, Relation::Scratch);
       EXPECT_EQ(ids.at(m.base)->task, m.task);
       EXPECT_EQ(ids.at(m.base)->arch, m.arch);
     }
-    if (m.relation == "pruned") {
+    if (m.relation == Relation::Pruned) {
       EXPECT_GE(m.prune_fraction, 0.5);
       EXPECT_LT(m.prune_fraction, 1.0);
     }
@@ -143,13 +143,13 @@ TEST_P(Preset, TasksAndSplitsAreConsistent) {
     if (std::count(plan_.test_tasks.begin(), plan_.test_tasks.end(), m.task)) { EXPECT_EQ(m.split, "test"); }
   }
   const auto ids = by_id();
-  for (const auto& s : plan_.train_sources) EXPECT_EQ(ids.at(s)->relation, "source");
+  for (const auto& s : plan_.train_sources) EXPECT_EQ(ids.at(s)->relation, Relation::Source);
   for (const auto& s : plan_.heldout_sources) {
-    EXPECT_EQ(ids.at(s)->relation, "source");
+    EXPECT_EQ(ids.at(s)->relation, Relation::Source);
     EXPECT_EQ(std::count(plan_.train_sources.begin(), plan_.train_sources.end(), s), 0);
   }
   size_t sources = 0;
-  for (const auto& m : plan_.models) sources += m.relation == "source";
+  for (const auto& m : plan_.models) sources += m.relation == Relation::Source;
   EXPECT_EQ(plan_.train_sources.size() + plan_.heldout_sources.size(), sources);
 }
 
@@ -164,28 +164,28 @@ TEST_P(Preset, IsDeterministic) {
 
 INSTANTIATE_TEST_SUITE_P(Zoo, Preset,
                          ::testing::Combine(::testing::ValuesIn(preset_names()),
-                                            ::testing::Values(data::kImage, data::kText)));
+                                            ::testing::Values("image", "text")));
 
 TEST(PresetNames, AreTinyAndPaper) {
   EXPECT_EQ(preset_names(), (std::vector<std::string>{"tiny", "paper"}));
   EXPECT_THROW_MSG(make_preset("huge"), UsageError, "unknown zoo preset 'huge'");
-  EXPECT_THROW_MSG(make_preset("tiny", "audio"), UsageError, "unknown zoo modality 'audio'");
+  EXPECT_EQ(data::parse_modality("audio"), std::nullopt);  // no such zoo can be asked for
 }
 
-class PaperPreset : public ::testing::TestWithParam<std::string> {};
+class PaperPreset : public ::testing::TestWithParam<data::Modality> {};
 
 TEST_P(PaperPreset, HasTwoArchitecturesTwoSeedsAndTenTargetTasks) {
   const ZooPlan plan = make_preset("paper", GetParam());
   std::map<std::string, int> sources_per_arch;
   std::set<uint64_t> seeds;
   for (const auto& m : plan.models)
-    if (m.relation == "source") {
+    if (m.relation == Relation::Source) {
       ++sources_per_arch[m.arch.arch];
       seeds.insert(m.recipe.seed);
     }
   EXPECT_GE(sources_per_arch.size(), 2u);
   for (const auto& m : plan.models)
-    if (m.relation == "source" && m.arch.head == "masked-lm") --sources_per_arch[m.arch.arch];
+    if (m.relation == Relation::Source && m.arch.head == "masked-lm") --sources_per_arch[m.arch.arch];
   for (const auto& [arch, n] : sources_per_arch) EXPECT_GE(n, 2) << arch << " classifier sources";
   EXPECT_GE(seeds.size(), 2u);
   EXPECT_GE(plan.train_tasks.size() + plan.test_tasks.size(), 10u);
@@ -193,7 +193,7 @@ TEST_P(PaperPreset, HasTwoArchitecturesTwoSeedsAndTenTargetTasks) {
   EXPECT_GE(plan.heldout_sources.size(), 2u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Zoo, PaperPreset, ::testing::Values(data::kImage, data::kText));
+INSTANTIATE_TEST_SUITE_P(Zoo, PaperPreset, ::testing::Values(data::Modality::Image, data::Modality::Text));
 
 TEST(TinyPreset, IsSmall) {
   const ZooPlan plan = make_preset("tiny");

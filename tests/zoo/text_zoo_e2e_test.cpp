@@ -33,12 +33,12 @@ class TinyTextZoo : public ::testing::Test {
   }
 
   std::unique_ptr<ZooModels> zoo_;
-  const ZooPlan plan_ = make_preset("tiny", data::kText);
+  const ZooPlan plan_ = make_preset("tiny", data::Modality::Text);
 };
 
 TEST_F(TinyTextZoo, FollowsThePlanWithEveryRelation) {
   const auto& m = zoo_->manifest();
-  EXPECT_EQ(m.modality, data::kText);
+  EXPECT_EQ(m.modality, data::Modality::Text);
   EXPECT_EQ(m.seq_len, plan_.seq_len);
   ASSERT_EQ(m.models.size(), plan_.models.size());
   std::set<std::string> relations, distilled_archs;
@@ -47,9 +47,9 @@ TEST_F(TinyTextZoo, FollowsThePlanWithEveryRelation) {
     SCOPED_TRACE(plan_.models[i].id);
     EXPECT_EQ(m.models[i].id, plan_.models[i].id);
     EXPECT_EQ(m.models[i].arch, plan_.models[i].arch.to_json());
-    relations.insert(m.models[i].relation);
-    if (m.models[i].relation == "replace-last-k") replace_ks.insert(m.models[i].k);
-    if (m.models[i].relation == "distilled") distilled_archs.insert(m.models[i].arch["arch"].get<std::string>());
+    relations.insert(std::string(relation_name(m.models[i].relation)));
+    if (m.models[i].relation == Relation::ReplaceLastK) replace_ks.insert(m.models[i].k);
+    if (m.models[i].relation == Relation::Distilled) distilled_archs.insert(m.models[i].arch["arch"].get<std::string>());
   }
   for (const std::string r : {"source", "finetune", "finetune-last-k", "scratch", "replace-last-k", "random-replace-3",
                               "pruned", "quantized", "distilled", "pretrain-finetune"})
@@ -90,15 +90,15 @@ TEST_F(TinyTextZoo, TrainedModelsLearnedTheirTasks) {
       continue;
     }
     const double chance = 1.0 / static_cast<double>(data::task_info(m.task).num_classes);
-    if (m.relation == "source" || m.relation == "finetune" || m.relation == "distilled" ||
-        m.relation == "pretrain-finetune") {
+    if (m.relation == Relation::Source || m.relation == Relation::Finetune || m.relation == Relation::Distilled ||
+        m.relation == Relation::PretrainFinetune) {
       EXPECT_GT(m.test_accuracy, chance + 0.05); }
   }
 }
 
 TEST_F(TinyTextZoo, PretrainedModelGetsANewHead) {
   for (const auto& m : zoo_->manifest().models) {
-    if (m.relation != "pretrain-finetune") continue;
+    if (m.relation != Relation::PretrainFinetune) continue;
     SCOPED_TRACE(m.id);
     const auto child = zoo_->get(m.id), parent = zoo_->get(*m.parent);
     EXPECT_EQ(parent->config().head, "masked-lm");

@@ -114,9 +114,9 @@ void TinyZoo::EveryRelationIsPresent() {
   std::set<int64_t> replace_ks;
   std::set<std::string> distilled_archs;
   for (const auto& m : manifest_.models) {
-    relations.insert(m.relation);
-    if (m.relation == "replace-last-k") replace_ks.insert(m.k);
-    if (m.relation == "distilled") distilled_archs.insert(m.arch["arch"].get<std::string>());
+    relations.insert(std::string(relation_name(m.relation)));
+    if (m.relation == Relation::ReplaceLastK) replace_ks.insert(m.k);
+    if (m.relation == Relation::Distilled) distilled_archs.insert(m.arch["arch"].get<std::string>());
   }
   for (const std::string r : {"source", "finetune", "finetune-last-k", "scratch", "replace-last-k", "random-replace-3",
                               "pruned", "quantized", "distilled"})
@@ -132,7 +132,7 @@ void TinyZoo::EveryModelReloadsAndReproducesItsAccuracy() {
     EXPECT_EQ(loaded.network->config().to_json(), m.arch);
     EXPECT_EQ(loaded.network->parameter_count(), m.parameters);
     EXPECT_EQ(loaded.metadata.at("modeldna.id"), m.id);
-    EXPECT_EQ(loaded.metadata.at("modeldna.relation"), m.relation);
+    EXPECT_EQ(loaded.metadata.at("modeldna.relation"), relation_name(m.relation));
     const ModelPlan& p = planned(m.id);
     data::TaskOptions sizes;
     sizes.max_train = p.max_train;
@@ -150,7 +150,7 @@ void TinyZoo::TrainedModelsLearnedTheirTasks() {
     // untrained layer transplants need not. The bound was 0.3 until a machine
     // with other CPU kernels trained lenet-s1-ft-fashion-permuted to 0.23
     // (deterministically); lowered to 0.2 after seeing that, still twice chance.
-    if (m.relation == "source" || m.relation == "finetune" || m.relation == "distilled") {
+    if (m.relation == Relation::Source || m.relation == Relation::Finetune || m.relation == Relation::Distilled) {
       EXPECT_GT(m.test_accuracy, 0.2); }
   }
 }
@@ -159,7 +159,7 @@ void TinyZoo::DerivedModelsCarryTheirParentsWeights() {
   auto params = [&](const std::string& id) { return nn::load_model(file(manifest_.at(id))).network->named_parameters(); };
   for (const auto& m : manifest_.models) {
     SCOPED_TRACE(m.id);
-    if (m.relation == "replace-last-k") {
+    if (m.relation == Relation::ReplaceLastK) {
       // The base's first layers, the source's last k layers, bit for bit.
       const auto model = nn::load_model(file(m)).network;
       const auto replaced = model->last_layers(m.k);
@@ -170,7 +170,7 @@ void TinyZoo::DerivedModelsCarryTheirParentsWeights() {
         const bool from_parent = std::count(replaced.begin(), replaced.end(), layer) > 0;
         EXPECT_TRUE(torch::equal(p.value(), (from_parent ? parent : base)[p.key()])) << p.key();
       }
-    } else if (m.relation == "finetune-last-k") {
+    } else if (m.relation == Relation::FinetuneLastK) {
       const auto model = nn::load_model(file(m)).network;
       const auto trained = model->last_layers(m.k);
       const auto parent = params(*m.parent);
@@ -179,10 +179,10 @@ void TinyZoo::DerivedModelsCarryTheirParentsWeights() {
         const bool learns = std::count(trained.begin(), trained.end(), layer) > 0;
         EXPECT_EQ(torch::equal(p.value(), parent[p.key()]), !learns) << p.key();
       }
-    } else if (m.relation == "pruned") {
+    } else if (m.relation == Relation::Pruned) {
       for (const auto& p : params(m.id))
         if (p.value().dim() >= 2) { EXPECT_GE(p.value().eq(0).to(torch::kFloat64).mean().item<double>(), 0.5) << p.key(); }
-    } else if (m.relation == "quantized") {
+    } else if (m.relation == Relation::Quantized) {
       const auto st = io::SafetensorsFile::open(file(m));
       EXPECT_EQ(st.metadata().at(nn::kQuantizationKey), nn::kInt8PerTensor);
       for (const auto& p : params(m.id))
@@ -224,7 +224,7 @@ void TinyZoo::ResumingRebuildsOnlyWhatIsMissing() {
   // model, with the same weights (seeded), so the same accuracy.
   const ModelRecord* leaf = nullptr;
   for (const auto& m : manifest_.models)
-    if (m.relation == "quantized") leaf = &m;
+    if (m.relation == Relation::Quantized) leaf = &m;
   ASSERT_NE(leaf, nullptr);
   const std::string path = (fs::path(work_) / leaf->file).string();
   fs::remove(path);

@@ -17,9 +17,9 @@ void add_info_commands(CLI::App& app) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& t : data::list_tasks()) {
       if (*json)
-        out.push_back({{"name", t.name}, {"modality", t.modality}, {"classes", t.num_classes}, {"description", t.description}});
+        out.push_back({{"name", t.name}, {"modality", std::string(data::modality_name(t.modality))}, {"classes", t.num_classes}, {"description", t.description}});
       else
-        std::printf("%-20s %-5s %s\n", t.name.c_str(), t.modality.c_str(), t.description.c_str());
+        std::printf("%-20s %-5s %s\n", t.name.c_str(), std::string(data::modality_name(t.modality)).c_str(), t.description.c_str());
     }
     if (*json) print_json(out);
   });

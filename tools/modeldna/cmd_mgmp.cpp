@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
-#include "modeldna/dna/zoo_mgmp.h"
+#include "modeldna/bench/mgmp_experiment.h"
 #include "modeldna/nn/model_file.h"
 #include "modeldna/nn/tensor_io.h"
 
@@ -18,6 +18,7 @@ namespace {
 struct MgmpOptions {
   std::string zoo, out, detector, model, source, target;
   std::string sources = "train";  // train | all | comma-separated ids
+  std::string schedule = "two-stage", pair_features = "concat";
   dna::MgmpSettings settings;
   bool no_generator = false;
   bool json = false;
@@ -55,10 +56,11 @@ void add_train(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
   add_zoo_option(cmd, o->zoo);
   cmd->add_option("--out", o->out, "Detector directory to write")->required();
   cmd->add_option("--sources", o->sources, "train (the zoo's training sources), all, or comma-separated ids");
-  cmd->add_option("--schedule", o->settings.schedule, "two-stage (reference code) or joint (paper text)")
+  cmd->add_option("--schedule", o->schedule,
+                  "two-stage (the default: the authors' reference code) or joint (from a summary of the paper)")
       ->check(CLI::IsMember({"two-stage", "joint"}));
   cmd->add_flag("--no-generator", o->no_generator, "Ablation: DNA = model outputs only");
-  cmd->add_option("--pair-features", o->settings.pair_features,
+  cmd->add_option("--pair-features", o->pair_features,
                   "concat (default, the paper: [a, b]) or relation (ours: [a, b, |a-b|, a*b]; better on text)")
       ->check(CLI::IsMember({"concat", "relation"}));
   cmd->add_option("--generator-epochs", o->settings.generator_epochs, "Stage-1 epochs");
@@ -70,14 +72,16 @@ void add_train(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
   add_json_flag(cmd, o->json, "Print the detector's record (settings, losses, timings) as JSON");
   cmd->callback([o] {
     o->settings.use_generator = !o->no_generator;
+    o->settings.schedule = *dna::parse_schedule(o->schedule);  // CLI11 checked the name
+    o->settings.pair_features = *dna::parse_pair_features(o->pair_features);
     zoo::ZooModels zoo(o->zoo);
     const auto sources = choose_sources(zoo.manifest(), o->sources);
-    auto groups = dna::training_groups(zoo, sources);
+    auto groups = bench::mgmp_training_groups(zoo, sources);
     const auto pool = zoo.load_task(zoo.source_task()).train;
     size_t pairs = 0;
     for (const auto& g : groups) pairs += g.homologous.size();
     std::fprintf(stderr, "training MGMP (%s, %s pair features%s) on %zu source(s), %zu homologous/non-homologous pairs\n",
-                 o->settings.schedule.c_str(), o->settings.pair_features.c_str(),
+                 o->schedule.c_str(), o->pair_features.c_str(),
                  o->settings.use_generator ? "" : ", no generator", groups.size(), pairs);
     auto detector = dna::MgmpDetector::train(
         groups, pool, o->settings, [](const std::string& stage, int64_t epoch, int64_t epochs, double loss, double left) {
@@ -167,7 +171,7 @@ void add_eval(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
   cmd->callback([o] {
     const auto detector = dna::MgmpDetector::load(o->detector);
     zoo::ZooModels zoo(o->zoo);
-    const auto result = dna::evaluate_mgmp(detector, zoo);
+    const auto result = bench::evaluate_mgmp(detector, zoo);
     if (!o->out.empty()) {
       std::filesystem::create_directories(o->out);
       write_json_file((std::filesystem::path(o->out) / "eval.json").string(), result.json);

@@ -46,7 +46,7 @@ void print_summary(const zoo::Manifest& m, bool json) {
   for (const auto& r : m.models) {
     // A language model's accuracy (masked pieces recovered) is not a task accuracy.
     const bool language_model = r.arch.value("head", "classify") == "masked-lm";
-    auto& s = by_kind[{r.arch.value("arch", "?"), r.relation + (language_model ? " (masked-lm)" : "")}];
+    auto& s = by_kind[{r.arch.value("arch", "?"), std::string(zoo::relation_name(r.relation)) + (language_model ? " (masked-lm)" : "")}];
     ++s.count;
     s.sum += r.test_accuracy;
     s.min = std::min(s.min, r.test_accuracy);
@@ -91,7 +91,7 @@ void add_zoo_command(CLI::App& app) {
     options.out_dir = opts->out;
     options.resume = !opts->fresh;
     options.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
-    const auto manifest = zoo::build_zoo(zoo::make_preset(opts->preset, opts->modality), options);
+    const auto manifest = zoo::build_zoo(zoo::make_preset(opts->preset, *data::parse_modality(opts->modality)), options);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (opts->json) return print_json(zoo::to_json(manifest));
     print_lineage(manifest);

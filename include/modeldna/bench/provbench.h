@@ -12,7 +12,7 @@ namespace modeldna::bench {
 
 struct BenchOptions {
   std::string zoo_dir;
-  /// Detector names (evidence::detector_names() and "mgmp"); empty = all.
+  /// Detector names (evidence::detector_names()); empty = every one available.
   std::vector<std::string> detectors;
   /// An MGMP detector directory; without it "mgmp" is skipped.
   std::string mgmp_detector_dir;

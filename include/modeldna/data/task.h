@@ -7,21 +7,22 @@
 #pragma once
 
 #include <string>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "modeldna/data/dataset.h"
+#include "modeldna/data/modality.h"
 #include "modeldna/data/tokenizer.h"
 
 namespace modeldna::data {
 
-inline constexpr const char* kImage = "image";
-inline constexpr const char* kText = "text";
 
 struct TaskInfo {
   std::string name;
   std::string description;
   int64_t num_classes = 10;  // 0 for unlabelled (pre-training) text
-  std::string modality = kImage;
+  Modality modality = Modality::Image;
 };
 
 struct TaskSplits {
@@ -50,12 +51,12 @@ inline constexpr const char* kPretrainTask = "text-pretrain";
 const std::vector<TaskInfo>& list_tasks();
 /// UsageError for an unknown name.
 const TaskInfo& task_info(const std::string& name);
-/// The source task of a modality ("image" or "text").
-std::string source_task(const std::string& modality);
+/// The source task of a modality.
+std::string source_task(Modality modality);
 
 /// The target tasks of a modality (every labelled task but its source task),
 /// in a fixed order.
-std::vector<std::string> target_task_names(const std::string& modality = kImage);
+std::vector<std::string> target_task_names(Modality modality = Modality::Image);
 
 /// Builds a task's splits from the real data; UsageError for an unknown name
 /// or a text task without a tokenizer.

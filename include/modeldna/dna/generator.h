@@ -21,7 +21,9 @@
 #include <torch/types.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "modeldna/nn/network.h"
@@ -31,7 +33,7 @@ namespace modeldna::dna {
 /// What a detector's probes are: the input format of the models it compares
 /// (float images, or token ids over one tokenizer's vocabulary).
 struct ProbeFormat {
-  std::string modality = "image";
+  data::Modality modality = data::Modality::Image;
   int64_t in_channels = 1, image_size = 28;  // images
   int64_t vocab_size = 0, seq_len = 0;       // texts
 
@@ -68,15 +70,21 @@ class DnaGeneratorImpl : public torch::nn::Module {
 };
 TORCH_MODULE(DnaGenerator);
 
+/// What the provenance classifier reads of a DNA pair: the paper's
+/// [a, b] ("concat"), or ours, [a, b, |a - b|, a * b] ("relation").
+enum class PairFeatures { Concat, Relation };
+std::string_view pair_features_name(PairFeatures features);
+std::optional<PairFeatures> parse_pair_features(std::string_view name);
+
 /// The provenance classifier, as in the reference: fc1 2d->512, ReLU, then
 /// fc2..fc5 (256, 128, 64, 2) with no further non-linearity; biases start at 0.
 /// Input: [DNA_source, DNA_target]; output: logits (non-homologous, homologous).
-/// `pair_features` "relation" (ours, not the paper's) also feeds the pair's
+/// PairFeatures::Relation (ours, not the paper's) also feeds the pair's
 /// relation, [a, b, |a - b|, a * b] (fc1 4d->512), so the classifier can judge
 /// how a target's DNA relates to the source's rather than what it looks like.
 class ProvenanceClassifierImpl : public torch::nn::Module {
  public:
-  explicit ProvenanceClassifierImpl(int64_t dna_dim, const std::string& pair_features = "concat");
+  explicit ProvenanceClassifierImpl(int64_t dna_dim, PairFeatures pair_features = PairFeatures::Concat);
   torch::Tensor forward(const torch::Tensor& source_dna, const torch::Tensor& target_dna);
 
  private:

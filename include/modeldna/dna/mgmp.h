@@ -6,7 +6,9 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "modeldna/data/dataset.h"
@@ -15,10 +17,16 @@
 
 namespace modeldna::dna {
 
+/// How the generator and the classifier are trained: TwoStage, as the only
+/// verified source (the authors' reference code) does: the generator, then
+/// the classifier; or Joint, both optimised together on the summed losses,
+/// which comes from a third-party summary of the paper, not from the paper.
+enum class Schedule { TwoStage, Joint };
+std::string_view schedule_name(Schedule schedule);  // "two-stage", "joint"
+std::optional<Schedule> parse_schedule(std::string_view name);
+
 struct MgmpSettings {
-  /// "two-stage" (reference code: generator, then classifier) or "joint"
-  /// (the paper's text: both optimised together on the summed losses).
-  std::string schedule = "joint";
+  Schedule schedule = Schedule::TwoStage;
   /// false: the paper's ablation, DNA = model output only.
   bool use_generator = true;
   int64_t train_probes = 2000;   // drawn from the source task's training data
@@ -27,10 +35,9 @@ struct MgmpSettings {
   int64_t generator_epochs = 20;
   int64_t classifier_epochs = 20;
   double temperature = 30.0;
-  /// "concat" (the paper, the default) or "relation" (ours: far better on
-  /// text, mixed on images): what the classifier reads of a DNA pair
-  /// (ProvenanceClassifierImpl, BENCHMARKS.md "Relation features").
-  std::string pair_features = "concat";
+  /// Concat (the paper, the default) or Relation (ours: far better on text,
+  /// mixed on images; BENCHMARKS.md "Relation features").
+  PairFeatures pair_features = PairFeatures::Concat;
   double generator_lr = 1e-3, generator_momentum = 0.9, generator_weight_decay = 5e-4;
   double classifier_lr = 1e-3, classifier_weight_decay = 1e-6;
   uint64_t seed = 0;

@@ -37,8 +37,33 @@ class Detector {
   }
 };
 
-/// The built-in detectors by name; UsageError for an unknown one.
-std::unique_ptr<Detector> make_detector(const std::string& name);
+/// What a detector reads of the two models.
+enum class Access {
+  BlackBox,  // outputs on probes only
+  WhiteBox,  // the weights
+  Both,      // compare: the weights, fused with the outputs when both run
+};
+
+/// What some detectors need besides the two models.
+struct DetectorOptions {
+  std::string mgmp_detector_dir;  // "mgmp": a detector trained by `modeldna train`
+};
+
+/// One line of the detector table.
+struct DetectorInfo {
+  std::string name;
+  Access access;
+  bool needs_mgmp_detector = false;  // usable only with DetectorOptions::mgmp_detector_dir
+};
+
+/// Every detector, in the table's order (the one place a detector is listed).
+const std::vector<DetectorInfo>& detector_table();
+/// The detectors by name; UsageError for an unknown one, or for one whose
+/// needs `options` do not meet.
+std::unique_ptr<Detector> make_detector(const std::string& name, const DetectorOptions& options = {});
 std::vector<std::string> detector_names();
+/// The names of the detectors `options` can make (every one but "mgmp"
+/// without a detector directory).
+std::vector<std::string> available_detector_names(const DetectorOptions& options);
 
 }  // namespace modeldna::evidence

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "modeldna/data/modality.h"
+
 namespace modeldna::nn {
 
 /// What is needed to rebuild an architecture; stored in every model file.
@@ -33,8 +35,8 @@ struct ArchConfig {
   /// its non-padding positions of the per-token vocabulary logits.
   std::string head = "classify";
 
-  /// "image" or "text" (data/task.h), from the architecture's registry entry.
-  std::string modality() const;
+  /// From the architecture's registry entry.
+  data::Modality modality() const;
   /// A batch of valid inputs (zeros / [CLS] + padding), for shape checks.
   torch::Tensor example_input(int64_t batch) const;
 

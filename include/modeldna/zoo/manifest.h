@@ -4,13 +4,34 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+
+#include "modeldna/data/modality.h"
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace modeldna::zoo {
 
 inline constexpr int kManifestVersion = 1;
+
+/// How a zoo model came to be (docs/zoo.md); the manifest spells each as
+/// relation_name() gives it.
+enum class Relation {
+  Source,            // trained from scratch on the source task: a lineage root
+  Finetune,          // all layers trained on from the parent
+  FinetuneLastK,     // only the last k layers trained
+  PretrainFinetune,  // a masked language model's encoder with a new classifier head
+  Scratch,           // trained from scratch on a target task: a negative
+  ReplaceLastK,      // a scratch model's first layers, the parent's last k
+  RandomReplace3,    // fresh first layers, the parent's last 3, trained on
+  Pruned,            // magnitude-pruned and trained on
+  Quantized,         // int8 per tensor, no training
+  Distilled,         // trained on the parent's outputs only
+};
+std::string_view relation_name(Relation relation);
+/// The relation a manifest spells `name`; std::nullopt if none.
+std::optional<Relation> parse_relation(std::string_view name);
 
 /// How a model came to be. Negatives ("scratch", independent "source"s) have
 /// no parent.
@@ -20,7 +41,7 @@ struct ModelRecord {
   nlohmann::json arch;                // nn::ArchConfig as JSON
   std::optional<std::string> parent;  // the model it was derived from
   std::string root;                   // the source at the top of its lineage (its own id for sources, "" for scratch)
-  std::string relation;               // source, finetune, finetune-last-k, scratch, replace-last-k, ...
+  Relation relation = Relation::Source;
   int64_t k = 0;                      // for the *-last-k and random-replace relations
   std::string task;                   // what it was trained for (data::list_tasks)
   std::string split;                  // "train" or "test": which detector split the pair belongs to
@@ -40,7 +61,7 @@ struct ModelRecord {
 struct Manifest {
   int version = kManifestVersion;
   std::string preset;
-  std::string modality = "image";          // "image" or "text" (absent in older manifests: image)
+  data::Modality modality = data::Modality::Image;  // absent in older manifests: image
   std::string tokenizer;                   // text zoos: the tokenizer file, relative to the zoo directory
   int64_t seq_len = 0;                     // text zoos: tokens per model input
   std::vector<std::string> train_tasks;    // target tasks whose pairs train detectors

@@ -17,7 +17,7 @@ namespace modeldna::zoo {
 /// One model to make. `relation` picks the builder step (zoo/builder.cpp).
 struct ModelPlan {
   std::string id;
-  std::string relation;
+  Relation relation = Relation::Source;
   nn::ArchConfig arch;
   std::optional<std::string> parent;  // the model it derives from
   std::string root;                   // lineage root ("" for negatives)
@@ -35,7 +35,7 @@ struct ModelPlan {
 
 struct ZooPlan {
   std::string preset;
-  std::string modality = "image";      // "image" or "text"
+  data::Modality modality = data::Modality::Image;
   data::TokenizerOptions tokenizer;    // text: trained first, saved as <zoo>/tokenizer.model
   int64_t seq_len = 0;                 // text: tokens per input
   std::vector<std::string> train_tasks, test_tasks;
@@ -44,8 +44,8 @@ struct ZooPlan {
 };
 
 /// "tiny" (tests: < 60 s for images, < 90 s for text) or "paper"
-/// (benchmarks), for "image" or "text" models; UsageError otherwise.
-ZooPlan make_preset(const std::string& name, const std::string& modality = "image");
+/// (benchmarks), for image or text models; UsageError otherwise.
+ZooPlan make_preset(const std::string& name, data::Modality modality = data::Modality::Image);
 std::vector<std::string> preset_names();
 
 }  // namespace modeldna::zoo

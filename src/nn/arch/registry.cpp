@@ -8,8 +8,8 @@
 namespace modeldna::nn::arch {
 
 const std::vector<ArchEntry>& registry() {
-  using data::kImage;
-  using data::kText;
+  constexpr auto kImage = data::Modality::Image;
+  constexpr auto kText = data::Modality::Text;
   static const std::vector<ArchEntry> entries = {
       {"mlp", "3 fully connected layers (256w, 128w units)", kImage, {"classify"}, make_mlp},
       {"lenet", "LeNet-like CNN: 2 conv (16w, 32w) + 3 fully connected", kImage, {"classify"}, make_lenet},

@@ -13,7 +13,7 @@ namespace modeldna::nn::arch {
 struct ArchEntry {
   std::string name;
   std::string description;
-  std::string modality;            // "image" or "text" (data/task.h)
+  data::Modality modality;
   std::vector<std::string> heads;  // the ArchConfig::head values it builds
   std::function<NetworkPtr(const ArchConfig&)> build;
 };

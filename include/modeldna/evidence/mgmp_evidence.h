@@ -1,5 +1,7 @@
-// MGMP behind the common Detector interface. MGMP brings its own recorded
-// probes, so it observes each model once on them and keeps the outputs.
+// File: modeldna/evidence/mgmp_evidence.h
+// MGMP (dna/) behind the common Detector interface, in the one detector
+// table as "mgmp". MGMP brings its own recorded probes, so it observes each
+// model once on them and keeps the outputs.
 #pragma once
 
 #include <map>
@@ -8,25 +10,24 @@
 #include "modeldna/dna/mgmp.h"
 #include "modeldna/evidence/detector.h"
 
-namespace modeldna::bench {
+namespace modeldna::evidence {
 
-class MgmpEvidence : public evidence::Detector {
+class MgmpEvidence : public Detector {
  public:
   explicit MgmpEvidence(const std::string& dir) : detector_(dna::MgmpDetector::load(dir)) {}
   std::string name() const override { return "mgmp"; }
   std::string reference() const override { return "Mu et al., Model Provenance via Model DNA, ECAI 2024"; }
-  evidence::Evidence compare(const evidence::ProbeSet&, const evidence::ModelOutputs& source,
-                             const evidence::ModelOutputs& target) override;
+  Evidence compare(const ProbeSet&, const ModelOutputs& source, const ModelOutputs& target) override;
   const dna::MgmpDetector& detector() const { return detector_; }
   /// Why MGMP cannot compare a model with this architecture, or "" if it can
   /// (its outputs and inputs must be the detector's).
   std::string cannot_compare(const nn::ArchConfig& arch) const;
   /// The model's outputs on MGMP's probes (computed once per id).
-  const torch::Tensor& outputs(const evidence::ModelOutputs& model);
+  const torch::Tensor& outputs(const ModelOutputs& model);
 
  private:
   dna::MgmpDetector detector_;
   std::map<std::string, torch::Tensor> outputs_;
 };
 
-}  // namespace modeldna::bench
+}  // namespace modeldna::evidence

@@ -1,4 +1,4 @@
-#include "modeldna/dna/zoo_mgmp.h"
+#include "modeldna/bench/mgmp_experiment.h"
 
 #include <cmath>
 #include <map>
@@ -8,11 +8,14 @@
 #include "modeldna/core/error.h"
 #include "modeldna/verdict/metrics.h"
 
-namespace modeldna::dna {
+namespace modeldna::bench {
+
+using dna::MgmpDetector;
+using dna::TrainingGroup;
 
 using verdict::format_metric;
 
-std::vector<TrainingGroup> training_groups(zoo::ZooModels& zoo, const std::vector<std::string>& sources) {
+std::vector<TrainingGroup> mgmp_training_groups(zoo::ZooModels& zoo, const std::vector<std::string>& sources) {
   std::vector<TrainingGroup> groups;
   for (const auto& id : sources) {
     TrainingGroup g;
@@ -79,7 +82,7 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
         derived_scores[group][zoo::relation_label(m)].push_back(v.probability);
         derived_scores[group]["all derived"].push_back(v.probability);
       } else {
-        (m.relation == "scratch" ? scratch_scores : other_lineage_scores)[group].push_back(v.probability);
+        (m.relation == zoo::Relation::Scratch ? scratch_scores : other_lineage_scores)[group].push_back(v.probability);
       }
     }
   }
@@ -121,4 +124,4 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
           md.str()};
 }
 
-}  // namespace modeldna::dna
+}  // namespace modeldna::bench

@@ -1,5 +1,6 @@
-// File: modeldna/dna/zoo_mgmp.h
-// MGMP on a zoo: which pairs train a detector, and how it is measured.
+// File: modeldna/bench/mgmp_experiment.h
+// MGMP on a zoo: which pairs train a detector, and how it is measured. Above
+// the method (dna/), so the method does not drag in the zoo builder.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -9,11 +10,11 @@
 #include "modeldna/dna/mgmp.h"
 #include "modeldna/zoo/zoo_models.h"
 
-namespace modeldna::dna {
+namespace modeldna::bench {
 
 /// One group per source: its finetune targets on the zoo's training tasks,
 /// each matched with the same-architecture scratch model on that task.
-std::vector<TrainingGroup> training_groups(zoo::ZooModels& zoo, const std::vector<std::string>& sources);
+std::vector<dna::TrainingGroup> mgmp_training_groups(zoo::ZooModels& zoo, const std::vector<std::string>& sources);
 
 struct MgmpEvaluation {
   nlohmann::json json;   // every number, per pair too
@@ -24,6 +25,6 @@ struct MgmpEvaluation {
 /// the paper's per-probe accuracy per (source, task) pair, and model-level
 /// accuracy, ROC AUC and TPR at 1% FPR per relation, for the sources the
 /// detector trained on and for the sources it never saw.
-MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo);
+MgmpEvaluation evaluate_mgmp(const dna::MgmpDetector& detector, zoo::ZooModels& zoo);
 
-}  // namespace modeldna::dna
+}  // namespace modeldna::bench

@@ -1,8 +1,8 @@
-#include "mgmp_evidence.h"
+#include "modeldna/evidence/mgmp_evidence.h"
 
-namespace modeldna::bench {
+namespace modeldna::evidence {
 
-const torch::Tensor& MgmpEvidence::outputs(const evidence::ModelOutputs& model) {
+const torch::Tensor& MgmpEvidence::outputs(const ModelOutputs& model) {
   auto it = outputs_.find(model.id);
   if (it == outputs_.end()) it = outputs_.emplace(model.id, detector_.observe(*model.network)).first;
   return it->second;
@@ -16,8 +16,7 @@ std::string MgmpEvidence::cannot_compare(const nn::ArchConfig& arch) const {
   return "";
 }
 
-evidence::Evidence MgmpEvidence::compare(const evidence::ProbeSet&, const evidence::ModelOutputs& source,
-                                         const evidence::ModelOutputs& target) {
+Evidence MgmpEvidence::compare(const ProbeSet&, const ModelOutputs& source, const ModelOutputs& target) {
   for (const auto* model : {&source, &target})
     if (const auto why = cannot_compare(model->network->config()); !why.empty())
       return {0, false, {{"reason", model->id + ": " + why}}};
@@ -25,4 +24,4 @@ evidence::Evidence MgmpEvidence::compare(const evidence::ProbeSet&, const eviden
   return {v.probability, true, {{"vote_fraction", v.vote_fraction}, {"homologous", v.homologous}}};
 }
 
-}  // namespace modeldna::bench
+}  // namespace modeldna::evidence
