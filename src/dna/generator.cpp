@@ -7,68 +7,7 @@
 
 namespace modeldna::dna {
 
-ProbeFormat ProbeFormat::of(const nn::ArchConfig& arch) {
-  ProbeFormat f;
-  f.modality = arch.modality();
-  if (f.modality == data::Modality::Text) {
-    f.in_channels = f.image_size = 0;
-    f.vocab_size = arch.vocab_size;
-    f.seq_len = arch.seq_len;
-  } else {
-    f.in_channels = arch.in_channels;
-    f.image_size = arch.image_size;
-  }
-  return f;
-}
-
-bool ProbeFormat::fits(const nn::ArchConfig& arch) const {
-  const ProbeFormat other = of(arch);
-  return other.modality == modality && other.in_channels == in_channels && other.image_size == image_size &&
-         other.vocab_size == vocab_size && other.seq_len == seq_len;
-}
-
-std::string ProbeFormat::describe() const {
-  if (modality == data::Modality::Text)
-    return std::to_string(seq_len) + "-token texts (vocabulary " + std::to_string(vocab_size) + ")";
-  return std::to_string(in_channels) + "x" + std::to_string(image_size) + "x" + std::to_string(image_size) + " images";
-}
-
-std::vector<int64_t> ProbeFormat::shape(int64_t n) const {
-  if (modality == data::Modality::Text) return {n, seq_len};
-  return {n, in_channels, image_size, image_size};
-}
-
-nlohmann::json ProbeFormat::to_json() const {
-  if (modality == data::Modality::Text) return {{"modality", std::string(data::modality_name(modality))}, {"vocab_size", vocab_size}, {"seq_len", seq_len}};
-  return {{"modality", std::string(data::modality_name(modality))}, {"in_channels", in_channels}, {"image_size", image_size}};
-}
-
-ProbeFormat ProbeFormat::from_json(const nlohmann::json& j) {
-  try {
-    ProbeFormat f;
-    const auto name = j.at("modality").get<std::string>();
-    const auto modality = data::parse_modality(name);
-    MDNA_CHECK(modality.has_value(), "probe modality must be image or text, not '" + name + "'");
-    f.modality = *modality;
-    if (f.modality == data::Modality::Text) {
-      f.in_channels = f.image_size = 0;
-      f.vocab_size = j.at("vocab_size").get<int64_t>();
-      f.seq_len = j.at("seq_len").get<int64_t>();
-      MDNA_CHECK(f.vocab_size >= 6 && f.vocab_size <= 1000000 && f.seq_len >= 2 && f.seq_len <= 4096,
-                 "text probe format out of range");
-    } else {
-      f.in_channels = j.at("in_channels").get<int64_t>();
-      f.image_size = j.at("image_size").get<int64_t>();
-      MDNA_CHECK(f.in_channels >= 1 && f.in_channels <= 16 && f.image_size >= 8 && f.image_size <= 512,
-                 "image probe format out of range");
-    }
-    return f;
-  } catch (const nlohmann::json::exception& e) {
-    throw UsageError(std::string("bad probe format: ") + e.what());
-  }
-}
-
-DnaGeneratorImpl::DnaGeneratorImpl(const ProbeFormat& format, int64_t dna_dim) : text_(format.modality == data::Modality::Text) {
+DnaGeneratorImpl::DnaGeneratorImpl(const nn::InputSpec& format, int64_t dna_dim) : text_(format.modality == data::Modality::Text) {
   namespace nn = torch::nn;
   if (text_) {
     auto conv = [](int64_t in, int64_t out, int64_t stride) {

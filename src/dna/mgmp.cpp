@@ -64,7 +64,7 @@ MgmpSettings MgmpSettings::from_json(const nlohmann::json& j) {
   return s;
 }
 
-MgmpDetector::MgmpDetector(MgmpSettings settings, ProbeFormat format, int64_t dna_dim)
+MgmpDetector::MgmpDetector(MgmpSettings settings, nn::InputSpec format, int64_t dna_dim)
     : settings_(std::move(settings)), format_(std::move(format)), dna_dim_(dna_dim) {
   // The networks' initialisation is seeded, but building (or loading) a
   // detector must not change the process's random stream: the global
@@ -85,8 +85,8 @@ void MgmpDetector::check_model(const nn::Network& model) const {
                      std::to_string(dna_dim_) +
                      " (a new head cannot be compared this way; the modeldiff, sac and weights detectors "
                      "of `modeldna bench` work across output sizes)");
-  if (!format_.fits(c))
-    throw UsageError("this " + c.arch + " reads " + ProbeFormat::of(c).describe() + ", the detector's probes are " +
+  if (c.input() != format_)
+    throw UsageError("this " + c.arch + " reads " + c.input().describe() + ", the detector's probes are " +
                      format_.describe());
 }
 

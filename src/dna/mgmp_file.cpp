@@ -44,15 +44,15 @@ MgmpDetector MgmpDetector::load(const std::string& dir) {
   const std::string jpath = json_path(dir);
   const auto doc = read_json_file(jpath, kDetectorJsonLimits);
   MgmpSettings settings;
-  ProbeFormat format;
+  nn::InputSpec format;
   int64_t dna_dim = 0;
   try {
     if (doc.value("format", "") != kFormat) throw FormatError(jpath, "not an MGMP detector");
     if (doc.at("version").get<int>() != kVersion) throw FormatError(jpath, "unsupported detector version");
     settings = MgmpSettings::from_json(doc.at("settings"));
     // Detectors written before text support name their image size directly.
-    format = doc.contains("input") ? ProbeFormat::from_json(doc.at("input"))
-                                   : ProbeFormat::from_json({{"modality", "image"},
+    format = doc.contains("input") ? nn::InputSpec::from_json(doc.at("input"))
+                                   : nn::InputSpec::from_json({{"modality", "image"},
                                                              {"in_channels", doc.at("in_channels")},
                                                              {"image_size", doc.at("image_size")}});
     dna_dim = doc.at("dna_dim").get<int64_t>();

@@ -138,10 +138,7 @@ compare::BlackBoxEvidence behavioural_evidence(const ProbeSet& probes, const Mod
   return e;
 }
 
-std::string input_kind(const nn::ArchConfig& a) {
-  if (a.modality() == data::Modality::Text) return "token ids, vocabulary " + std::to_string(a.vocab_size) + ", length " + std::to_string(a.seq_len);
-  return "images " + std::to_string(a.in_channels) + "x" + std::to_string(a.image_size) + "x" + std::to_string(a.image_size);
-}
+std::string input_kind(const nn::ArchConfig& a) { return a.input().describe(); }
 
 namespace {
 

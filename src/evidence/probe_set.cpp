@@ -75,10 +75,7 @@ ProbeSet make_probe_set(const data::Dataset& source_data, int64_t n, uint64_t se
   MDNA_CHECK(n > 0, "a probe set needs at least one probe");
   MDNA_CHECK(n <= source_data.size(), "asked for " + std::to_string(n) + " probes but '" + source_data.name +
                                           "' has only " + std::to_string(source_data.size()) + " images");
-  const bool text = source_data.inputs.dim() == 2 && source_data.inputs.scalar_type() == torch::kInt64;
-  MDNA_CHECK(text || source_data.inputs.dim() == 4,
-             "probe sets need image inputs [n, channels, height, width] or token ids [n, seq_len], got " +
-                 std::to_string(source_data.inputs.dim()) + " dimensions");
+  const bool text = nn::InputSpec::of_batch(source_data.inputs).modality == data::Modality::Text;
   // A private generator: probes depend on the seed alone and the global torch
   // RNG (which drives network initialisation) is left untouched.
   auto gen = at::detail::createCPUGenerator(seed);

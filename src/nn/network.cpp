@@ -68,6 +68,20 @@ const arch::ArchEntry& known_arch(const std::string& name) {
 
 data::Modality ArchConfig::modality() const { return known_arch(arch).modality; }
 
+InputSpec ArchConfig::input() const {
+  InputSpec spec;
+  spec.modality = modality();
+  if (spec.modality == data::Modality::Text) {
+    spec.in_channels = spec.image_size = 0;
+    spec.vocab_size = vocab_size;
+    spec.seq_len = seq_len;
+  } else {
+    spec.in_channels = in_channels;
+    spec.image_size = image_size;
+  }
+  return spec;
+}
+
 torch::Tensor ArchConfig::example_input(int64_t batch) const {
   MDNA_CHECK(batch >= 0, "negative batch size");
   if (modality() == data::Modality::Image) return torch::zeros({batch, in_channels, image_size, image_size});

@@ -45,7 +45,7 @@ MgmpSettings quick_settings() {
 }
 
 TEST(MgmpShapes, GeneratorOutputsUnitVectors) {
-  DnaGenerator g(ProbeFormat{}, 10);
+  DnaGenerator g(nn::InputSpec{}, 10);
   g->eval();
   const auto out = g->forward(torch::randn({4, 1, 28, 28}));
   ASSERT_EQ(out.sizes(), (std::vector<int64_t>{4, 10}));
@@ -53,7 +53,7 @@ TEST(MgmpShapes, GeneratorOutputsUnitVectors) {
 }
 
 TEST(MgmpShapes, TextGeneratorOutputsUnitVectors) {
-  ProbeFormat text;
+  nn::InputSpec text;
   text.modality = data::Modality::Text;
   text.vocab_size = 50;
   text.seq_len = 12;
@@ -62,33 +62,6 @@ TEST(MgmpShapes, TextGeneratorOutputsUnitVectors) {
   const auto out = g->forward(torch::randint(50, {4, 12}, torch::kInt64));
   ASSERT_EQ(out.sizes(), (std::vector<int64_t>{4, 10}));
   EXPECT_TRUE(torch::allclose(out.norm(2, 1), torch::ones({4}), 1e-5, 1e-5));
-}
-
-TEST(ProbeFormats, FollowTheArchitectureAndRoundTrip) {
-  auto text_arch = testing::arch_config("text-cnn", 0.25);
-  text_arch.vocab_size = 300;
-  text_arch.seq_len = 16;
-  const auto text = ProbeFormat::of(text_arch);
-  EXPECT_EQ(text.modality, data::Modality::Text);
-  EXPECT_EQ(text.shape(5), (std::vector<int64_t>{5, 16}));
-  EXPECT_EQ(text.describe(), "16-token texts (vocabulary 300)");
-  EXPECT_TRUE(text.fits(text_arch));
-  const auto image = ProbeFormat::of(testing::arch_config("mlp"));
-  EXPECT_EQ(image.shape(2), (std::vector<int64_t>{2, 1, 28, 28}));
-  EXPECT_FALSE(image.fits(text_arch));
-  EXPECT_FALSE(text.fits(testing::arch_config("mlp")));
-  auto longer = text_arch;
-  longer.seq_len = 32;
-  EXPECT_FALSE(text.fits(longer));
-  for (const auto& f : {text, image}) {
-    const auto back = ProbeFormat::from_json(f.to_json());
-    EXPECT_EQ(back.to_json(), f.to_json());
-    EXPECT_TRUE(back.fits(f.modality == data::Modality::Text ? text_arch : testing::arch_config("mlp")));
-  }
-  EXPECT_THROW_MSG(ProbeFormat::from_json({{"modality", "audio"}}), UsageError, "image or text");
-  EXPECT_THROW_MSG(ProbeFormat::from_json({{"modality", "text"}, {"vocab_size", 3}, {"seq_len", 16}}), UsageError,
-                   "out of range");
-  EXPECT_THROW_MSG(ProbeFormat::from_json({{"modality", "text"}}), UsageError, "bad probe format");
 }
 
 // The reference classifier: 20->512->256->128->64->2 = 10,752 + 131,328 + 32,896 + 8,256 + 130 = 183,362.

@@ -30,28 +30,10 @@
 
 namespace modeldna::dna {
 
-/// What a detector's probes are: the input format of the models it compares
-/// (float images, or token ids over one tokenizer's vocabulary).
-struct ProbeFormat {
-  data::Modality modality = data::Modality::Image;
-  int64_t in_channels = 1, image_size = 28;  // images
-  int64_t vocab_size = 0, seq_len = 0;       // texts
-
-  static ProbeFormat of(const nn::ArchConfig& arch);
-  /// Whether a model with this architecture reads these probes.
-  bool fits(const nn::ArchConfig& arch) const;
-  /// "1x28x28 images", "64-token texts (vocabulary 4000)".
-  std::string describe() const;
-  /// The probes tensor's shape for n probes.
-  std::vector<int64_t> shape(int64_t n) const;
-  nlohmann::json to_json() const;
-  /// UsageError for a missing, ill-typed or out-of-range field.
-  static ProbeFormat from_json(const nlohmann::json& j);
-};
 
 class DnaGeneratorImpl : public torch::nn::Module {
  public:
-  DnaGeneratorImpl(const ProbeFormat& format, int64_t dna_dim);
+  DnaGeneratorImpl(const nn::InputSpec& format, int64_t dna_dim);
   /// Unit vectors, shape = [batch, dna_dim].
   torch::Tensor forward(const torch::Tensor& x);
 

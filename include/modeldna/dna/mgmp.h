@@ -89,7 +89,7 @@ class MgmpDetector {
   /// The recorded verification probes: [verify_probes, C, H, W] images or
   /// [verify_probes, seq_len] token ids.
   const torch::Tensor& probes() const { return probes_; }
-  const ProbeFormat& probe_format() const { return format_; }
+  const nn::InputSpec& probe_format() const { return format_; }
   /// Free-form training record saved in detector.json.
   nlohmann::json& record() { return record_; }
   const nlohmann::json& record() const { return record_; }
@@ -105,12 +105,12 @@ class MgmpDetector {
   MgmpVerdict verify(nn::Network& source, nn::Network& target) const;
 
  private:
-  MgmpDetector(MgmpSettings settings, ProbeFormat format, int64_t dna_dim);
+  MgmpDetector(MgmpSettings settings, nn::InputSpec format, int64_t dna_dim);
   void check_model(const nn::Network& model) const;
   void cache_probe_encoding();
 
   MgmpSettings settings_;
-  ProbeFormat format_;
+  nn::InputSpec format_;
   int64_t dna_dim_ = 10;
   // Inference mutates nothing, but torch modules have no const forward.
   mutable DnaGenerator generator_{nullptr};

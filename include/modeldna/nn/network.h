@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "modeldna/data/modality.h"
+#include "modeldna/nn/input_spec.h"
 
 namespace modeldna::nn {
 
@@ -37,6 +38,8 @@ struct ArchConfig {
 
   /// From the architecture's registry entry.
   data::Modality modality() const;
+  /// What the architecture reads (the fields above that apply to its modality).
+  InputSpec input() const;
   /// A batch of valid inputs (zeros / [CLS] + padding), for shape checks.
   torch::Tensor example_input(int64_t batch) const;
 

@@ -1,0 +1,78 @@
+#include "modeldna/nn/input_spec.h"
+
+#include "modeldna/core/error.h"
+
+namespace modeldna::nn {
+
+bool InputSpec::operator==(const InputSpec& o) const {
+  return o.modality == modality && o.in_channels == in_channels && o.image_size == image_size &&
+         o.vocab_size == vocab_size && o.seq_len == seq_len;
+}
+
+std::string InputSpec::describe() const {
+  if (modality == data::Modality::Text)
+    return std::to_string(seq_len) + "-token texts" +
+           (vocab_size > 0 ? " (vocabulary " + std::to_string(vocab_size) + ")" : std::string());
+  return std::to_string(in_channels) + "x" + std::to_string(image_size) + "x" + std::to_string(image_size) + " images";
+}
+
+std::vector<int64_t> InputSpec::shape(int64_t n) const {
+  if (modality == data::Modality::Text) return {n, seq_len};
+  return {n, in_channels, image_size, image_size};
+}
+
+bool InputSpec::matches_batch(const torch::Tensor& batch) const {
+  if (!batch.defined() || batch.dim() < 1) return false;
+  const bool ids = batch.scalar_type() == torch::kInt64;
+  if (ids != (modality == data::Modality::Text)) return false;
+  return batch.sizes().slice(1) == c10::IntArrayRef(shape(1)).slice(1);
+}
+
+nlohmann::json InputSpec::to_json() const {
+  const std::string name(data::modality_name(modality));
+  if (modality == data::Modality::Text) return {{"modality", name}, {"vocab_size", vocab_size}, {"seq_len", seq_len}};
+  return {{"modality", name}, {"in_channels", in_channels}, {"image_size", image_size}};
+}
+
+InputSpec InputSpec::from_json(const nlohmann::json& j) {
+  try {
+    InputSpec f;
+    const auto name = j.at("modality").get<std::string>();
+    const auto modality = data::parse_modality(name);
+    MDNA_CHECK(modality.has_value(), "input modality must be image or text, not '" + name + "'");
+    f.modality = *modality;
+    if (f.modality == data::Modality::Text) {
+      f.in_channels = f.image_size = 0;
+      f.vocab_size = j.at("vocab_size").get<int64_t>();
+      f.seq_len = j.at("seq_len").get<int64_t>();
+      MDNA_CHECK(f.vocab_size >= 6 && f.vocab_size <= 1000000 && f.seq_len >= 2 && f.seq_len <= 4096,
+                 "text input spec out of range");
+    } else {
+      f.in_channels = j.at("in_channels").get<int64_t>();
+      f.image_size = j.at("image_size").get<int64_t>();
+      MDNA_CHECK(f.in_channels >= 1 && f.in_channels <= 16 && f.image_size >= 8 && f.image_size <= 512,
+                 "image input spec out of range");
+    }
+    return f;
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(std::string("bad input spec: ") + e.what());
+  }
+}
+
+InputSpec InputSpec::of_batch(const torch::Tensor& batch) {
+  InputSpec f;
+  if (batch.defined() && batch.dim() == 2 && batch.scalar_type() == torch::kInt64) {
+    f.modality = data::Modality::Text;
+    f.in_channels = f.image_size = 0;
+    f.seq_len = batch.size(1);
+    return f;
+  }
+  MDNA_CHECK(batch.defined() && batch.dim() == 4 && batch.is_floating_point() && batch.size(2) == batch.size(3),
+             "inputs must be float images [n, channels, size, size] or token ids int64 [n, seq_len], got " +
+                 (batch.defined() ? std::to_string(batch.dim()) + " dimensions" : std::string("nothing")));
+  f.in_channels = batch.size(1);
+  f.image_size = batch.size(2);
+  return f;
+}
+
+}  // namespace modeldna::nn
