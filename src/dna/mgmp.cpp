@@ -20,9 +20,9 @@ nlohmann::json MgmpSettings::to_json() const {
           {"classifier_epochs", classifier_epochs},
           {"temperature", temperature},
           {"pair_features", std::string(pair_features_name(pair_features))},
-          {"generator_optimizer", {{"type", "sgd"}, {"lr", generator_lr}, {"momentum", generator_momentum},
+          {"generator_optimizer", {{"type", std::string(nn::optimizer_name(nn::Optimizer::Sgd))}, {"lr", generator_lr}, {"momentum", generator_momentum},
                                    {"weight_decay", generator_weight_decay}}},
-          {"classifier_optimizer", {{"type", "adam"}, {"lr", classifier_lr},
+          {"classifier_optimizer", {{"type", std::string(nn::optimizer_name(nn::Optimizer::Adam))}, {"lr", classifier_lr},
                                     {"weight_decay", classifier_weight_decay}}},
           {"seed", seed}};
 }

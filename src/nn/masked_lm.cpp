@@ -11,8 +11,9 @@ using data::Tokenizer;
 
 torch::Tensor masked_lm_logits(Network& net, const torch::Tensor& x, const torch::Tensor& chosen) {
   auto* predictor = dynamic_cast<TokenPredictor*>(&net);
-  MDNA_CHECK(predictor && net.config().head == "masked-lm",
-             "'" + net.config().arch + "' with head '" + net.config().head + "' is not a masked language model");
+  MDNA_CHECK(predictor && net.config().head == Head::MaskedLm,
+             "'" + net.config().arch + "' with head '" + std::string(head_name(net.config().head)) +
+                 "' is not a masked language model");
   return predictor->token_logits(x, chosen);
 }
 

@@ -14,8 +14,18 @@
 namespace modeldna::nn {
 namespace {
 
-const char* const kClassify = "classify";
-const char* const kMaskedLm = "masked-lm";
+
+}  // namespace
+
+std::string_view head_name(Head head) { return head == Head::MaskedLm ? "masked-lm" : "classify"; }
+
+std::optional<Head> parse_head(std::string_view name) {
+  if (name == "classify") return Head::Classify;
+  if (name == "masked-lm") return Head::MaskedLm;
+  return std::nullopt;
+}
+
+namespace {
 
 // Whether a config uses the text layout: the registry's word for a known
 // architecture, else (an unknown name, make_network's error) its fields.
@@ -35,22 +45,20 @@ void validate(const ArchConfig& c, const arch::ArchEntry* entry) {
       MDNA_CHECK(c.in_channels == ArchConfig{}.in_channels && c.image_size == ArchConfig{}.image_size,
                  "'" + c.arch + "' is a text architecture: it takes no in_channels or image_size");
     } else
-      MDNA_CHECK(c.vocab_size == 0 && c.seq_len == 0 && c.head == kClassify,
+      MDNA_CHECK(c.vocab_size == 0 && c.seq_len == 0 && c.head == Head::Classify,
                  "'" + c.arch + "' is an image architecture: it takes no vocab_size, seq_len or head");
     MDNA_CHECK(std::find(entry->heads.begin(), entry->heads.end(), c.head) != entry->heads.end(),
-               "'" + c.arch + "' has no head '" + c.head + "'");
+               "'" + c.arch + "' has no head '" + std::string(head_name(c.head)) + "'");
   }
   MDNA_CHECK(c.width > 0 && c.width <= 16, "width out of range");
   if (text) {
     MDNA_CHECK(c.vocab_size >= 6 && c.vocab_size <= 1000000, "vocab_size out of range");
     MDNA_CHECK(c.seq_len >= 2 && c.seq_len <= 4096, "seq_len out of range");
-    MDNA_CHECK(c.head == kClassify || c.head == kMaskedLm,
-               "unknown head '" + c.head + "' (classify or masked-lm)");
   } else {
     MDNA_CHECK(c.in_channels > 0 && c.in_channels <= 16, "in_channels out of range");
     MDNA_CHECK(c.image_size >= 8 && c.image_size <= 512, "image_size out of range");
   }
-  if (c.head == kMaskedLm)
+  if (c.head == Head::MaskedLm)
     MDNA_CHECK(c.num_classes == c.vocab_size, "head masked-lm needs num_classes == vocab_size (" +
                                                   std::to_string(c.num_classes) + " vs " +
                                                   std::to_string(c.vocab_size) + ")");
@@ -97,7 +105,7 @@ nlohmann::json ArchConfig::to_json() const {
     return {{"arch", arch}, {"in_channels", in_channels}, {"image_size", image_size},
             {"num_classes", num_classes}, {"width", width}};
   return {{"arch", arch}, {"vocab_size", vocab_size}, {"seq_len", seq_len},
-          {"num_classes", num_classes}, {"width", width}, {"head", head}};
+          {"num_classes", num_classes}, {"width", width}, {"head", std::string(head_name(head))}};
 }
 
 ArchConfig ArchConfig::from_json(const nlohmann::json& j) {
@@ -113,7 +121,10 @@ ArchConfig ArchConfig::from_json(const nlohmann::json& j) {
         MDNA_CHECK(!j.contains(f), "'" + c.arch + "' is a text architecture: it takes no " + f);
       c.vocab_size = j.at("vocab_size").get<int64_t>();
       c.seq_len = j.at("seq_len").get<int64_t>();
-      c.head = j.at("head").get<std::string>();
+      const auto head = j.at("head").get<std::string>();
+      const auto known = parse_head(head);
+      MDNA_CHECK(known.has_value(), "unknown head '" + head + "' (classify or masked-lm)");
+      c.head = *known;
     } else {
       for (const char* f : text_fields)
         MDNA_CHECK(!j.contains(f), "'" + c.arch + "' is an image architecture: it takes no " + f);
@@ -216,7 +227,7 @@ NetworkPtr clone_network(const Network& net) {
 
 NetworkPtr with_new_head(const Network& pretrained, int64_t num_classes) {
   auto config = pretrained.config();
-  config.head = kClassify;
+  config.head = Head::Classify;
   config.num_classes = num_classes;
   auto net = make_network(config);
   const auto layers = net->layer_names();

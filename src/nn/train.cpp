@@ -13,10 +13,18 @@
 
 namespace modeldna::nn {
 
+std::string_view optimizer_name(Optimizer optimizer) { return optimizer == Optimizer::Adam ? "adam" : "sgd"; }
+
+std::optional<Optimizer> parse_optimizer(std::string_view name) {
+  if (name == "sgd") return Optimizer::Sgd;
+  if (name == "adam") return Optimizer::Adam;
+  return std::nullopt;
+}
+
 nlohmann::json TrainOptions::to_json() const {
-  nlohmann::json j = {{"optimizer", optimizer}, {"lr", lr}, {"epochs", epochs}, {"batch_size", batch_size},
+  nlohmann::json j = {{"optimizer", std::string(optimizer_name(optimizer))}, {"lr", lr}, {"epochs", epochs}, {"batch_size", batch_size},
                       {"weight_decay", weight_decay}, {"seed", seed}};
-  if (optimizer == "sgd") j["momentum"] = momentum;
+  if (optimizer == Optimizer::Sgd) j["momentum"] = momentum;
   if (!trainable_layers.empty()) j["trainable_layers"] = trainable_layers;
   return j;
 }
@@ -43,13 +51,15 @@ std::vector<torch::Tensor> prepare_trainable(Network& net, const std::vector<std
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& params,
                                                         const TrainOptions& o) {
-  if (o.optimizer == "sgd")
-    return std::make_unique<torch::optim::SGD>(
-        params, torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
-  if (o.optimizer == "adam")
-    return std::make_unique<torch::optim::Adam>(params,
-                                                torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
-  throw UsageError("unknown optimizer '" + o.optimizer + "' (sgd or adam)");
+  switch (o.optimizer) {
+    case Optimizer::Sgd:
+      return std::make_unique<torch::optim::SGD>(
+          params, torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
+    case Optimizer::Adam:
+      return std::make_unique<torch::optim::Adam>(params,
+                                                  torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+  }
+  throw InternalError("an optimizer without a maker");
 }
 
 // One loop for every loss: `loss_of(batch_inputs, batch_labels)`, with
@@ -131,8 +141,9 @@ uint64_t epoch_mask_seed(uint64_t seed, int64_t epoch) {
 }
 
 void check_masked_lm(const Network& net, const torch::Tensor& tokens) {
-  MDNA_CHECK(net.config().head == "masked-lm",
-             "'" + net.config().arch + "' with head '" + net.config().head + "' is not a masked language model");
+  MDNA_CHECK(net.config().head == Head::MaskedLm,
+             "'" + net.config().arch + "' with head '" + std::string(head_name(net.config().head)) +
+                 "' is not a masked language model");
   MDNA_CHECK(tokens.dim() == 2 && tokens.scalar_type() == torch::kInt64, "masked-lm needs int64 [n, seq_len] token ids");
 }
 

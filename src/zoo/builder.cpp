@@ -169,7 +169,7 @@ class ZooBuilder {
       case Relation::Source:
       case Relation::Scratch:
         net = fresh(step.arch, recipe.seed);
-        if (step.arch.head == "masked-lm") nn::train_masked_lm(*net, splits.train.inputs, recipe);
+        if (step.arch.head == nn::Head::MaskedLm) nn::train_masked_lm(*net, splits.train.inputs, recipe);
         else nn::train_classifier(*net, splits.train, recipe);
         break;
       case Relation::PretrainFinetune:
@@ -263,7 +263,7 @@ class ZooBuilder {
     rec.seed = step.recipe.seed;
     rec.train_examples = step.recipe.epochs > 0 ? splits.train.size() : 0;
     // A language model's "accuracy" is how often it recovers masked tokens.
-    rec.test_accuracy = step.arch.head == "masked-lm" ? nn::masked_lm_accuracy(*reloaded, splits.test.inputs)
+    rec.test_accuracy = step.arch.head == nn::Head::MaskedLm ? nn::masked_lm_accuracy(*reloaded, splits.test.inputs)
                                                       : nn::accuracy(*reloaded, splits.test);
     rec.parameters = reloaded->parameter_count();
     rec.train_seconds = seconds;

@@ -56,7 +56,7 @@ nn::ArchConfig text_arch(const std::string& name, double width, int64_t vocab_si
 }
 
 nn::ArchConfig masked_lm(nn::ArchConfig c) {
-  c.head = "masked-lm";
+  c.head = nn::Head::MaskedLm;
   c.num_classes = c.vocab_size;
   return c;
 }
@@ -75,7 +75,7 @@ ModelPlan step(std::string id, Relation relation, const nn::ArchConfig& arch, st
   return m;
 }
 
-nn::TrainOptions recipe(double lr, int64_t epochs, int64_t batch, const std::string& optimizer = "sgd") {
+nn::TrainOptions recipe(double lr, int64_t epochs, int64_t batch, nn::Optimizer optimizer = nn::Optimizer::Sgd) {
   nn::TrainOptions o;
   o.optimizer = optimizer;
   o.lr = lr;
@@ -229,14 +229,14 @@ PresetShape text_tiny_shape() {
   s.source_train = 3072;
   s.target_train = 512;
   s.max_test = 500;
-  s.source_recipe = recipe(2e-3, 3, 64, "adam");
-  s.scratch_recipe = recipe(2e-3, 4, 32, "adam");
-  s.finetune_recipe = recipe(1e-3, 4, 32, "adam");
-  s.short_recipe = recipe(5e-4, 1, 32, "adam");
-  s.distill_recipe = recipe(2e-3, 2, 64, "adam");
+  s.source_recipe = recipe(2e-3, 3, 64, nn::Optimizer::Adam);
+  s.scratch_recipe = recipe(2e-3, 4, 32, nn::Optimizer::Adam);
+  s.finetune_recipe = recipe(1e-3, 4, 32, nn::Optimizer::Adam);
+  s.short_recipe = recipe(5e-4, 1, 32, nn::Optimizer::Adam);
+  s.distill_recipe = recipe(2e-3, 2, 64, nn::Optimizer::Adam);
   s.distill_train = 2048;
-  s.pretraining = PresetShape::Pretraining{transformer, 0, 4096, recipe(2e-3, 2, 64, "adam"),
-                                           recipe(1e-3, 4, 32, "adam")};
+  s.pretraining = PresetShape::Pretraining{transformer, 0, 4096, recipe(2e-3, 2, 64, nn::Optimizer::Adam),
+                                           recipe(1e-3, 4, 32, nn::Optimizer::Adam)};
   return s;
 }
 
@@ -254,15 +254,15 @@ PresetShape text_paper_shape() {
   s.source_train = 8000;
   s.target_train = 1600;
   s.max_test = 2000;
-  s.source_recipe = recipe(2e-3, 4, 64, "adam");
-  s.scratch_recipe = recipe(2e-3, 4, 64, "adam");
-  s.finetune_recipe = recipe(1e-3, 3, 64, "adam");
-  s.short_recipe = recipe(5e-4, 1, 64, "adam");
-  s.distill_recipe = recipe(2e-3, 2, 128, "adam");
+  s.source_recipe = recipe(2e-3, 4, 64, nn::Optimizer::Adam);
+  s.scratch_recipe = recipe(2e-3, 4, 64, nn::Optimizer::Adam);
+  s.finetune_recipe = recipe(1e-3, 3, 64, nn::Optimizer::Adam);
+  s.short_recipe = recipe(5e-4, 1, 64, nn::Optimizer::Adam);
+  s.distill_recipe = recipe(2e-3, 2, 128, nn::Optimizer::Adam);
   s.distill_train = 4000;
   s.extra_relation_tasks = {"sotu-presidents-c", "sotu-party", "spam-hard"};
-  s.pretraining = PresetShape::Pretraining{transformer, 0, 20000, recipe(1e-3, 3, 64, "adam"),
-                                           recipe(1e-3, 3, 64, "adam")};
+  s.pretraining = PresetShape::Pretraining{transformer, 0, 20000, recipe(1e-3, 3, 64, nn::Optimizer::Adam),
+                                           recipe(1e-3, 3, 64, nn::Optimizer::Adam)};
   return s;
 }
 

@@ -27,7 +27,7 @@ constexpr int64_t kVocab = 40;
 constexpr int64_t kSeqLen = 16;
 
 ArchConfig text_config(const std::string& arch, int64_t num_classes = 3, double width = 0.25,
-                       const std::string& head = "classify") {
+                       Head head = Head::Classify) {
   ArchConfig c = testing::arch_config(arch, width, num_classes);
   c.vocab_size = kVocab;
   c.seq_len = kSeqLen;
@@ -36,7 +36,7 @@ ArchConfig text_config(const std::string& arch, int64_t num_classes = 3, double 
 }
 
 ArchConfig masked_lm_config(double width = 0.25) {
-  return text_config("text-transformer", kVocab, width, "masked-lm");
+  return text_config("text-transformer", kVocab, width, Head::MaskedLm);
 }
 
 NetworkPtr seeded(const ArchConfig& c, uint64_t seed) { return testing::seeded_network(c, seed); }
@@ -158,7 +158,7 @@ TEST(TextArchitecture, ModalityAndExampleInput) {
   EXPECT_TRUE(x.select(1, 0).eq(Tokenizer::kCls).all().item<bool>());
   EXPECT_TRUE(x.slice(1, 1).eq(Tokenizer::kPad).all().item<bool>());
   for (const auto& config : {c, text_config("text-transformer"), masked_lm_config()}) {
-    SCOPED_TRACE(config.arch + " " + config.head);
+    SCOPED_TRACE(config.arch + " " + std::string(head_name(config.head)));
     const auto y = eval_forward(*make_network(config), config.example_input(2));
     EXPECT_EQ(y.sizes().vec(), (std::vector<int64_t>{2, config.num_classes}));
     EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
@@ -175,7 +175,7 @@ TEST(TextArchitecture, PaddingDoesNotChangeTheOutput) {
   const std::vector<int64_t> lengths = {9, 3, 6, 1};
   const auto x = random_tokens(lengths, kSeqLen, 2);
   for (const auto& config : {text_config("text-transformer"), text_config("text-cnn"), masked_lm_config()}) {
-    SCOPED_TRACE(config.arch + " " + config.head);
+    SCOPED_TRACE(config.arch + " " + std::string(head_name(config.head)));
     auto net = seeded(config, 3);
     {  // larger weights than the initial ones, so a real token moves the output clearly
       torch::NoGradGuard no_grad;
@@ -222,7 +222,7 @@ TEST(TextArchitecture, RefusesInputsThatAreNotTokenIds) {
 
 TEST(TextArchitecture, ConfigJsonRoundTripsAndKeepsTheImageLayout) {
   for (const auto& c : {text_config("text-transformer", 7, 0.5), text_config("text-cnn"), masked_lm_config()}) {
-    SCOPED_TRACE(c.arch + " " + c.head);
+    SCOPED_TRACE(c.arch + " " + std::string(head_name(c.head)));
     const auto j = c.to_json();
     EXPECT_EQ(json_keys(j), (std::set<std::string>{"arch", "vocab_size", "seq_len", "num_classes", "width", "head"}));
     EXPECT_EQ(ArchConfig::from_json(j), c);
@@ -250,7 +250,7 @@ TEST(TextArchitecture, ConfigRefusals) {
   refuse(j, "masked-lm needs num_classes == vocab_size");
   j = lm;
   j["head"] = "regress";
-  refuse(j, "has no head 'regress'");
+  refuse(j, "unknown head 'regress' (classify or masked-lm)");
   j = lm;
   j.erase("head");
   refuse(j, "bad architecture config");
@@ -285,10 +285,10 @@ TEST(TextArchitecture, ConfigRefusals) {
   c.in_channels = 3;
   EXPECT_THROW_MSG(make_network(c), UsageError, "'text-cnn' is a text architecture: it takes no in_channels");
   c = testing::arch_config("mlp");
-  c.head = "masked-lm";
+  c.head = Head::MaskedLm;
   EXPECT_THROW(make_network(c), UsageError);
-  EXPECT_THROW_MSG(make_network(text_config("text-cnn", kVocab, 0.25, "masked-lm")), UsageError, "has no head");
-  EXPECT_THROW_MSG(make_network(text_config("text-transformer", 3, 0.25, "masked-lm")), UsageError,
+  EXPECT_THROW_MSG(make_network(text_config("text-cnn", kVocab, 0.25, Head::MaskedLm)), UsageError, "has no head");
+  EXPECT_THROW_MSG(make_network(text_config("text-transformer", 3, 0.25, Head::MaskedLm)), UsageError,
                    "num_classes == vocab_size");
 }
 
@@ -302,7 +302,7 @@ TEST(TextArchitecture, ConfigEqualityComparesEveryField) {
   c.seq_len += 1;
   EXPECT_FALSE(c == base);
   c = base;
-  c.head = "classify";
+  c.head = Head::Classify;
   EXPECT_FALSE(c == base);
   c = base;
   c.in_channels = 3;
@@ -315,12 +315,12 @@ TEST(TextArchitecture, ConfigEqualityComparesEveryField) {
 TEST(TextArchitecture, WithNewHeadCopiesEverythingButTheHead) {
   for (const auto& config : {masked_lm_config(), text_config("text-transformer", 7), text_config("text-cnn", 7),
                              testing::arch_config("lenet", 0.25)}) {
-    SCOPED_TRACE(config.arch + " " + config.head);
+    SCOPED_TRACE(config.arch + " " + std::string(head_name(config.head)));
     const auto pretrained = seeded(config, 1);
     torch::manual_seed(2);
     const auto grown = with_new_head(*pretrained, 5);
     auto expected = config;
-    expected.head = "classify";
+    expected.head = Head::Classify;
     expected.num_classes = 5;
     EXPECT_EQ(grown->config(), expected);
     const auto head = grown->layer_names().back();
@@ -427,7 +427,7 @@ TEST(MaskedLm, PretrainingLearnsACountingLanguage) {
   const double chance = 1.0 / static_cast<double>(kVocab - Tokenizer::kFirstPiece);
   EXPECT_LT(masked_lm_accuracy(*net, held_out), 4 * chance);
   TrainOptions o;
-  o.optimizer = "adam";
+  o.optimizer = Optimizer::Adam;
   o.lr = 3e-3;
   o.weight_decay = 0;
   o.batch_size = 32;
@@ -460,7 +460,7 @@ TEST(MaskedLm, SameSeedGivesBitIdenticalWeightsAndBadCallsAreRefused) {
 TEST(TextTraining, ClassifiersLearnASyntheticTextTask) {
   const auto train = class_task(384, 14), test = class_task(256, 15);
   TrainOptions o;
-  o.optimizer = "adam";
+  o.optimizer = Optimizer::Adam;
   o.lr = 3e-3;
   o.weight_decay = 0;
   o.batch_size = 32;
@@ -490,7 +490,7 @@ TEST(TextTraining, FineTuningFromAMaskedLm) {
   const auto train = class_task(384, 20), test = class_task(256, 21);
   auto lm = seeded(masked_lm_config(0.5), 22);
   TrainOptions o;
-  o.optimizer = "adam";
+  o.optimizer = Optimizer::Adam;
   o.lr = 3e-3;
   o.weight_decay = 0;
   o.batch_size = 32;

@@ -83,7 +83,7 @@ TEST_P(Preset, LineagesAreConsistent) {
     if (m.relation == Relation::Source) {
       EXPECT_FALSE(m.parent.has_value());
       EXPECT_EQ(m.root, m.id);
-      if (m.arch.head == "masked-lm") {
+      if (m.arch.head == nn::Head::MaskedLm) {
         EXPECT_EQ(m.task, data::kPretrainTask);
         EXPECT_EQ(m.arch.num_classes, m.arch.vocab_size);
       } else {
@@ -98,8 +98,8 @@ TEST_P(Preset, LineagesAreConsistent) {
       EXPECT_EQ(m.root, parent.root);
       EXPECT_EQ(ids.at(m.root)->relation, Relation::Source);
       if (m.relation == Relation::PretrainFinetune) {
-        EXPECT_EQ(parent.arch.head, "masked-lm");
-        EXPECT_EQ(m.arch.head, "classify");
+        EXPECT_EQ(parent.arch.head, nn::Head::MaskedLm);
+        EXPECT_EQ(m.arch.head, nn::Head::Classify);
         EXPECT_EQ(m.arch.arch, parent.arch.arch);
       } else if (m.relation != Relation::Distilled) {
         EXPECT_EQ(m.arch, parent.arch);
@@ -185,7 +185,7 @@ TEST_P(PaperPreset, HasTwoArchitecturesTwoSeedsAndTenTargetTasks) {
     }
   EXPECT_GE(sources_per_arch.size(), 2u);
   for (const auto& m : plan.models)
-    if (m.relation == Relation::Source && m.arch.head == "masked-lm") --sources_per_arch[m.arch.arch];
+    if (m.relation == Relation::Source && m.arch.head == nn::Head::MaskedLm) --sources_per_arch[m.arch.arch];
   for (const auto& [arch, n] : sources_per_arch) EXPECT_GE(n, 2) << arch << " classifier sources";
   EXPECT_GE(seeds.size(), 2u);
   EXPECT_GE(plan.train_tasks.size() + plan.test_tasks.size(), 10u);

@@ -74,7 +74,7 @@ TEST_F(TinyTextZoo, EveryModelReloadsAndReproducesItsAccuracy) {
     const auto test = zoo_->load_task(m.task, p.max_train, p.max_test).test;
     EXPECT_EQ(test.inputs.size(1), zoo_->manifest().seq_len);
     const double accuracy =
-        net->config().head == "masked-lm" ? nn::masked_lm_accuracy(*net, test.inputs) : nn::accuracy(*net, test);
+        net->config().head == nn::Head::MaskedLm ? nn::masked_lm_accuracy(*net, test.inputs) : nn::accuracy(*net, test);
     EXPECT_EQ(accuracy, m.test_accuracy);
   }
 }
@@ -101,8 +101,8 @@ TEST_F(TinyTextZoo, PretrainedModelGetsANewHead) {
     if (m.relation != Relation::PretrainFinetune) continue;
     SCOPED_TRACE(m.id);
     const auto child = zoo_->get(m.id), parent = zoo_->get(*m.parent);
-    EXPECT_EQ(parent->config().head, "masked-lm");
-    EXPECT_EQ(child->config().head, "classify");
+    EXPECT_EQ(parent->config().head, nn::Head::MaskedLm);
+    EXPECT_EQ(child->config().head, nn::Head::Classify);
     EXPECT_NE(child->config().num_classes, parent->config().num_classes);
     EXPECT_EQ(child->layer_names(), parent->layer_names());
     EXPECT_EQ(m.recipe.at("new_head"), child->config().num_classes);

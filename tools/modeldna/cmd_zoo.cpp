@@ -7,6 +7,7 @@
 
 #include "cli_support.h"
 #include "commands.h"
+#include "modeldna/nn/network.h"
 #include "modeldna/zoo/builder.h"
 #include "modeldna/zoo/manifest.h"
 
@@ -45,7 +46,7 @@ void print_summary(const zoo::Manifest& m, bool json) {
   double seconds = 0;
   for (const auto& r : m.models) {
     // A language model's accuracy (masked pieces recovered) is not a task accuracy.
-    const bool language_model = r.arch.value("head", "classify") == "masked-lm";
+    const bool language_model = nn::ArchConfig::from_json(r.arch).head == nn::Head::MaskedLm;
     auto& s = by_kind[{r.arch.value("arch", "?"), std::string(zoo::relation_name(r.relation)) + (language_model ? " (masked-lm)" : "")}];
     ++s.count;
     s.sum += r.test_accuracy;

@@ -9,6 +9,8 @@
 #include <torch/types.h>
 
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -17,6 +19,16 @@
 #include "modeldna/nn/input_spec.h"
 
 namespace modeldna::nn {
+
+/// What a network's output is. Spelled "classify" / "masked-lm" in files.
+enum class Head {
+  Classify,  // logits over num_classes from the pooled output ([CLS] for text)
+  MaskedLm,  // text-transformer only: a pre-trained language model; num_classes ==
+             // vocab_size and forward() gives, per input, the mean over its
+             // non-padding positions of the per-token vocabulary logits
+};
+std::string_view head_name(Head head);
+std::optional<Head> parse_head(std::string_view name);
 
 /// What is needed to rebuild an architecture; stored in every model file.
 /// Image architectures read float images [batch, in_channels, image_size,
@@ -30,11 +42,7 @@ struct ArchConfig {
   int64_t seq_len = 0;           // text architectures
   int64_t num_classes = 10;
   double width = 1.0;            // channel / unit multiplier
-  /// "classify": logits over num_classes from the pooled [CLS] output.
-  /// "masked-lm" (text-transformer only): a pre-trained language model;
-  /// num_classes == vocab_size and forward() gives, per input, the mean over
-  /// its non-padding positions of the per-token vocabulary logits.
-  std::string head = "classify";
+  Head head = Head::Classify;
 
   /// From the architecture's registry entry.
   data::Modality modality() const;

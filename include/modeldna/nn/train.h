@@ -5,7 +5,9 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "modeldna/core/error.h"
@@ -14,8 +16,13 @@
 
 namespace modeldna::nn {
 
+/// Spelled "sgd" (with momentum) / "adam" in recipes.
+enum class Optimizer { Sgd, Adam };
+std::string_view optimizer_name(Optimizer optimizer);
+std::optional<Optimizer> parse_optimizer(std::string_view name);
+
 struct TrainOptions {
-  std::string optimizer = "sgd";  // "sgd" (momentum) or "adam"
+  Optimizer optimizer = Optimizer::Sgd;
   double lr = 0.05;
   double momentum = 0.9;
   double weight_decay = 5e-4;

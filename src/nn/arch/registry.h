@@ -14,7 +14,7 @@ struct ArchEntry {
   std::string name;
   std::string description;
   data::Modality modality;
-  std::vector<std::string> heads;  // the ArchConfig::head values it builds
+  std::vector<Head> heads;  // the heads it builds
   std::function<NetworkPtr(const ArchConfig&)> build;
 };
 

@@ -67,7 +67,7 @@ TORCH_MODULE(EncoderBlock);
 
 class TextTransformer : public Network, public TokenPredictor {
  public:
-  explicit TextTransformer(const ArchConfig& c) : Network(c), masked_lm_(c.head == "masked-lm") {
+  explicit TextTransformer(const ArchConfig& c) : Network(c), masked_lm_(c.head == Head::MaskedLm) {
     const int64_t wanted = scaled(64, c.width);
     const int64_t heads = wanted >= 64 ? 4 : 2;
     const int64_t d = std::max<int64_t>(heads, (wanted + heads / 2) / heads * heads);
