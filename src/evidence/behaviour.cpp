@@ -138,7 +138,15 @@ compare::BlackBoxEvidence behavioural_evidence(const ProbeSet& probes, const Mod
   return e;
 }
 
-std::string input_kind(const nn::ArchConfig& a) { return a.input().describe(); }
+// Stored in fingerprints and indexed by registries (docs/spec/fingerprint-v1.md):
+// this spelling must not change, unlike InputSpec::describe(), which is for people.
+std::string input_kind(const nn::ArchConfig& arch) {
+  const auto in = arch.input();
+  if (in.modality == data::Modality::Text)
+    return "token ids, vocabulary " + std::to_string(in.vocab_size) + ", length " + std::to_string(in.seq_len);
+  return "images " + std::to_string(in.in_channels) + "x" + std::to_string(in.image_size) + "x" +
+         std::to_string(in.image_size);
+}
 
 namespace {
 

@@ -24,8 +24,8 @@ void check_finite(const LabelledScores& s) {
 
 void LabelledScores::add(bool derived, std::optional<double> score) {
   if (score) MDNA_CHECK(std::isfinite(*score), "a non-finite score: abstain instead");
-  if (derived) score ? positive.push_back(*score) : void(++positive_abstained);
-  else score ? negative.push_back(*score) : void(++negative_abstained);
+  if (score) (derived ? positive : negative).push_back(*score);
+  else ++(derived ? positive_abstained : negative_abstained);
 }
 
 LabelledScores against(const LabelledScores& derived, const LabelledScores& independent) {

@@ -149,7 +149,9 @@ TEST(CliConvention, JsonOnTheZooCommands) {
   // Resuming a copy of the built zoo retrains nothing and prints the same manifest.
   const std::string copy = testing::fresh_temp_dir() + "/zoo";
   fs::copy(tiny, copy, fs::copy_options::recursive);
-  const auto rebuilt = json_of(run("zoo build --json --preset tiny --out " + copy), "zoo build");
+  const auto resumed = run("zoo build --json --preset tiny --out " + copy);
+  EXPECT_EQ(resumed.err.find("] "), std::string::npos) << "retrained on resume: " << resumed.err;  // "[i/n] id ..."
+  const auto rebuilt = json_of(resumed, "zoo build");
   ASSERT_TRUE(rebuilt.contains("models"));
   EXPECT_EQ(rebuilt["models"].size(), shown["models"].size());
   const auto bench = json_of(run(std::string("bench --json --detectors weights --probes 20 --zoo ") + tiny), "bench");

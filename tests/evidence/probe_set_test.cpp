@@ -2,6 +2,10 @@
 
 #include "evidence_fixtures.h"
 #include "modeldna/core/error.h"
+#include "modeldna/core/json_file.h"
+#include "modeldna/evidence/behaviour.h"
+#include "modeldna/registry/fingerprint.h"
+#include "network_helpers.h"
 #include "modeldna/nn/train.h"
 #include "test_support.h"
 
@@ -148,6 +152,19 @@ TEST(TextProbeSet, SameSeedSameProbes) {
   const auto a = make_probe_set(data, 30, 6), b = make_probe_set(data, 30, 6);
   EXPECT_TRUE(a.noisy.equal(b.noisy));
   EXPECT_TRUE(a.cutmix.equal(b.cutmix));
+}
+
+// input_kind is a key stored in fingerprints: a registry built by an earlier
+// modeldna must still find candidates for today's queries.
+TEST(InputKind, IsTheSpellingCommittedFingerprintsHold) {
+  const std::string path = std::string(MODELDNA_SOURCE_DIR) + "/tests/registry/fixtures/lenet-s0.fingerprint";
+  const auto fp = registry::decode(read_file(path), path);
+  ASSERT_TRUE(fp.outputs.has_value());
+  EXPECT_EQ(input_kind(::modeldna::testing::arch_config("lenet")), fp.outputs->input_kind);
+  auto text = ::modeldna::testing::arch_config("text-cnn", 0.25);
+  text.vocab_size = 4000;
+  text.seq_len = 64;
+  EXPECT_EQ(input_kind(text), "token ids, vocabulary 4000, length 64");
 }
 
 }  // namespace
