@@ -36,14 +36,18 @@ struct PairFacts {
   compare::SketchComparison comparison;  // first model as the source
   double log10_p = 0;
   double closeness = 0;
-  std::vector<bool> derived_in_first, derived_in_second;  // per sketched tensor of each
-  std::vector<bool> copied_in_first, copied_in_second;    // the same, unchanged ("from source")
+  // Per sketched tensor of each: derived, each layer's own test significant
+  // at the edge level; and unchanged copies ("from source").
+  std::vector<bool> derived_in_first, derived_in_second;
+  std::vector<bool> copied_in_first, copied_in_second;
 };
 
-std::vector<bool> tensors_with(const compare::SketchComparison& c, std::size_t tensors, bool source_side, bool unchanged_only) {
+std::vector<bool> tensors_with(const compare::SketchComparison& c, std::size_t tensors, bool source_side, bool unchanged_only,
+                               double below_log10_p = 0) {
   std::vector<bool> out(tensors, false);
   for (const auto& p : c.pairs)
-    if (unchanged_only ? p.verdict == compare::LayerVerdict::FromSource : p.verdict != compare::LayerVerdict::New)
+    if ((unchanged_only ? p.verdict == compare::LayerVerdict::FromSource : p.verdict != compare::LayerVerdict::New) &&
+        (below_log10_p >= 0 || p.log10_p < below_log10_p))
       out[source_side ? p.source : p.target] = true;
   return out;
 }
@@ -67,8 +71,9 @@ Tree build_tree(const std::vector<const compare::ModelSketch*>& models, const Tr
       ++tree.comparisons;
       if (c.tested == 0 || c.log10_p >= tree.log10_edge_level) continue;
       const std::size_t ti = models[i]->tensors.size(), tj = models[j]->tensors.size();
-      facts[{i, j}] = {c, c.log10_p, c.closeness, tensors_with(c, ti, true, false), tensors_with(c, tj, false, false),
-                       tensors_with(c, ti, true, true), tensors_with(c, tj, false, true)};
+      facts[{i, j}] = {c, c.log10_p, c.closeness, tensors_with(c, ti, true, false, tree.log10_edge_level),
+                       tensors_with(c, tj, false, false, tree.log10_edge_level), tensors_with(c, ti, true, true),
+                       tensors_with(c, tj, false, true)};
       relatives[i].push_back(j);
       relatives[j].push_back(i);
     }
@@ -82,6 +87,7 @@ Tree build_tree(const std::vector<const compare::ModelSketch*>& models, const Tr
     const auto& f = facts.at({std::min(a, c), std::max(a, c)});
     return c < a ? f.copied_in_first : f.copied_in_second;
   };
+
 
   // 2. Models assembled from two unrelated relatives' disjoint layers. The
   //    donors are chosen among whole (not assembled) relatives when there
@@ -133,7 +139,11 @@ Tree build_tree(const std::vector<const compare::ModelSketch*>& models, const Tr
   // both its donors (built on it), never of one donor's relatives.
   auto may_parent = [&](std::size_t c, std::size_t x) {
     if (!assembly[c]) return true;
-    // Most of each part, so that one layer correlated by chance does not count.
+    // Most of each part, each layer significant at the edge level: two
+    // models' output layers for the same classes correlate without either
+    // coming from the other (measured: a scratch donor's head against the
+    // other donor's head in a transplant, p = 0.002 per layer, made the
+    // donor the transplant's child).
     const auto& in_x = derived_in(c, x);
     std::size_t part_a = 0, part_b = 0, got_a = 0, got_b = 0;
     for (std::size_t k = 0; k < in_x.size(); ++k) {

@@ -8,8 +8,9 @@
 // 2. A model whose every layer is an unchanged copy of one of two models
 //    unrelated to each other was assembled from them (layers transplanted):
 //    it is younger than both, its parent is one of them (the other is named
-//    in also_from), and it is the parent only of models carrying layers of
-//    both donors.
+//    in also_from), and it is the parent only of models carrying most layers
+//    of both donors' parts, each significant at the edge level (one head
+//    correlated with another's does not count).
 // 3. Edge weights: 10^6 - ln(1 - closeness) + 0.1 x the direction vote
 //    (direction.h) + 0.1 x the parent's summed closeness to its relatives
 //    (relative to the most connected model): near-ties go to the hub.
