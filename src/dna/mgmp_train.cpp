@@ -47,6 +47,14 @@ torch::Tensor classifier_loss(ProvenanceClassifier& classifier, const BatchDna& 
 
 }  // namespace
 
+ProbeSplit split_probe_pool(int64_t pool_size, int64_t train, int64_t verify) {
+  MDNA_CHECK(train > 0 && verify > 0 && train + verify <= pool_size,
+             "the probe pool holds " + std::to_string(pool_size) + " inputs, " + std::to_string(train + verify) +
+                 " are needed");
+  const auto order = torch::randperm(pool_size, torch::kInt64);
+  return {order.slice(0, 0, train), order.slice(0, train, train + verify)};
+}
+
 MgmpDetector MgmpDetector::train(const std::vector<TrainingGroup>& groups, const data::Dataset& probe_pool,
                                  const MgmpSettings& settings, const TrainProgress& progress) {
   MDNA_CHECK(!groups.empty(), "MGMP training needs at least one source with targets");
@@ -56,15 +64,11 @@ MgmpDetector MgmpDetector::train(const std::vector<TrainingGroup>& groups, const
              "the probe pool '" + probe_pool.name + "' does not hold the sources' inputs (" + format.describe() + ")");
   MgmpDetector det(settings, format, dna_dim);
   const auto& s = det.settings_;
-  MDNA_CHECK(probe_pool.size() >= s.train_probes + s.verify_probes,
-             "the probe pool holds " + std::to_string(probe_pool.size()) + " inputs, " +
-                 std::to_string(s.train_probes + s.verify_probes) + " are needed");
 
-  // Disjoint training and verification probes, drawn with the detector's seed.
   torch::manual_seed(s.seed);
-  const auto order = torch::randperm(probe_pool.size(), torch::kInt64);
-  const auto train_x = probe_pool.inputs.index_select(0, order.slice(0, 0, s.train_probes));
-  det.probes_ = probe_pool.inputs.index_select(0, order.slice(0, s.train_probes, s.train_probes + s.verify_probes));
+  const auto split = split_probe_pool(probe_pool.size(), s.train_probes, s.verify_probes);
+  const auto train_x = probe_pool.inputs.index_select(0, split.train);
+  det.probes_ = probe_pool.inputs.index_select(0, split.verify);
 
   std::vector<PairOutputs> pairs;
   nlohmann::json seen = nlohmann::json::array();

@@ -1,6 +1,7 @@
 // MGMP end to end on the tiny zoos (images and text): train on the training
 // tasks, then the fine-tuned targets of the held-out tasks must outscore the
 // scratch ones.
+#include <cstdio>
 #include <cstdlib>
 
 #include "modeldna/bench/mgmp_experiment.h"
@@ -42,6 +43,7 @@ TEST_P(MgmpEndToEnd, SeparatesFineTunedFromScratchOnHeldOutTasks) {
     EXPECT_GT(derived.probability, independent.probability) << finetuned->id << " vs " << scratch->id;
   }
   const auto report = evaluate_mgmp(detector, zoo);
+  std::printf("%s\n", report.markdown.c_str());
   EXPECT_FALSE(report.json["model_level"].empty());
   EXPECT_NE(report.markdown.find("| seen sources | finetune | scratch |"), std::string::npos);
 }

@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 const std::vector<std::string> kCommands = {
     "compare",      "inspect",    "convert",       "find",          "tree",          "registry add",
     "registry list", "registry show", "registry remove", "registry bench", "zoo build", "zoo show",
-    "train",        "dna",        "verify",        "eval",          "bench",         "tasks",
+    "zoo drift",    "train",        "dna",        "verify",        "eval",          "bench",         "tasks",
     "archs"};
 
 struct Result {
@@ -154,6 +154,22 @@ TEST(CliConvention, JsonOnTheZooCommands) {
   const auto rebuilt = json_of(resumed, "zoo build");
   ASSERT_TRUE(rebuilt.contains("models"));
   EXPECT_EQ(rebuilt["models"].size(), shown["models"].size());
+  // LeNets have no BatchNorm: re-estimating changes no answer. One row per
+  // trained target of a source, and per scratch model and source of its architecture.
+  const auto drift = json_of(run(std::string("zoo drift --json --images 50 --statistics-images 64 --zoo ") + tiny), "zoo drift");
+  std::size_t expected_pairs = 0;
+  for (const auto& m : shown["models"]) {
+    const auto relation = m["relation"].get<std::string>();
+    if (relation == "finetune" || relation == "finetune-last-k") ++expected_pairs;
+    if (relation != "scratch") continue;
+    for (const auto& s : shown["models"]) expected_pairs += s["relation"] == "source" && s["arch"] == m["arch"];
+  }
+  ASSERT_EQ(drift["pairs"].size(), expected_pairs);
+  EXPECT_GT(expected_pairs, 0u);
+  for (const auto& row : drift["pairs"]) {
+    EXPECT_EQ(row["batchnorm_layers"], 0);
+    EXPECT_EQ(row["agreement"], row["agreement_reestimated"]) << row.dump();
+  }
   const auto bench = json_of(run(std::string("bench --json --detectors weights --probes 20 --zoo ") + tiny), "bench");
   EXPECT_FALSE(bench["rows"].empty());
 }

@@ -1,6 +1,9 @@
 #include "modeldna/dna/mgmp.h"
 
 #include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
 #include <filesystem>
 #include <functional>
 #include <fstream>
@@ -211,6 +214,111 @@ TEST_F(MgmpTrained, LoadRefusesEachBrokenField) {
   fresh();
   edit_tensors(dir, [](auto& t) { t.emplace_back("stowaway", torch::zeros({2})); });
   EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, "stowaway");
+}
+
+// The schedules, read off the saved networks: the tensors of a detector
+// trained with `settings`, by name.
+std::map<std::string, torch::Tensor> trained_state(const MgmpSettings& settings) {
+  const auto source = mlp(10, 1);
+  TrainingGroup g{"src", source, {}, {}};
+  for (uint64_t i = 0; i < 2; ++i) {
+    g.homologous.emplace_back("h" + std::to_string(i), nudged_copy(*source, 100 + i));
+    g.non_homologous.emplace_back("n" + std::to_string(i), mlp(10, 200 + i));
+  }
+  const std::string dir = testing::fresh_temp_dir() + "/det";
+  MgmpDetector::train({g}, random_pool(400), settings).save(dir);
+  const auto store = io::open_store(dir + "/detector.safetensors");
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& t : store.tensors()) out[t.name] = nn::read_tensor(store, t.name, t.shape).clone();
+  return out;
+}
+
+bool is_batchnorm_statistic(const std::string& name) {
+  for (const char* suffix : {"running_mean", "running_var", "num_batches_tracked"})
+    if (name.size() > std::strlen(suffix) && name.compare(name.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
+      return true;
+  return false;
+}
+
+// Which tensors under `prefix` differ between two detectors: (weights, statistics).
+std::pair<std::vector<std::string>, std::vector<std::string>> changed(const std::map<std::string, torch::Tensor>& a,
+                                                                      const std::map<std::string, torch::Tensor>& b,
+                                                                      const std::string& prefix) {
+  std::pair<std::vector<std::string>, std::vector<std::string>> out;
+  for (const auto& [name, t] : a) {
+    if (name.rfind(prefix, 0) != 0 || torch::equal(t, b.at(name))) continue;
+    (is_batchnorm_statistic(name) ? out.second : out.first).push_back(name);
+  }
+  return out;
+}
+
+std::size_t weight_count(const std::map<std::string, torch::Tensor>& state, const std::string& prefix) {
+  std::size_t n = 0;
+  for (const auto& [name, t] : state) n += name.rfind(prefix, 0) == 0 && !is_batchnorm_statistic(name);
+  return n;
+}
+
+// Stage 2 steps the classifier only: the generator's weights are those stage
+// 1 left, while its BatchNorm statistics keep moving (it stays in train mode,
+// as in the reference).
+TEST(MgmpSchedules, StageTwoLeavesTheGeneratorsWeightsAndMovesItsStatistics) {
+  auto settings = quick_settings();
+  settings.classifier_epochs = 0;
+  const auto after_stage_one = trained_state(settings);
+  settings.classifier_epochs = 2;
+  const auto after_stage_two = trained_state(settings);
+  const auto [generator_weights, generator_statistics] = changed(after_stage_one, after_stage_two, "generator.");
+  EXPECT_TRUE(generator_weights.empty()) << generator_weights.front();
+  EXPECT_FALSE(generator_statistics.empty());
+  EXPECT_EQ(changed(after_stage_one, after_stage_two, "classifier.").first.size(),
+            weight_count(after_stage_one, "classifier."));
+
+  // And stage 1 left the classifier as it was initialised.
+  settings.generator_epochs = 0;
+  settings.classifier_epochs = 0;
+  const auto untrained = trained_state(settings);
+  EXPECT_TRUE(changed(untrained, after_stage_one, "classifier.").first.empty());
+  EXPECT_EQ(changed(untrained, after_stage_one, "generator.").first.size(), weight_count(untrained, "generator."));
+}
+
+// The joint schedule steps both networks on the summed loss.
+TEST(MgmpSchedules, JointTrainsBothNetworks) {
+  auto settings = quick_settings();
+  settings.schedule = Schedule::Joint;
+  settings.generator_epochs = settings.classifier_epochs = 0;
+  const auto untrained = trained_state(settings);
+  settings.generator_epochs = settings.classifier_epochs = 1;
+  const auto trained = trained_state(settings);
+  for (const std::string prefix : {"generator.", "classifier."}) {
+    SCOPED_TRACE(prefix);
+    EXPECT_EQ(changed(untrained, trained, prefix).first.size(), weight_count(untrained, prefix));
+  }
+}
+
+// Training and verification probes never share an input, and the detector
+// records exactly the verification part of the split it trains with.
+TEST(MgmpProbes, TrainingAndVerificationProbesAreDisjoint) {
+  torch::manual_seed(11);
+  const auto split = split_probe_pool(50, 30, 15);
+  ASSERT_EQ(split.train.numel(), 30);
+  ASSERT_EQ(split.verify.numel(), 15);
+  std::set<int64_t> seen;
+  for (const auto& part : {split.train, split.verify})
+    for (int64_t i = 0; i < part.numel(); ++i) {
+      const int64_t index = part[i].item<int64_t>();
+      EXPECT_TRUE(index >= 0 && index < 50);
+      EXPECT_TRUE(seen.insert(index).second) << "pool input " << index << " drawn twice";
+    }
+  EXPECT_THROW_MSG(split_probe_pool(50, 40, 11), UsageError, "the probe pool holds 50 inputs, 51 are needed");
+
+  auto settings = quick_settings();
+  const auto pool = random_pool(400);
+  torch::manual_seed(settings.seed);
+  const auto expected = split_probe_pool(pool.size(), settings.train_probes, settings.verify_probes);
+  const auto source = mlp(10, 1);
+  TrainingGroup g{"src", source, {{"h", nudged_copy(*source, 2)}}, {{"n", mlp(10, 3)}}};
+  settings.generator_epochs = settings.classifier_epochs = 0;
+  EXPECT_TRUE(torch::equal(MgmpDetector::train({g}, pool, settings).probes(), pool.inputs.index_select(0, expected.verify)));
 }
 
 // Text models: token-id probes, the text generator, and a detector file that

@@ -247,5 +247,56 @@ TEST(TrainOptions, RecipeJson) {
   EXPECT_FALSE(j.contains("trainable_layers"));
 }
 
+// conv -> BatchNorm -> linear: small enough to compute the statistics by hand.
+class ConvBnNet : public Network {
+ public:
+  ConvBnNet() : Network(ArchConfig{}) {
+    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 3, 3)));
+    bn = register_module("bn", torch::nn::BatchNorm2d(3));
+    fc = register_module("fc", torch::nn::Linear(3 * 2 * 2, 2));
+  }
+  torch::Tensor forward(torch::Tensor x) override { return fc(bn(conv(x)).flatten(1)); }
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::BatchNorm2d bn{nullptr};
+  torch::nn::Linear fc{nullptr};
+};
+
+// The statistics of 10 inputs in batches of 4, 4 and 2: each batch's channel
+// means and unbiased variances, averaged over the three batches.
+TEST(ReestimateBatchnorm, AveragesEachBatchsStatistics) {
+  torch::manual_seed(5);
+  ConvBnNet net;
+  net.eval();
+  const auto inputs = torch::randn({10, 1, 4, 4}) * 3 + 1;
+  const auto weights_before = net.conv->weight.clone();
+  torch::Tensor conv_out;
+  {
+    torch::NoGradGuard no_grad;
+    conv_out = net.conv(inputs);
+  }
+  auto expected_mean = torch::zeros({3}), expected_var = torch::zeros({3});
+  for (const auto& [begin, end] : {std::pair<int64_t, int64_t>{0, 4}, {4, 8}, {8, 10}}) {
+    const auto batch = conv_out.slice(0, begin, end).transpose(0, 1).reshape({3, -1});
+    expected_mean += batch.mean(1) / 3;
+    expected_var += batch.var(1, /*unbiased=*/true) / 3;
+  }
+  EXPECT_EQ(reestimate_batchnorm(net, inputs, 4), 1);
+  EXPECT_TRUE(torch::allclose(net.bn->running_mean, expected_mean, 1e-5, 1e-5)) << net.bn->running_mean << expected_mean;
+  EXPECT_TRUE(torch::allclose(net.bn->running_var, expected_var, 1e-5, 1e-5)) << net.bn->running_var << expected_var;
+  EXPECT_TRUE(torch::equal(net.conv->weight, weights_before));
+  EXPECT_FALSE(net.is_training());
+  EXPECT_EQ(net.bn->options.momentum(), 0.1);
+
+  // A lone last input joins the batch before (a batch of one has no variance).
+  reestimate_batchnorm(net, inputs.slice(0, 0, 9), 4);
+  const auto tail = conv_out.slice(0, 4, 9).transpose(0, 1).reshape({3, -1});
+  const auto head = conv_out.slice(0, 0, 4).transpose(0, 1).reshape({3, -1});
+  EXPECT_TRUE(torch::allclose(net.bn->running_mean, (head.mean(1) + tail.mean(1)) / 2, 1e-5, 1e-5));
+
+  EXPECT_THROW_MSG(reestimate_batchnorm(net, inputs.slice(0, 0, 1)), UsageError, "at least 2 inputs");
+  auto mlp = testing::seeded_network(testing::arch_config("mlp", 0.125), 1);
+  EXPECT_EQ(reestimate_batchnorm(*mlp, torch::randn({4, 1, 28, 28})), 0);
+}
+
 }  // namespace
 }  // namespace modeldna::nn

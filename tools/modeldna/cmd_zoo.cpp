@@ -1,4 +1,4 @@
-// modeldna zoo build | show
+// modeldna zoo build | show | drift
 #include <chrono>
 #include <algorithm>
 #include <cstdio>
@@ -7,6 +7,7 @@
 
 #include "cli_support.h"
 #include "commands.h"
+#include "modeldna/bench/batchnorm_drift.h"
 #include "modeldna/nn/network.h"
 #include "modeldna/zoo/builder.h"
 #include "modeldna/zoo/manifest.h"
@@ -22,6 +23,7 @@ struct ZooOptions {
   bool fresh = false;
   bool summary = false;
   bool json = false;
+  bench::DriftOptions drift;
 };
 
 void print_lineage(const zoo::Manifest& m) {
@@ -109,6 +111,22 @@ void add_zoo_command(CLI::App& app) {
     if (opts->summary) return print_summary(manifest, opts->json);
     if (opts->json) return print_json(zoo::to_json(manifest));
     print_lineage(manifest);
+  });
+
+  auto* drift = zoo_cmd->add_subcommand(
+      "drift", "How often each trained target still agrees with its source, before and after re-estimating BatchNorm");
+  add_zoo_option(drift, opts->dir);
+  drift->add_option("--images", opts->drift.agreement_images, "Source-task test images the answers are compared on")
+      ->check(CLI::PositiveNumber);
+  drift->add_option("--statistics-images", opts->drift.statistics_images,
+                    "Source-task training images the statistics are re-estimated from")
+      ->check(CLI::Range(int64_t{2}, int64_t{1} << 20));
+  add_json_flag(drift, opts->json, "Print every pair's agreement as JSON");
+  drift->callback([opts] {
+    zoo::ZooModels zoo(opts->dir);
+    const auto report = bench::measure_batchnorm_drift(zoo, opts->drift);
+    if (opts->json) return print_json(report.json);
+    std::printf("%s", report.markdown.c_str());
   });
 }
 

@@ -55,6 +55,15 @@ struct TrainingGroup {
   std::vector<std::pair<std::string, nn::NetworkPtr>> non_homologous;
 };
 
+/// Pool indices of the training probes and of the verification probes:
+/// disjoint, the first `train` and the next `verify` entries of one
+/// permutation drawn from torch's generator (MgmpDetector::train seeds it
+/// with the settings' seed first).
+struct ProbeSplit {
+  torch::Tensor train, verify;  // int64
+};
+ProbeSplit split_probe_pool(int64_t pool_size, int64_t train, int64_t verify);
+
 /// Called once per epoch: stage ("generator", "classifier", "joint"), epoch
 /// (1-based), epochs, mean loss, estimated seconds left in training.
 using TrainProgress = std::function<void(const std::string&, int64_t, int64_t, double, double)>;

@@ -66,6 +66,13 @@ double masked_lm_accuracy(Network& net, const torch::Tensor& tokens, uint64_t se
 /// Raw logits in eval mode, computed in batches; shape = [n, num_classes].
 torch::Tensor predict_logits(Network& net, const torch::Tensor& inputs, int64_t batch_size = 512);
 
+/// Replaces every BatchNorm layer's running statistics by those of `inputs`
+/// (the average over batches of their means and unbiased variances), as if
+/// the network had normalised only them; weights are untouched, the
+/// network's mode and momenta are restored. Returns the number of BatchNorm
+/// layers (0: nothing to do).
+int64_t reestimate_batchnorm(Network& net, const torch::Tensor& inputs, int64_t batch_size = 256);
+
 /// Top-1 accuracy in [0, 1].
 double accuracy(Network& net, const data::Dataset& test);
 
