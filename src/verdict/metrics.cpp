@@ -44,6 +44,34 @@ double roc_auc(const LabelledScores& s) {
   return wins / (positives(s) * negatives(s));
 }
 
+double auc_p_value(int64_t positives, int64_t negatives, double auc) {
+  MDNA_CHECK(positives >= 1 && negatives >= 1 && positives * negatives <= 2500,
+             "an exact AUC p-value needs 1 to 2500 positive x negative pairs");
+  MDNA_CHECK(auc >= 0 && auc <= 1, "an AUC lies in [0, 1]");
+  const auto m = static_cast<std::size_t>(positives), n = static_cast<std::size_t>(negatives);
+  // ways[j][u]: orderings of i positives and j negatives in which the
+  // positives win u of the i x j comparisons, built up over i (sums only, so
+  // the smallest tail counts stay exact).
+  std::vector<std::vector<double>> ways(n + 1, std::vector<double>(m * n + 1, 0.0));
+  for (auto& row : ways) row[0] = 1;  // i = 0
+  for (std::size_t i = 1; i <= m; ++i) {
+    std::vector<std::vector<double>> next(n + 1, std::vector<double>(m * n + 1, 0.0));
+    next[0][0] = 1;
+    for (std::size_t j = 1; j <= n; ++j)
+      for (std::size_t u = 0; u <= i * j; ++u)
+        // The highest-ranked item is a positive (beating all j negatives) or a negative.
+        next[j][u] = (u >= j ? ways[j][u - j] : 0.0) + next[j - 1][u];
+    ways = std::move(next);
+  }
+  const auto observed = static_cast<std::size_t>(std::floor(auc * static_cast<double>(m * n) + 1e-9));
+  double tail = 0, total = 0;
+  for (std::size_t u = 0; u <= m * n; ++u) {
+    total += ways[n][u];
+    if (u >= observed) tail += ways[n][u];
+  }
+  return tail / total;
+}
+
 double tpr_at_fpr(const LabelledScores& s, double max_fpr) {
   check_finite(s);
   if (positives(s) == 0 || negatives(s) == 0) return kNaN;

@@ -1,10 +1,12 @@
 // MGMP end to end on the tiny zoos (images and text): train on the training
 // tasks, then the fine-tuned targets of the held-out tasks must outscore the
-// scratch ones.
+// scratch ones, and the derived targets must rank above the scratch ones
+// better than chance.
 #include <cstdio>
 #include <cstdlib>
 
 #include "modeldna/bench/mgmp_experiment.h"
+#include "modeldna/verdict/metrics.h"
 #include "test_support.h"
 
 namespace modeldna::bench {
@@ -45,6 +47,24 @@ TEST_P(MgmpEndToEnd, SeparatesFineTunedFromScratchOnHeldOutTasks) {
   const auto report = evaluate_mgmp(detector, zoo);
   std::printf("%s\n", report.markdown.c_str());
   EXPECT_FALSE(report.json["model_level"].empty());
+  // A real threshold: on the sources it trained on, the detector ranks the
+  // held-out tasks' derived targets above the scratch ones better than
+  // random scores would at the 5% level (exact Mann-Whitney; 20 derived and
+  // 2 scratch targets: AUC 0.9 has p = 9/231). The level is the usual one; the
+  // AUCs (0.900-0.925 here) were seen before it was written down. Held-out
+  // sources are printed, not asserted: the text zoo's 0.850 has p = 16/231.
+  bool checked = false;
+  for (const auto& row : report.json["model_level"]) {
+    if (row["relation"] != "all derived" || row["against"] != "scratch") continue;
+    const double p = verdict::auc_p_value(row["positives"], row["negatives"], row["auc"]);
+    std::printf("%s: all derived vs scratch AUC %.3f, p = %.4f\n", row["group"].get<std::string>().c_str(),
+                row["auc"].get<double>(), p);
+    if (row["group"] != "seen sources") continue;
+    checked = true;
+    EXPECT_LE(p, 0.05) << "AUC " << row["auc"] << " over " << row["positives"] << " derived and " << row["negatives"]
+                       << " scratch targets";
+  }
+  EXPECT_TRUE(checked);
   EXPECT_NE(report.markdown.find("| seen sources | finetune | scratch |"), std::string::npos);
 }
 

@@ -15,6 +15,25 @@ TEST(Metrics, AucByHand) {
   EXPECT_TRUE(std::isnan(roc_auc({{0.5}, {}})));
 }
 
+// By hand: two and two pairs have 6 orderings, with U (positive wins) =
+// 0, 1, 2, 2, 3, 4; one negative among three positives has U uniform on 0..3;
+// a perfect AUC for 20 and 2 is one ordering of C(22, 2) = 231.
+TEST(Metrics, AucPValueCountsOrderings) {
+  EXPECT_DOUBLE_EQ(auc_p_value(2, 2, 1.0), 1.0 / 6);
+  EXPECT_DOUBLE_EQ(auc_p_value(2, 2, 0.75), 2.0 / 6);
+  EXPECT_DOUBLE_EQ(auc_p_value(2, 2, 0.5), 4.0 / 6);
+  EXPECT_DOUBLE_EQ(auc_p_value(2, 2, 0.625), 4.0 / 6);  // a tie rounds against the observation
+  EXPECT_DOUBLE_EQ(auc_p_value(2, 2, 0.0), 1.0);
+  EXPECT_DOUBLE_EQ(auc_p_value(3, 1, 2.0 / 3), 0.5);
+  EXPECT_NEAR(auc_p_value(20, 2, 1.0), 1.0 / 231, 1e-15);
+  // 50 x 50 at AUC 0.5: about half, a little more (the median's own mass).
+  const double half = auc_p_value(50, 50, 0.5);
+  EXPECT_GT(half, 0.5);
+  EXPECT_LT(half, 0.52);
+  EXPECT_THROW_MSG(auc_p_value(51, 50, 0.5), UsageError, "2500");
+  EXPECT_THROW_MSG(auc_p_value(2, 2, 1.5), UsageError, "[0, 1]");
+}
+
 TEST(Metrics, TprAtLowFprAllowsNoFalsePositiveWithFewNegatives) {
   // 10 negatives, max 0.9: at 1% FPR no negative may pass, so only positives > 0.9 count.
   LabelledScores s{{0.95, 0.92, 0.9, 0.5}, {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9}};

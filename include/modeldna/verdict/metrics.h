@@ -31,6 +31,13 @@ LabelledScores against(const LabelledScores& derived, const LabelledScores& inde
 /// negative), ties counting one half. NaN when either side is empty.
 double roc_auc(const LabelledScores& s);
 
+/// How often `positives` and `negatives` pairs ranked at random reach an AUC
+/// of at least `auc`: the exact one-sided Mann-Whitney p-value, so that an AUC
+/// over a handful of pairs can be told from luck. Ties (AUC in half steps)
+/// are rounded against the observation (conservative). Exact up to
+/// positives x negatives = 2500; UsageError beyond, or for an AUC outside [0, 1].
+double auc_p_value(int64_t positives, int64_t negatives, double auc);
+
 /// The true-positive rate at the strictest threshold whose false-positive rate
 /// is at most `max_fpr` (a pair is called derived when score > threshold).
 /// With fewer than 1/max_fpr negatives this means no false positive at all.
