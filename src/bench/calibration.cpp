@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "modeldna/compare/compare.h"
+#include "modeldna/core/json_file.h"
 #include "modeldna/io/open_store.h"
 #include "modeldna/nn/model_file.h"
 #include "modeldna/report/svg_chart.h"
@@ -42,7 +43,7 @@ CalibrationResult calibrate_compare(zoo::ZooModels& zoo, const std::map<std::str
     }
   // Fresh networks of each source architecture, written as model files.
   const std::string dir = (std::filesystem::temp_directory_path() / ("modeldna-fresh-" + std::to_string(seed))).string();
-  std::filesystem::create_directories(dir);
+  make_directories(dir);
   std::map<std::string, std::vector<std::shared_ptr<const io::TensorStore>>> fresh;
   for (const auto* source : manifest.sources()) {
     const std::string key = source->arch.dump();
@@ -101,7 +102,7 @@ CalibrationResult calibrate_compare(zoo::ZooModels& zoo, const std::map<std::str
     o.y_label = "observed -log10 p";
     o.x_min = 0;
     o.y_min = 0;
-    std::filesystem::create_directories(std::filesystem::path(out_dir) / "figures");
+    make_directories((std::filesystem::path(out_dir) / "figures").string());
     report::write_svg((std::filesystem::path(out_dir) / "figures" / "compare-qq.svg").string(), report::scatter_chart(qq, o));
     out.json["figure"] = "figures/compare-qq.svg";
     md << "\nQQ plot: [figures/compare-qq.svg](figures/compare-qq.svg)\n";

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "modeldna/core/json_file.h"
 #include "modeldna/report/svg_chart.h"
 #include "modeldna/verdict/metrics.h"
 
@@ -123,7 +124,7 @@ std::string roc_figure(const FigureInput& in, const std::string& relation) {
 
 nlohmann::json draw_figures(const FigureInput& in, const std::string& out_dir) {
   const auto dir = std::filesystem::path(out_dir) / "figures";
-  std::filesystem::create_directories(dir);
+  make_directories(dir);
   nlohmann::json written = nlohmann::json::array();
   auto write = [&](const std::string& name, const std::string& svg) {
     report::write_svg((dir / name).string(), svg);

@@ -55,6 +55,14 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
   // group -> relation -> derived scores; negatives pooled per group.
   std::map<std::string, std::map<std::string, std::vector<double>>> derived_scores;
   std::map<std::string, std::vector<double>> scratch_scores, other_lineage_scores;
+  // The reference's protocol: each source alone, its fine-tunes of the
+  // held-out tasks against the scratch models of the same tasks.
+  struct PerSource {
+    std::string group;
+    verdict::LabelledScores finetune_vs_scratch;
+    double matched_wins = 0;  // tasks whose fine-tune outscores that task's scratch model (ties count half)
+  };
+  std::map<std::string, PerSource> per_source;
 
   for (const auto* source : manifest.sources()) {
     if (!comparable(*source)) continue;
@@ -69,6 +77,12 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
       per_probe.push_back({{"group", group}, {"source", source->id}, {"task", ft->task},
                            {"overall", (recall + specificity) / 2}, {"non_homologous", specificity},
                            {"homologous", recall}});
+      auto& mine = per_source[source->id];
+      mine.group = group;
+      const double ft_score = pos.mean().item<double>(), scratch_score = neg.mean().item<double>();
+      mine.finetune_vs_scratch.positive.push_back(ft_score);
+      mine.finetune_vs_scratch.negative.push_back(scratch_score);
+      mine.matched_wins += ft_score > scratch_score ? 1.0 : ft_score == scratch_score ? 0.5 : 0.0;
     }
 
     for (const auto& m : manifest.models) {
@@ -119,7 +133,43 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
     md << "| " << group << " | " << relation << " | " << against << " | " << scores.positive.size() << " | "
        << scores.negative.size() << " | " << format_metric(acc) << " | " << format_metric(auc) << " | " << format_metric(tpr) << " |\n";
   }
-  return {{{"per_probe", per_probe}, {"model_level", model_level}, {"pairs", pairs},
+  nlohmann::json sources_alone = nlohmann::json::array();
+  md << "\nPer source, finetune vs scratch on the held-out tasks (the reference's protocol; matched: tasks "
+        "whose fine-tune outscores that task's scratch model):\n\n"
+     << "| sources | source | pairs | accuracy | ROC AUC | matched |\n|---|---|---|---|---|---|\n";
+  for (const auto& [id, mine] : per_source) {
+    const auto& scores = mine.finetune_vs_scratch;
+    const double acc = verdict::accuracy_at(scores, 0.5), auc = verdict::roc_auc(scores);
+    const double matched = mine.matched_wins / static_cast<double>(scores.positive.size());
+    sources_alone.push_back({{"group", mine.group}, {"source", id}, {"pairs", scores.positive.size()},
+                             {"accuracy", acc}, {"auc", auc}, {"matched", matched}});
+    md << "| " << mine.group << " | " << id << " | " << scores.positive.size() << " | " << format_metric(acc) << " | "
+       << format_metric(auc) << " | " << format_metric(matched) << " |\n";
+  }
+  // How well the detector fits its own training pairs on probes it never
+  // trained on: underfitting versus a failure to transfer to new tasks.
+  std::map<std::string, std::vector<const nlohmann::json*>> fit_by_source;
+  const auto& fit = detector.record().value("training_pairs_on_verify_probes", nlohmann::json::array());
+  for (const auto& row : fit) fit_by_source[row.at("source").get<std::string>()].push_back(&row);
+  nlohmann::json training_fit = nlohmann::json::array();
+  if (!fit_by_source.empty())
+    md << "\nThe training pairs on the recorded verification probes (never trained on), per-probe accuracy:\n\n"
+       << "| source | training pairs | overall | non-homologous | homologous |\n|---|---|---|---|---|\n";
+  for (const auto& [id, entries] : fit_by_source) {
+    double overall = 0, non_homologous = 0, homologous = 0;
+    for (const auto* r : entries) {
+      overall += r->at("overall").get<double>();
+      non_homologous += r->at("non_homologous_accuracy").get<double>();
+      homologous += r->at("homologous_accuracy").get<double>();
+    }
+    const auto n = static_cast<double>(entries.size());
+    training_fit.push_back({{"source", id}, {"pairs", entries.size()}, {"overall", overall / n},
+                            {"non_homologous", non_homologous / n}, {"homologous", homologous / n}});
+    md << "| " << id << " | " << entries.size() << " | " << format_metric(overall / n) << " | "
+       << format_metric(non_homologous / n) << " | " << format_metric(homologous / n) << " |\n";
+  }
+  return {{{"per_probe", per_probe}, {"model_level", model_level}, {"per_source", sources_alone},
+           {"training_fit", training_fit}, {"pairs", pairs},
            {"settings", detector.settings().to_json()}},
           md.str()};
 }

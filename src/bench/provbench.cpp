@@ -176,7 +176,7 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
                       {"compare_calibration", calibration_json}},
                      md.str()};
   if (!o.out_dir.empty()) {
-    std::filesystem::create_directories(o.out_dir);
+    make_directories(o.out_dir);
     FigureInput input{zoo, names, derived, negatives, relations};
     for (auto& det : detectors)
       if (auto* mgmp = dynamic_cast<evidence::MgmpEvidence*>(det.get())) input.mgmp = mgmp;

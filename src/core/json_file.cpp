@@ -70,10 +70,16 @@ nlohmann::json read_json_file(const std::string& path, const JsonLimits& limits)
   return parse_json(path, read_file(path, limits.max_bytes, "a JSON file"), limits);
 }
 
+void make_directories(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw UsageError(dir + ": cannot create the folder (" + ec.message() + ")");
+}
+
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
   namespace fs = std::filesystem;
   const fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  if (target.has_parent_path()) make_directories(target.parent_path().string());
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

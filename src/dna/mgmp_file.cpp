@@ -25,7 +25,7 @@ std::string json_path(const std::string& dir) { return (std::filesystem::path(di
 }  // namespace
 
 void MgmpDetector::save(const std::string& dir) const {
-  std::filesystem::create_directories(dir);
+  make_directories(dir);
   auto tensors = nn::named_state(*generator_, "generator.");
   for (auto& t : nn::named_state(*classifier_, "classifier.")) tensors.push_back(std::move(t));
   tensors.emplace_back("probes", probes_);

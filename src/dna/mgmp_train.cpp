@@ -169,6 +169,23 @@ MgmpDetector MgmpDetector::train(const std::vector<TrainingGroup>& groups, const
   det.record_["loss_history"] = history;
   det.record_["train_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   det.cache_probe_encoding();
+  // The training pairs judged on the held-out verification probes: high here
+  // but low on held-out tasks means a failure to transfer, low here means
+  // the detector underfits (issue 13, "budget").
+  nlohmann::json fit = nlohmann::json::array();
+  for (const auto& g : groups) {
+    const auto source_out = det.observe(*g.source);
+    for (size_t i = 0; i < g.homologous.size(); ++i) {
+      const double recall =
+          det.homologous_probability(source_out, det.observe(*g.homologous[i].second)).ge(0.5).to(torch::kFloat64).mean().item<double>();
+      const double specificity =
+          det.homologous_probability(source_out, det.observe(*g.non_homologous[i].second)).lt(0.5).to(torch::kFloat64).mean().item<double>();
+      fit.push_back({{"source", g.source_id}, {"homologous", g.homologous[i].first}, {"non_homologous", g.non_homologous[i].first},
+                     {"overall", (recall + specificity) / 2}, {"homologous_accuracy", recall},
+                     {"non_homologous_accuracy", specificity}});
+    }
+  }
+  det.record_["training_pairs_on_verify_probes"] = fit;
   return det;
 }
 

@@ -26,6 +26,7 @@ nlohmann::json TrainOptions::to_json() const {
                       {"weight_decay", weight_decay}, {"seed", seed}};
   if (optimizer == Optimizer::Sgd) j["momentum"] = momentum;
   if (!trainable_layers.empty()) j["trainable_layers"] = trainable_layers;
+  if (lr_drop_epoch > 0) j["lr_drop_epoch"] = lr_drop_epoch;  // absent: older manifests' recipes read the same
   return j;
 }
 
@@ -69,11 +70,17 @@ double run_epochs(Network& net, const data::Dataset& train, const TrainOptions& 
                   const std::function<void(int64_t)>& begin_epoch = nullptr) {
   MDNA_CHECK(train.size() > 0, "empty training set '" + train.name + "'");
   MDNA_CHECK(o.epochs >= 0 && o.batch_size > 0, "epochs must be >= 0 and batch size > 0");
+  MDNA_CHECK(o.lr_drop_epoch >= 0, "the learning-rate drop epoch must be >= 0");
   torch::manual_seed(o.seed);
   auto params = prepare_trainable(net, o.trainable_layers);
   auto optimizer = make_optimizer(params, o);
   double epoch_loss = 0;
   for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
+    if (o.lr_drop_epoch > 0 && epoch == o.lr_drop_epoch) {
+      TrainOptions dropped = o;
+      dropped.lr = o.lr / 10;
+      optimizer = make_optimizer(params, dropped);
+    }
     if (begin_epoch) begin_epoch(epoch);
     const auto order = torch::randperm(train.size(), torch::kInt64);
     double total = 0;
@@ -188,14 +195,44 @@ double masked_lm_accuracy(Network& net, const torch::Tensor& tokens, uint64_t se
   return total ? static_cast<double>(correct) / static_cast<double>(total) : 0.0;
 }
 
+namespace {
+
+// oneDNN's convolutions run faster on channels-last weights (BENCHMARKS.md,
+// "verify speed"); the network gets its own tensors back afterwards, so
+// nothing else (saving, hashing, training) sees another layout.
+class ChannelsLastConvolutions {
+ public:
+  explicit ChannelsLastConvolutions(Network& net) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : net.parameters()) {
+      if (p.dim() != 4) continue;
+      saved_.emplace_back(p, p.data());
+      p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+    }
+  }
+  ~ChannelsLastConvolutions() {
+    torch::NoGradGuard no_grad;
+    for (auto& [param, original] : saved_) param.set_data(original);
+  }
+  ChannelsLastConvolutions(const ChannelsLastConvolutions&) = delete;
+  ChannelsLastConvolutions& operator=(const ChannelsLastConvolutions&) = delete;
+
+ private:
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> saved_;
+};
+
+}  // namespace
+
 torch::Tensor predict_logits(Network& net, const torch::Tensor& inputs, int64_t batch_size) {
+  MDNA_CHECK(batch_size > 0, "batch size must be > 0");
+  const ChannelsLastConvolutions layout(net);  // outlives the inference guard: set_data needs normal tensors
   // Inference mode skips autograd's version counting too, not only the graph.
   c10::InferenceMode inference;
   net.eval();
   std::vector<torch::Tensor> chunks;
   for (int64_t begin = 0; begin < inputs.size(0); begin += batch_size)
     chunks.push_back(net.forward(inputs.slice(0, begin, begin + batch_size)));
-  return chunks.empty() ? torch::empty({0, net.config().num_classes}) : torch::cat(chunks);
+  return chunks.empty() ? torch::empty({0, net.config().num_classes}) : torch::cat(chunks).contiguous();
 }
 
 double accuracy(Network& net, const data::Dataset& test) {

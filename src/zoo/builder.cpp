@@ -5,6 +5,7 @@
 #include <map>
 
 #include "modeldna/core/error.h"
+#include "modeldna/core/json_file.h"
 #include "modeldna/core/sha256.h"
 #include "modeldna/data/task.h"
 #include "modeldna/nn/compress.h"
@@ -23,7 +24,7 @@ class ZooBuilder {
   ZooBuilder(const ZooPlan& plan, const BuildOptions& options) : plan_(plan), options_(options) {}
 
   Manifest run() {
-    fs::create_directories(fs::path(options_.out_dir) / "models");
+    make_directories((fs::path(options_.out_dir) / "models").string());
     Manifest manifest;
     manifest.preset = plan_.preset;
     manifest.modality = plan_.modality;

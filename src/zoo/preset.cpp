@@ -1,6 +1,7 @@
 #include "modeldna/zoo/preset.h"
 
 #include <algorithm>
+#include <random>
 
 #include "modeldna/core/error.h"
 #include "modeldna/data/task.h"
@@ -34,6 +35,9 @@ struct PresetShape {
   /// The held-out tasks that also get the trained extra relations
   /// (finetune-last-k, random-replace-3, pruned); empty = all of them.
   std::vector<std::string> extra_relation_tasks;
+  /// Only sources, their fine-tunes and scratch targets (the reference's
+  /// setting): no transplants, compression or distillation.
+  bool finetune_and_scratch_only = false;
   nn::TrainOptions source_recipe, scratch_recipe, finetune_recipe, short_recipe, distill_recipe;
 };
 
@@ -127,6 +131,7 @@ ZooPlan expand(const std::string& preset, const PresetShape& s) {
       for (const auto& task : all_tasks)
         add(step(src + "-ft-" + task, Relation::Finetune, family.arch, src, src, 0, task, split_of(task)), scaled(s.finetune_recipe),
             s.target_train);
+      if (s.finetune_and_scratch_only) continue;
       for (const auto& task : s.test_tasks) {
         const bool extras = s.extra_relation_tasks.empty() ||
                             std::count(s.extra_relation_tasks.begin(), s.extra_relation_tasks.end(), task) > 0;
@@ -195,9 +200,11 @@ PresetShape paper_shape() {
                 // AlexNet has no BatchNorm: at the ResNet's rates, and still at 0.4x,
                 // some seeds' runs died at chance accuracy (measured), so 0.2x.
                 {arch("alexnet", 0.25), {0, 1}, arch("resnet18", 0.25), 0.2}};
-  // Five and five, like the reference's CIFAR-100 blocks; both data sources on each side.
-  s.train_tasks = {"fashion-permuted", "fashion-rot90", "fashion-transposed", "mnist-inverted", "mnist-permuted"};
-  s.test_tasks = {"fashion-inverted", "fashion-rot180", "mnist", "mnist-rot90", "mnist-rot180"};
+  // Five and five, like the reference's CIFAR-100 blocks; both data sources,
+  // a label permutation, a rotation and an inversion on each side, so that
+  // training and held-out tasks are exchangeable.
+  s.train_tasks = {"fashion-permuted", "fashion-rot90", "fashion-inverted", "mnist-permuted", "mnist-rot180"};
+  s.test_tasks = {"fashion-transposed", "fashion-rot180", "mnist", "mnist-inverted", "mnist-rot90"};
   s.source_train = 8000;
   s.target_train = 1600;
   s.max_test = 2000;
@@ -207,7 +214,34 @@ PresetShape paper_shape() {
   s.short_recipe = recipe(0.01, 1, 64);
   s.distill_recipe = recipe(0.02, 2, 128);
   s.distill_train = 4000;
-  s.extra_relation_tasks = {"fashion-inverted", "mnist", "mnist-rot90"};
+  s.extra_relation_tasks = {"fashion-transposed", "mnist", "mnist-rot90"};
+  return s;
+}
+
+// The reference's setting (docs/zoo.md, "reference"): one ResNet-18 per seed
+// trained to convergence on the whole source pool, ten targets tasks drawn
+// from the probes' own distribution (relabelled Fashion-MNIST blocks, the
+// head reused), split five and five at random, and one gentle recipe for
+// fine-tuned and scratch targets at about a tenth of the source's steps.
+PresetShape reference_shape() {
+  PresetShape s;
+  s.families = {{arch("resnet18", 0.25), {0, 1}, arch("resnet18", 0.25)}};
+  std::vector<std::string> blocks;
+  for (int k = 0; k < 10; ++k) blocks.push_back("fashion-block-" + std::to_string(k));
+  // Fisher-Yates on mt19937's output, which the standard fixes bit for bit
+  // (std::shuffle's use of it is left to each library).
+  std::mt19937 rng(2024);
+  for (size_t i = blocks.size() - 1; i > 0; --i) std::swap(blocks[i], blocks[rng() % (i + 1)]);
+  s.train_tasks.assign(blocks.begin(), blocks.begin() + 5);
+  s.test_tasks.assign(blocks.begin() + 5, blocks.end());
+  s.finetune_and_scratch_only = true;
+  s.source_train = 30000;  // every source-pool image
+  s.target_train = 3000;   // a whole block
+  s.max_test = 2000;
+  s.source_recipe = recipe(0.05, 10, 128);  // 2,344 steps
+  s.source_recipe.lr_drop_epoch = 7;
+  s.finetune_recipe = recipe(0.005, 5, 64);  // 235 steps, all layers
+  s.scratch_recipe = s.finetune_recipe;
   return s;
 }
 
@@ -268,13 +302,17 @@ PresetShape text_paper_shape() {
 
 }  // namespace
 
-std::vector<std::string> preset_names() { return {"tiny", "paper"}; }
+std::vector<std::string> preset_names() { return {"tiny", "paper", "reference"}; }
 
 ZooPlan make_preset(const std::string& name, data::Modality modality) {
   const bool text = modality == data::Modality::Text;
   if (name == "tiny") return expand(name, text ? text_tiny_shape() : tiny_shape());
   if (name == "paper") return expand(name, text ? text_paper_shape() : paper_shape());
-  throw UsageError("unknown zoo preset '" + name + "' (tiny or paper)");
+  if (name == "reference") {
+    if (text) throw UsageError("the reference preset is for images (it re-creates the paper's image setting)");
+    return expand(name, reference_shape());
+  }
+  throw UsageError("unknown zoo preset '" + name + "' (tiny, paper or reference)");
 }
 
 }  // namespace modeldna::zoo

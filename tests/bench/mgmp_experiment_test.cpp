@@ -65,6 +65,33 @@ TEST_P(MgmpEndToEnd, SeparatesFineTunedFromScratchOnHeldOutTasks) {
                        << " scratch targets";
   }
   EXPECT_TRUE(checked);
+  // The reference's protocol, per source: each source's AUC is the one its
+  // entries in the pairs list give for fine-tunes against scratch models (the
+  // tiny zoos train scratch models of one architecture, so all are matched).
+  ASSERT_EQ(report.json["per_source"].size(), 2u);
+  for (const auto& row : report.json["per_source"]) {
+    verdict::LabelledScores from_pairs;
+    for (const auto& p : report.json["pairs"]) {
+      if (p["source"] != row["source"]) continue;
+      if (p["relation"] == "finetune" && p["derived"] == true) from_pairs.positive.push_back(p["score"]);
+      if (p["relation"] == "scratch") from_pairs.negative.push_back(p["score"]);
+    }
+    EXPECT_EQ(row["pairs"], zoo.manifest().test_tasks.size());
+    EXPECT_NEAR(row["auc"].get<double>(), verdict::roc_auc(from_pairs), 1e-9) << row.dump();
+    EXPECT_GE(row["matched"].get<double>(), 0.0);
+    EXPECT_LE(row["matched"].get<double>(), 1.0);
+  }
+  EXPECT_NE(report.markdown.find("| seen sources | " + source + " | "), std::string::npos);
+  // Its fit on its own training pairs, judged on probes it never trained on:
+  // one entry per training pair, the report's mean per source.
+  const auto& fit = detector.record()["training_pairs_on_verify_probes"];
+  ASSERT_EQ(fit.size(), zoo.manifest().train_sources.size() * zoo.manifest().train_tasks.size());
+  double overall = 0;
+  for (const auto& row : fit)
+    if (row["source"] == source) overall += row["overall"].get<double>() / static_cast<double>(zoo.manifest().train_tasks.size());
+  ASSERT_FALSE(report.json["training_fit"].empty());
+  EXPECT_EQ(report.json["training_fit"][0]["source"], source);
+  EXPECT_NEAR(report.json["training_fit"][0]["overall"].get<double>(), overall, 1e-9);
   EXPECT_NE(report.markdown.find("| seen sources | finetune | scratch |"), std::string::npos);
 }
 

@@ -102,13 +102,31 @@ TEST(CliConvention, AFlagErrorIsOneLineAndExitCodeOne) {
   EXPECT_EQ(r.err, "modeldna: error: zoo build: --out is required (see `modeldna zoo build --help`)\n");
   r = run("zoo build --preset huge --out x");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err.rfind("modeldna: error: zoo build: --preset: huge not in {tiny,paper}", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.rfind("modeldna: error: zoo build: --preset: huge not in {tiny,paper,reference}", 0), 0u) << r.err;
   r = run("frobnicate");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "modeldna: error: unknown command 'frobnicate' (see `modeldna --help`)\n");
 }
 
 std::string source_path(const std::string& rel) { return std::string(MODELDNA_SOURCE_DIR) + "/" + rel; }
+
+// An --out under a regular file cannot be made: the user's mistake, so one
+// "modeldna: error:" line naming the folder and exit 1, never exit 2 (a
+// filesystem_error used to read as an internal error).
+TEST(CliConvention, AnOutputFolderThatCannotBeMadeIsTheUsersErrorNotABug) {
+  const std::string dir = testing::fresh_temp_dir();
+  const std::string blocker = dir + "/a-file";
+  write_file_atomically(blocker, std::string("not a folder"));
+  const std::string parent = source_path("tests/compare/fixtures/parent.pt");
+  for (const auto& [command, folder] :
+       std::vector<std::pair<std::string, std::string>>{{"zoo build --preset tiny --out " + blocker + "/zoo", blocker + "/zoo/models"},
+                                                        {"convert " + parent + " --out " + blocker + "/c.safetensors", blocker}}) {
+    const auto r = run(command);
+    EXPECT_EQ(r.exit_code, 1) << command << ": " << r.err;
+    EXPECT_NE(r.err.find("modeldna: error: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(folder + ": cannot create the folder"), std::string::npos) << command << ": " << r.err;
+  }
+}
 
 TEST(CliConvention, JsonOnTheFileAndRegistryCommands) {
   const std::string parent = source_path("tests/compare/fixtures/parent.pt");

@@ -21,7 +21,9 @@ namespace fs = std::filesystem;
 
 const std::vector<std::string> kImageTasks = {
     "fashion",        "fashion-permuted", "fashion-inverted", "fashion-rot90",  "fashion-rot180", "fashion-transposed",
-    "mnist",          "mnist-inverted",   "mnist-rot90",      "mnist-permuted", "mnist-rot180"};
+    "mnist",          "mnist-inverted",   "mnist-rot90",      "mnist-permuted", "mnist-rot180",
+    "fashion-block-0", "fashion-block-1", "fashion-block-2", "fashion-block-3", "fashion-block-4",
+    "fashion-block-5", "fashion-block-6", "fashion-block-7", "fashion-block-8", "fashion-block-9"};
 const std::vector<std::string> kTextTargets = {
     "sotu-presidents-b", "sotu-presidents-c", "sotu-presidents-d", "sotu-era",    "sotu-party",
     "sotu-half-century", "spam-easy",         "spam-hard",         "spam-3way",   "moby-section"};

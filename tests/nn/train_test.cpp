@@ -128,6 +128,47 @@ TEST_F(Train, ZeroEpochsChangeNothing) {
   EXPECT_TRUE(same_weights(*net, *before));
 }
 
+// The drop written out by hand: the same shuffles, SGD at the rate for the
+// first epoch, then a fresh SGD (momentum restarted) at a tenth of it.
+TEST_F(Train, LearningRateDropRestartsTheOptimizerAtATenth) {
+  auto net = seeded(config("mlp", 0.25), 1);
+  auto by_hand = clone_network(*net);
+  auto o = options(2);
+  o.lr_drop_epoch = 1;
+  train_classifier(*net, *train_, o);
+
+  torch::manual_seed(o.seed);
+  by_hand->train();
+  auto sgd = [&](double lr) {
+    return std::make_unique<torch::optim::SGD>(
+        by_hand->parameters(), torch::optim::SGDOptions(lr).momentum(o.momentum).weight_decay(o.weight_decay));
+  };
+  auto optimizer = sgd(o.lr);
+  for (int64_t epoch = 0; epoch < 2; ++epoch) {
+    if (epoch == 1) optimizer = sgd(o.lr / 10);
+    const auto order = torch::randperm(train_->size(), torch::kInt64);
+    for (int64_t begin = 0; begin < train_->size(); begin += o.batch_size) {
+      const auto idx = order.slice(0, begin, std::min(begin + o.batch_size, train_->size()));
+      optimizer->zero_grad();
+      torch::nn::functional::cross_entropy(by_hand->forward(train_->inputs.index_select(0, idx)),
+                                           train_->labels.index_select(0, idx))
+          .backward();
+      optimizer->step();
+    }
+  }
+  by_hand->eval();
+  EXPECT_TRUE(same_weights(*net, *by_hand));
+
+  auto plain = options(2);
+  auto a = seeded(config("mlp", 0.25), 1);
+  train_classifier(*a, *train_, plain);
+  EXPECT_FALSE(same_weights(*a, *net));  // the drop changed the second epoch
+  EXPECT_EQ(o.to_json()["lr_drop_epoch"], 1);
+  EXPECT_FALSE(plain.to_json().contains("lr_drop_epoch"));  // older recipes keep their JSON
+  o.lr_drop_epoch = -1;
+  EXPECT_THROW_MSG(train_classifier(*net, *train_, o), UsageError, "drop epoch");
+}
+
 TEST_F(Train, TrainableLayersFreezeTheOthers) {
   auto net = seeded(config("mlp", 0.25), 1);
   const auto before = clone_network(*net);
@@ -230,6 +271,22 @@ TEST_F(Train, PredictLogitsBatchesLikeOneForwardPass) {
   EXPECT_EQ(batched.sizes().vec(), (std::vector<int64_t>{100, kClasses}));
   EXPECT_TRUE(torch::allclose(batched, net->forward(x), 1e-5, 1e-6));
   EXPECT_EQ(predict_logits(*net, x.slice(0, 0, 0)).size(0), 0);
+}
+
+// predict_logits lends the convolutions another layout and gives them back:
+// the weights are bit for bit and layout for layout what they were, and the
+// logits are the plain forward pass's.
+TEST_F(Train, PredictLogitsHandsTheWeightsBackAsTheyWere) {
+  auto net = seeded(config("resnet18", 0.125), 1);
+  const auto before = clone_network(*net);
+  const auto x = test_->inputs.slice(0, 0, 40);
+  const auto logits = predict_logits(*net, x, 16);
+  EXPECT_TRUE(same_weights(*net, *before));
+  for (const auto& p : net->named_parameters()) EXPECT_TRUE(p.value().is_contiguous()) << p.key();
+  torch::NoGradGuard no_grad;
+  net->eval();
+  EXPECT_TRUE(torch::allclose(logits, net->forward(x), 1e-4, 1e-5));
+  EXPECT_THROW_MSG(predict_logits(*net, x, 0), UsageError, "batch size");
 }
 
 TEST(TrainOptions, RecipeJson) {

@@ -162,13 +162,14 @@ TEST_P(Preset, IsDeterministic) {
   }
 }
 
+// The reference preset has its own tests below: it holds only three relations.
 INSTANTIATE_TEST_SUITE_P(Zoo, Preset,
-                         ::testing::Combine(::testing::ValuesIn(preset_names()),
-                                            ::testing::Values("image", "text")));
+                         ::testing::Combine(::testing::Values("tiny", "paper"), ::testing::Values("image", "text")));
 
-TEST(PresetNames, AreTinyAndPaper) {
-  EXPECT_EQ(preset_names(), (std::vector<std::string>{"tiny", "paper"}));
+TEST(PresetNames, AreTinyPaperAndReference) {
+  EXPECT_EQ(preset_names(), (std::vector<std::string>{"tiny", "paper", "reference"}));
   EXPECT_THROW_MSG(make_preset("huge"), UsageError, "unknown zoo preset 'huge'");
+  EXPECT_THROW_MSG(make_preset("reference", data::Modality::Text), UsageError, "for images");
   EXPECT_EQ(data::parse_modality("audio"), std::nullopt);  // no such zoo can be asked for
 }
 
@@ -194,6 +195,63 @@ TEST_P(PaperPreset, HasTwoArchitecturesTwoSeedsAndTenTargetTasks) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, PaperPreset, ::testing::Values(data::Modality::Image, data::Modality::Text));
+
+// Exchangeable: a detector must not learn what only the training side's
+// tasks look like, so each side has a label permutation (and a rotation).
+TEST(PaperPreset, EachSideHasALabelPermutationAndARotation) {
+  const ZooPlan plan = make_preset("paper");
+  const std::set<std::string> relabelled = {"fashion-permuted", "fashion-transposed", "mnist-permuted"};
+  for (const auto* side : {&plan.train_tasks, &plan.test_tasks}) {
+    EXPECT_TRUE(std::any_of(side->begin(), side->end(), [&](const std::string& t) { return relabelled.count(t) > 0; }));
+    EXPECT_TRUE(std::any_of(side->begin(), side->end(), [](const std::string& t) { return t.find("-rot") != std::string::npos; }));
+  }
+}
+
+int64_t steps(const ModelPlan& m) {
+  return m.recipe.epochs * ((m.max_train + m.recipe.batch_size - 1) / m.recipe.batch_size);
+}
+
+TEST(ReferencePreset, IsTheReferencesSetting) {
+  const ZooPlan plan = make_preset("reference");
+  EXPECT_EQ(plan.preset, "reference");
+  EXPECT_EQ(plan.train_tasks.size(), 5u);
+  EXPECT_EQ(plan.test_tasks.size(), 5u);
+  std::set<std::string> tasks(plan.train_tasks.begin(), plan.train_tasks.end());
+  tasks.insert(plan.test_tasks.begin(), plan.test_tasks.end());
+  std::set<std::string> blocks;
+  for (int k = 0; k < 10; ++k) blocks.insert("fashion-block-" + std::to_string(k));
+  EXPECT_EQ(tasks, blocks);  // ten relabelled blocks of the probes' own distribution, five and five
+  EXPECT_NE(plan.train_tasks, (std::vector<std::string>{"fashion-block-0", "fashion-block-1", "fashion-block-2",
+                                                        "fashion-block-3", "fashion-block-4"}));  // drawn, not in order
+  std::map<Relation, int> per_relation;
+  int64_t source_steps = 0;
+  for (const auto& m : plan.models) {
+    SCOPED_TRACE(m.id);
+    ++per_relation[m.relation];
+    EXPECT_EQ(m.arch.arch, "resnet18");
+    if (m.relation == Relation::Source) {
+      EXPECT_EQ(m.max_train, 30000);
+      EXPECT_GT(m.recipe.lr_drop_epoch, 0);
+      EXPECT_LT(m.recipe.lr_drop_epoch, m.recipe.epochs);
+      source_steps = steps(m);
+    }
+  }
+  EXPECT_EQ(per_relation, (std::map<Relation, int>{{Relation::Source, 2}, {Relation::Finetune, 20}, {Relation::Scratch, 10}}));
+  EXPECT_EQ(plan.train_sources.size(), 1u);
+  EXPECT_EQ(plan.heldout_sources.size(), 1u);
+  nlohmann::json recipe;
+  for (const auto& m : plan.models) {
+    if (m.relation == Relation::Source) continue;
+    SCOPED_TRACE(m.id);
+    nlohmann::json r = m.recipe.to_json();
+    r.erase("seed");
+    if (recipe.is_null()) recipe = r;
+    EXPECT_EQ(r, recipe);  // one recipe for fine-tuned and scratch targets
+    EXPECT_FALSE(r.contains("trainable_layers"));  // all layers learn
+    EXPECT_EQ(m.max_train, 3000);
+    EXPECT_NEAR(static_cast<double>(steps(m)) / static_cast<double>(source_steps), 0.1, 0.02);
+  }
+}
 
 TEST(TinyPreset, IsSmall) {
   const ZooPlan plan = make_preset("tiny");

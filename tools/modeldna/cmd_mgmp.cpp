@@ -173,7 +173,7 @@ void add_eval(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
     zoo::ZooModels zoo(o->zoo);
     const auto result = bench::evaluate_mgmp(detector, zoo);
     if (!o->out.empty()) {
-      std::filesystem::create_directories(o->out);
+      make_directories(o->out);
       write_json_file((std::filesystem::path(o->out) / "eval.json").string(), result.json);
       write_file_atomically((std::filesystem::path(o->out) / "eval.md").string(), result.markdown);
     }

@@ -113,7 +113,7 @@ void run_bench(const BenchRegistryOptions& o) {
     for (auto& [record, fp] : seed.fingerprints()) real.push_back(std::move(fp));
   }
   if (real.empty()) throw Error(o.seed_db + ": the seed registry is empty");
-  std::filesystem::create_directories(o.out);
+  make_directories(o.out);
   const std::string db = o.out + "/scale.sqlite";
   for (const auto& suffix : {"", "-wal", "-shm", ".index"}) std::filesystem::remove(db + suffix);
   std::mt19937_64 rng(o.seed);

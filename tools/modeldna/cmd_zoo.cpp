@@ -81,8 +81,10 @@ void add_zoo_command(CLI::App& app) {
   zoo_cmd->require_subcommand(1);
 
   auto* build = zoo_cmd->add_subcommand("build", "Train a zoo preset and write models + manifest.json");
-  build->add_option("--preset", opts->preset, "tiny (tests, about a minute) or paper (benchmarks, 10-20 min)")
-      ->check(CLI::IsMember({"tiny", "paper"}));
+  build->add_option("--preset", opts->preset,
+                    "tiny (tests, about a minute), paper (benchmarks, 10-20 min) or reference (MGMP's "
+                    "reference setting, images only, about an hour)")
+      ->check(CLI::IsMember(zoo::preset_names()));
   build->add_option("--modality", opts->modality, "image (Fashion-MNIST / MNIST) or text (speeches, e-mails, Moby Dick)")
       ->check(CLI::IsMember({"image", "text"}));
   build->add_option("--out", opts->out, "Output directory")->required();

@@ -36,6 +36,11 @@ void write_file_atomically(const std::string& path, const std::string& bytes);
 /// renamed over `path` only if every write succeeded (large files need no copy).
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
 
+/// Creates the folder `dir` and its parents (nothing if it exists); a folder
+/// that cannot be made (a file in the way, no permission) is a UsageError
+/// naming it, not a filesystem_error that would read as a bug.
+void make_directories(const std::string& dir);
+
 /// Reads a whole file; throws FormatError if it cannot be read.
 std::string read_file(const std::string& path);
 

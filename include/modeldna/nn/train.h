@@ -28,6 +28,10 @@ struct TrainOptions {
   double weight_decay = 5e-4;
   int64_t epochs = 1;
   int64_t batch_size = 128;
+  /// From this epoch on (0-based) training goes on with a fresh optimizer at a
+  /// tenth of the rate, as the MGMP reference code re-creates its optimizer.
+  /// 0: never.
+  int64_t lr_drop_epoch = 0;
   uint64_t seed = 0;
   /// Layers that learn; the others are frozen (BatchNorm statistics too).
   /// Empty: every layer learns.
@@ -64,7 +68,9 @@ double train_masked_lm(Network& net, const torch::Tensor& tokens, const TrainOpt
 double masked_lm_accuracy(Network& net, const torch::Tensor& tokens, uint64_t seed = 0);
 
 /// Raw logits in eval mode, computed in batches; shape = [n, num_classes].
-torch::Tensor predict_logits(Network& net, const torch::Tensor& inputs, int64_t batch_size = 512);
+/// 128 per batch: on 2 cores a width-0.25 ResNet-18 ran faster than at 512
+/// (its activations stay in cache; BENCHMARKS.md, "verify speed").
+torch::Tensor predict_logits(Network& net, const torch::Tensor& inputs, int64_t batch_size = 128);
 
 /// Replaces every BatchNorm layer's running statistics by those of `inputs`
 /// (the average over batches of their means and unbiased variances), as if
