@@ -8,6 +8,7 @@ bin=build/tools/modeldna/modeldna
 out=out/paper
 mkdir -p "$out"
 /usr/bin/time -f "zoo build: %e s" $bin zoo build --preset paper --out zoo/paper > "$out/zoo.txt"
+$bin zoo drift --zoo zoo/paper > "$out/drift.md"
 for schedule in two-stage joint; do
   $bin train --zoo zoo/paper --out detectors/paper-$schedule --schedule $schedule 2> "$out/train-$schedule.log"
   $bin eval --zoo zoo/paper --detector detectors/paper-$schedule --out "$out/eval-$schedule" > "$out/eval-$schedule.md"
