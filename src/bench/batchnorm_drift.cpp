@@ -48,15 +48,28 @@ DriftReport measure_batchnorm_drift(zoo::ZooModels& zoo, const DriftOptions& o) 
     if (m.relation == zoo::Relation::Source) source_logits[m.id] = nn::predict_logits(*zoo.get(m.id), compare_on);
 
   nlohmann::json rows = nlohmann::json::array();
+  // A target's answers before and after re-estimation, once per target (a
+  // scratch model is compared with every source of its architecture).
+  struct Answers {
+    torch::Tensor before, after;
+    int64_t layers = 0;
+  };
+  std::map<std::string, Answers> answers;
   auto measure = [&](const zoo::ModelRecord& target, const std::string& source) {
-    const auto arch = nn::ArchConfig::from_json(target.arch);
-    auto copy = nn::clone_network(*zoo.get(target.id));
-    const auto before = renamed_agreement(nn::predict_logits(*copy, compare_on), source_logits.at(source));
-    const int64_t layers = nn::reestimate_batchnorm(*copy, statistics_from);
-    const auto after = renamed_agreement(nn::predict_logits(*copy, compare_on), source_logits.at(source));
-    rows.push_back({{"target", target.id}, {"source", source}, {"arch", arch.arch}, {"task", target.task},
-                    {"relation", zoo::relation_label(target)}, {"batchnorm_layers", layers},
-                    {"agreement", before}, {"agreement_reestimated", after}});
+    auto it = answers.find(target.id);
+    if (it == answers.end()) {
+      auto copy = nn::clone_network(*zoo.get(target.id));
+      Answers a;
+      a.before = nn::predict_logits(*copy, compare_on);
+      a.layers = nn::reestimate_batchnorm(*copy, statistics_from);
+      a.after = nn::predict_logits(*copy, compare_on);
+      it = answers.emplace(target.id, std::move(a)).first;
+    }
+    const auto& a = it->second;
+    rows.push_back({{"target", target.id}, {"source", source}, {"arch", nn::ArchConfig::from_json(target.arch).arch},
+                    {"task", target.task}, {"relation", zoo::relation_label(target)}, {"batchnorm_layers", a.layers},
+                    {"agreement", renamed_agreement(a.before, source_logits.at(source))},
+                    {"agreement_reestimated", renamed_agreement(a.after, source_logits.at(source))}});
   };
   for (const auto& m : manifest.models) {
     if (trained_from_source(m.relation) && m.parent && source_logits.count(*m.parent)) measure(m, *m.parent);

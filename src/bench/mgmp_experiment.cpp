@@ -72,11 +72,9 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
     for (const auto& [ft, scratch] : zoo.matched_pairs(source->id, manifest.test_tasks)) {
       const auto pos = detector.homologous_probability(source_logits, observe(ft->id));
       const auto neg = detector.homologous_probability(source_logits, observe(scratch->id));
-      const double recall = pos.ge(0.5).to(torch::kFloat64).mean().item<double>();
-      const double specificity = neg.lt(0.5).to(torch::kFloat64).mean().item<double>();
-      per_probe.push_back({{"group", group}, {"source", source->id}, {"task", ft->task},
-                           {"overall", (recall + specificity) / 2}, {"non_homologous", specificity},
-                           {"homologous", recall}});
+      const auto acc = dna::pair_accuracy(pos, neg);
+      per_probe.push_back({{"group", group}, {"source", source->id}, {"task", ft->task}, {"overall", acc.overall},
+                           {"non_homologous", acc.non_homologous}, {"homologous", acc.homologous}});
       auto& mine = per_source[source->id];
       mine.group = group;
       const double ft_score = pos.mean().item<double>(), scratch_score = neg.mean().item<double>();

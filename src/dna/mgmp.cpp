@@ -122,6 +122,14 @@ torch::Tensor MgmpDetector::homologous_probability(const torch::Tensor& source_l
   return torch::softmax(classifier_->forward(dna(source_logits), dna(target_logits)), 1).select(1, 1);
 }
 
+PairAccuracy pair_accuracy(const torch::Tensor& homologous_probability, const torch::Tensor& non_homologous_probability) {
+  PairAccuracy a;
+  a.homologous = homologous_probability.ge(0.5).to(torch::kFloat64).mean().item<double>();
+  a.non_homologous = non_homologous_probability.lt(0.5).to(torch::kFloat64).mean().item<double>();
+  a.overall = (a.homologous + a.non_homologous) / 2;
+  return a;
+}
+
 MgmpVerdict MgmpDetector::verdict(const torch::Tensor& source_logits, const torch::Tensor& target_logits) const {
   MgmpVerdict v;
   v.per_probe = homologous_probability(source_logits, target_logits);

@@ -176,13 +176,11 @@ MgmpDetector MgmpDetector::train(const std::vector<TrainingGroup>& groups, const
   for (const auto& g : groups) {
     const auto source_out = det.observe(*g.source);
     for (size_t i = 0; i < g.homologous.size(); ++i) {
-      const double recall =
-          det.homologous_probability(source_out, det.observe(*g.homologous[i].second)).ge(0.5).to(torch::kFloat64).mean().item<double>();
-      const double specificity =
-          det.homologous_probability(source_out, det.observe(*g.non_homologous[i].second)).lt(0.5).to(torch::kFloat64).mean().item<double>();
+      const auto acc = pair_accuracy(det.homologous_probability(source_out, det.observe(*g.homologous[i].second)),
+                                     det.homologous_probability(source_out, det.observe(*g.non_homologous[i].second)));
       fit.push_back({{"source", g.source_id}, {"homologous", g.homologous[i].first}, {"non_homologous", g.non_homologous[i].first},
-                     {"overall", (recall + specificity) / 2}, {"homologous_accuracy", recall},
-                     {"non_homologous_accuracy", specificity}});
+                     {"overall", acc.overall}, {"homologous_accuracy", acc.homologous},
+                     {"non_homologous_accuracy", acc.non_homologous}});
     }
   }
   det.record_["training_pairs_on_verify_probes"] = fit;

@@ -197,8 +197,8 @@ double masked_lm_accuracy(Network& net, const torch::Tensor& tokens, uint64_t se
 
 namespace {
 
-// oneDNN's convolutions run faster on channels-last weights (BENCHMARKS.md,
-// "verify speed"); the network gets its own tensors back afterwards, so
+// Convolutions ran faster on channels-last weights here (BENCHMARKS.md,
+// "MGMP in the reference setting"); the network gets its own tensors back afterwards, so
 // nothing else (saving, hashing, training) sees another layout.
 class ChannelsLastConvolutions {
  public:

@@ -219,7 +219,7 @@ PresetShape paper_shape() {
 }
 
 // The reference's setting (docs/zoo.md, "reference"): one ResNet-18 per seed
-// trained to convergence on the whole source pool, ten targets tasks drawn
+// trained to convergence on the whole source pool, ten target tasks drawn
 // from the probes' own distribution (relabelled Fashion-MNIST blocks, the
 // head reused), split five and five at random, and one gentle recipe for
 // fine-tuned and scratch targets at about a tenth of the source's steps.
@@ -238,7 +238,7 @@ PresetShape reference_shape() {
   s.source_train = 30000;  // every source-pool image
   s.target_train = 3000;   // a whole block
   s.max_test = 2000;
-  s.source_recipe = recipe(0.05, 10, 128);  // 2,344 steps
+  s.source_recipe = recipe(0.05, 10, 128);  // 235 batches x 10 = 2,350 steps
   s.source_recipe.lr_drop_epoch = 7;
   s.finetune_recipe = recipe(0.005, 5, 64);  // 235 steps, all layers
   s.scratch_recipe = s.finetune_recipe;

@@ -68,6 +68,14 @@ ProbeSplit split_probe_pool(int64_t pool_size, int64_t train, int64_t verify);
 /// (1-based), epochs, mean loss, estimated seconds left in training.
 using TrainProgress = std::function<void(const std::string&, int64_t, int64_t, double, double)>;
 
+/// The paper's per-probe accuracy on one matched pair, from each target's
+/// P(homologous) per probe: how often the homologous target is called
+/// homologous, the other non-homologous, and their mean.
+struct PairAccuracy {
+  double homologous = 0, non_homologous = 0, overall = 0;
+};
+PairAccuracy pair_accuracy(const torch::Tensor& homologous_probability, const torch::Tensor& non_homologous_probability);
+
 /// The model-level answer for one (source, target) pair.
 struct MgmpVerdict {
   bool homologous = false;     // probability >= 0.5 (docs/mgmp.md: aggregation rule)

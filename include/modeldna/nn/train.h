@@ -69,7 +69,7 @@ double masked_lm_accuracy(Network& net, const torch::Tensor& tokens, uint64_t se
 
 /// Raw logits in eval mode, computed in batches; shape = [n, num_classes].
 /// 128 per batch: on 2 cores a width-0.25 ResNet-18 ran faster than at 512
-/// (its activations stay in cache; BENCHMARKS.md, "verify speed").
+/// (BENCHMARKS.md, "MGMP in the reference setting", verify speed).
 torch::Tensor predict_logits(Network& net, const torch::Tensor& inputs, int64_t batch_size = 128);
 
 /// Replaces every BatchNorm layer's running statistics by those of `inputs`
