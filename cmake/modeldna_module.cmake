@@ -1,10 +1,11 @@
 # modeldna_warnings(<target>): the warnings every target of ours builds clean
-# with (modules, the CLI, tests). -Wconversion is not on yet: a syntax-only
-# pass over the 97 files of src/ found 13 sites (BENCHMARKS.md "Build and
-# test suite"); fixing them and turning it on is left for the next change.
+# with (modules, the CLI, tests). -Wconversion without -Wsign-conversion
+# (GCC's default for C++): narrowing and integer-to-floating conversions that
+# may change a value must be written as casts; mixing signed and unsigned
+# sizes is left to -Wall's comparisons.
 # MODELDNA_WERROR (scripts/build.sh, so CI) makes any of them an error.
 function(modeldna_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wshadow $<$<BOOL:${MODELDNA_WERROR}>:-Werror>)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wshadow -Wconversion $<$<BOOL:${MODELDNA_WERROR}>:-Werror>)
 endfunction()
 
 # modeldna_add_module(NAME <name> SOURCES ... DEPS ...)
@@ -19,6 +20,9 @@ function(modeldna_add_module)
   modeldna_warnings(modeldna_${M_NAME})
 endfunction()
 
+# The modules that link libtorch (and may use modeldna_nn's precompiled header).
+set(MODELDNA_TORCH_MODULES modeldna::data modeldna::nn modeldna::zoo modeldna::dna modeldna::evidence modeldna::bench)
+
 # modeldna_add_test(NAME <name> SOURCES ... DEPS ... [LABELS ...] [NEEDS_TINY_ZOO] [NEEDS_TINY_TEXT_ZOO])
 # NEEDS_TINY_ZOO / NEEDS_TINY_TEXT_ZOO: the tests run after the tiny_zoo /
 # tiny_text_zoo fixture (tests/CMakeLists.txt) and find the zoo through
@@ -28,6 +32,15 @@ function(modeldna_add_test)
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} modeldna_test_support GTest::gtest GTest::gtest_main)
   modeldna_warnings(${T_NAME})
+  # A test of a libtorch module compiles libtorch's headers once, in the
+  # precompiled header the modules share, not once per file (most of a cold
+  # build's time was the tests' parsing of those headers).
+  foreach(dep IN LISTS T_DEPS)
+    if(dep IN_LIST MODELDNA_TORCH_MODULES)
+      target_precompile_headers(${T_NAME} REUSE_FROM modeldna_nn)
+      break()
+    endif()
+  endforeach()
   target_compile_definitions(${T_NAME} PRIVATE MODELDNA_CLI_PATH="$<TARGET_FILE:modeldna>"
                              MODELDNA_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   # OpenBLAS on one thread, as the CLI keeps it (nn/runtime.h): with its own

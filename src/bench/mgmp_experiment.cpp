@@ -47,7 +47,7 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
   // model's vocabulary, another modality) are outside what MGMP can compare.
   auto comparable = [&](const zoo::ModelRecord& m) {
     const auto arch = nn::ArchConfig::from_json(m.arch);
-    return arch.num_classes == detector.dna_dim() && arch.input() == detector.probe_format();
+    return arch.num_classes == detector.dna_dim() && arch.input == detector.probe_format();
   };
 
   nlohmann::json pairs = nlohmann::json::array();

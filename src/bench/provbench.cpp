@@ -47,7 +47,7 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
   for (const auto& m : manifest.models)
     observed.emplace(m.id, evidence::observe(m.id, zoo.get(m.id), probes, zoo.store(m.id)));
   const double forward_ms =
-      std::chrono::duration<double, std::milli>(Clock::now() - observe_start).count() / manifest.models.size();
+      std::chrono::duration<double, std::milli>(Clock::now() - observe_start).count() / static_cast<double>(manifest.models.size());
   say("observed " + std::to_string(manifest.models.size()) + " models on " + std::to_string(3 * o.probes) +
       " probes (" + format_metric(forward_ms) + " ms each)");
 
@@ -153,7 +153,7 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
   nlohmann::json detector_info = nlohmann::json::array();
   for (const auto& det : detectors) {
     const auto& n = det->name();
-    const double ms = compare_ms[n] / std::max<int64_t>(1, compared[n]);
+    const double ms = compare_ms[n] / static_cast<double>(std::max<int64_t>(1, compared[n]));
     detector_info.push_back({{"name", n}, {"reference", det->reference()}, {"threshold", thresholds[n]},
                              {"compare_ms", ms}, {"not_applicable", not_applicable[n]}, {"pairs", compared[n]}});
     md << "| " << n << " | " << det->reference() << " | " << format_metric(thresholds[n]) << " | " << format_metric(ms) << " | "

@@ -96,6 +96,7 @@ AlignmentTest alignment_test(const std::vector<double>& c, int64_t m, uint64_t s
   MDNA_ASSERT(m >= 2 && static_cast<int64_t>(c.size()) == m * m, "alignment_test: bad matrix");
   AlignmentTest t;
   const auto M = static_cast<std::size_t>(m);
+  const auto n = static_cast<double>(m);  // the unit count in arithmetic
   double trace = 0, total = 0;
   std::vector<double> row(M, 0), col(M, 0);
   for (std::size_t i = 0; i < M; ++i)
@@ -106,9 +107,9 @@ AlignmentTest alignment_test(const std::vector<double>& c, int64_t m, uint64_t s
       col[j] += v;
       if (i == j) trace += v;
     }
-  t.statistic = trace / m;
-  t.null_mean = total / (static_cast<double>(m) * m);
-  const double expected = total / m;
+  t.statistic = trace / n;
+  t.null_mean = total / (n * n);
+  const double expected = total / n;
   if (m < kSmallUnits) {
     // Exact in law: relabel the target's units at random.
     t.exact = true;
@@ -116,7 +117,7 @@ AlignmentTest alignment_test(const std::vector<double>& c, int64_t m, uint64_t s
     if (identity_is_the_unique_best(c, M)) {
       // Only the identity reaches S: p = 1 / m!, exactly.
       t.permutations = 0;
-      t.log10_p = -std::lgamma(static_cast<double>(m) + 1) / std::log(10.0);
+      t.log10_p = -std::lgamma(n + 1) / std::log(10.0);
     } else {
       PermutationRng rng(seed);
       std::vector<std::size_t> sigma(M);
@@ -137,24 +138,24 @@ AlignmentTest alignment_test(const std::vector<double>& c, int64_t m, uint64_t s
                       : std::log10(static_cast<double>(1 + at_least) / static_cast<double>(permutations + 1));
     }
     double sd = 0;
-    const double grand = total / (static_cast<double>(m) * m);
+    const double grand = total / (n * n);
     for (std::size_t i = 0; i < M; ++i)
       for (std::size_t j = 0; j < M; ++j) {
-        const double d = c[i * M + j] - row[i] / m - col[j] / m + grand;
+        const double d = c[i * M + j] - row[i] / n - col[j] / n + grand;
         sd += d * d;
       }
-    sd = std::sqrt(sd / (m - 1));
+    sd = std::sqrt(sd / (n - 1));
     t.z = sd > 0 ? (trace - expected) / sd : 0;
     return t;
   }
-  const double grand = total / (static_cast<double>(m) * m);
+  const double grand = total / (n * n);
   double ss = 0;
   for (std::size_t i = 0; i < M; ++i)
     for (std::size_t j = 0; j < M; ++j) {
-      const double d = c[i * M + j] - row[i] / m - col[j] / m + grand;
+      const double d = c[i * M + j] - row[i] / n - col[j] / n + grand;
       ss += d * d;
     }
-  const double sd = std::sqrt(ss / (m - 1));
+  const double sd = std::sqrt(ss / (n - 1));
   if (!(sd > 0)) {
     t.z = 0;
     t.log10_p = 0;  // no variation: no evidence

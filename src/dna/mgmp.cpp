@@ -85,8 +85,8 @@ void MgmpDetector::check_model(const nn::Network& model) const {
                      std::to_string(dna_dim_) +
                      " (a new head cannot be compared this way; the modeldiff, sac and weights detectors "
                      "of `modeldna bench` work across output sizes)");
-  if (c.input() != format_)
-    throw UsageError("this " + c.arch + " reads " + c.input().describe() + ", the detector's probes are " +
+  if (c.input != format_)
+    throw UsageError("this " + c.arch + " reads " + c.input.describe() + ", the detector's probes are " +
                      format_.describe());
 }
 

@@ -59,7 +59,7 @@ MgmpDetector MgmpDetector::train(const std::vector<TrainingGroup>& groups, const
                                  const MgmpSettings& settings, const TrainProgress& progress) {
   MDNA_CHECK(!groups.empty(), "MGMP training needs at least one source with targets");
   const int64_t dna_dim = groups.front().source->config().num_classes;
-  const auto format = groups.front().source->config().input();
+  const auto format = groups.front().source->config().input;
   MDNA_CHECK(format.matches_batch(probe_pool.inputs),
              "the probe pool '" + probe_pool.name + "' does not hold the sources' inputs (" + format.describe() + ")");
   MgmpDetector det(settings, format, dna_dim);

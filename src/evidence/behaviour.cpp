@@ -141,7 +141,7 @@ compare::BlackBoxEvidence behavioural_evidence(const ProbeSet& probes, const Mod
 // Stored in fingerprints and indexed by registries (docs/spec/fingerprint-v1.md):
 // this spelling must not change, unlike InputSpec::describe(), which is for people.
 std::string input_kind(const nn::ArchConfig& arch) {
-  const auto in = arch.input();
+  const auto in = arch.input;
   if (in.modality == data::Modality::Text)
     return "token ids, vocabulary " + std::to_string(in.vocab_size) + ", length " + std::to_string(in.seq_len);
   return "images " + std::to_string(in.in_channels) + "x" + std::to_string(in.image_size) + "x" +
@@ -160,7 +160,7 @@ data::Dataset probe_data(const nn::ArchConfig& arch, const BehaviourOptions& o) 
   if (!o.tokenizer.empty()) {
     data::TaskOptions t;
     t.tokenizer = o.tokenizer;
-    t.seq_len = arch.seq_len;
+    t.seq_len = arch.input.seq_len;
     t.max_train = o.probes * 4;
     t.max_test = 1;
     return data::load_task(data::source_task(data::Modality::Text), t).train;
@@ -169,7 +169,7 @@ data::Dataset probe_data(const nn::ArchConfig& arch, const BehaviourOptions& o) 
   auto gen = at::detail::createCPUGenerator(o.seed + 17);
   data::Dataset d;
   d.name = "random tokens";
-  d.inputs = torch::randint(5, arch.vocab_size, {o.probes, arch.seq_len}, gen, torch::kInt64);
+  d.inputs = torch::randint(5, arch.input.vocab_size, {o.probes, arch.input.seq_len}, gen, torch::kInt64);
   d.inputs.select(1, 0).fill_(2);
   d.labels = torch::zeros({o.probes}, torch::kInt64);
   d.num_classes = arch.num_classes;

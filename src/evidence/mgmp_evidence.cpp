@@ -11,7 +11,7 @@ const torch::Tensor& MgmpEvidence::outputs(const ModelOutputs& model) {
 std::string MgmpEvidence::cannot_compare(const nn::ArchConfig& arch) const {
   if (arch.num_classes != detector_.dna_dim())
     return std::to_string(arch.num_classes) + " outputs, the detector compares " + std::to_string(detector_.dna_dim());
-  if (arch.input() != detector_.probe_format())
+  if (arch.input != detector_.probe_format())
     return "does not read the detector's probes (" + detector_.probe_format().describe() + ")";
   return "";
 }

@@ -62,7 +62,7 @@ LearnedMap learned_tensors(const ModelOutputs& model) {
     }
     return out;
   }
-  const int64_t vocab = model.network->config().vocab_size;
+  const int64_t vocab = model.network->config().input.vocab_size;
   for (const auto& p : model.network->named_parameters()) {
     const auto& name = p.key();
     const bool weight = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;

@@ -4,6 +4,22 @@
 
 namespace modeldna::nn {
 
+InputSpec InputSpec::image(int64_t in_channels, int64_t image_size) {
+  InputSpec f;
+  f.in_channels = in_channels;
+  f.image_size = image_size;
+  return f;
+}
+
+InputSpec InputSpec::text(int64_t vocab_size, int64_t seq_len) {
+  InputSpec f;
+  f.modality = data::Modality::Text;
+  f.in_channels = f.image_size = 0;
+  f.vocab_size = vocab_size;
+  f.seq_len = seq_len;
+  return f;
+}
+
 bool InputSpec::operator==(const InputSpec& o) const {
   return o.modality == modality && o.in_channels == in_channels && o.image_size == image_size &&
          o.vocab_size == vocab_size && o.seq_len == seq_len;
@@ -36,23 +52,18 @@ nlohmann::json InputSpec::to_json() const {
 
 InputSpec InputSpec::from_json(const nlohmann::json& j) {
   try {
-    InputSpec f;
     const auto name = j.at("modality").get<std::string>();
     const auto modality = data::parse_modality(name);
     MDNA_CHECK(modality.has_value(), "input modality must be image or text, not '" + name + "'");
-    f.modality = *modality;
-    if (f.modality == data::Modality::Text) {
-      f.in_channels = f.image_size = 0;
-      f.vocab_size = j.at("vocab_size").get<int64_t>();
-      f.seq_len = j.at("seq_len").get<int64_t>();
+    if (*modality == data::Modality::Text) {
+      const auto f = text(j.at("vocab_size").get<int64_t>(), j.at("seq_len").get<int64_t>());
       MDNA_CHECK(f.vocab_size >= 6 && f.vocab_size <= 1000000 && f.seq_len >= 2 && f.seq_len <= 4096,
                  "text input spec out of range");
-    } else {
-      f.in_channels = j.at("in_channels").get<int64_t>();
-      f.image_size = j.at("image_size").get<int64_t>();
-      MDNA_CHECK(f.in_channels >= 1 && f.in_channels <= 16 && f.image_size >= 8 && f.image_size <= 512,
-                 "image input spec out of range");
+      return f;
     }
+    const auto f = image(j.at("in_channels").get<int64_t>(), j.at("image_size").get<int64_t>());
+    MDNA_CHECK(f.in_channels >= 1 && f.in_channels <= 16 && f.image_size >= 8 && f.image_size <= 512,
+               "image input spec out of range");
     return f;
   } catch (const nlohmann::json::exception& e) {
     throw UsageError(std::string("bad input spec: ") + e.what());
@@ -60,19 +71,12 @@ InputSpec InputSpec::from_json(const nlohmann::json& j) {
 }
 
 InputSpec InputSpec::of_batch(const torch::Tensor& batch) {
-  InputSpec f;
-  if (batch.defined() && batch.dim() == 2 && batch.scalar_type() == torch::kInt64) {
-    f.modality = data::Modality::Text;
-    f.in_channels = f.image_size = 0;
-    f.seq_len = batch.size(1);
-    return f;
-  }
+  if (batch.defined() && batch.dim() == 2 && batch.scalar_type() == torch::kInt64)
+    return text(/*vocab_size unknown*/ 0, batch.size(1));
   MDNA_CHECK(batch.defined() && batch.dim() == 4 && batch.is_floating_point() && batch.size(2) == batch.size(3),
              "inputs must be float images [n, channels, size, size] or token ids int64 [n, seq_len], got " +
                  (batch.defined() ? std::to_string(batch.dim()) + " dimensions" : std::string("nothing")));
-  f.in_channels = batch.size(1);
-  f.image_size = batch.size(2);
-  return f;
+  return image(batch.size(1), batch.size(2));
 }
 
 }  // namespace modeldna::nn

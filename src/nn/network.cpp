@@ -27,41 +27,35 @@ std::optional<Head> parse_head(std::string_view name) {
 
 namespace {
 
-// Whether a config uses the text layout: the registry's word for a known
-// architecture, else (an unknown name, make_network's error) its fields.
-bool is_text(const ArchConfig& c, const arch::ArchEntry* entry) {
-  return entry ? entry->modality == data::Modality::Text : c.vocab_size != 0;
-}
-
 // The architecture's own rules first (clearer words for a config of the wrong
 // modality), then the ranges.
 void validate(const ArchConfig& c, const arch::ArchEntry* entry) {
-  const bool text = is_text(c, entry);
+  const InputSpec& in = c.input;
+  const bool text = in.modality == data::Modality::Text;
   if (entry) {
-    if (text) {
-      MDNA_CHECK(c.vocab_size != 0 && c.seq_len != 0,
-                 "'" + c.arch + "' is a text architecture: it needs vocab_size and seq_len");
-      // Left at their defaults, as the text JSON does not carry them.
-      MDNA_CHECK(c.in_channels == ArchConfig{}.in_channels && c.image_size == ArchConfig{}.image_size,
-                 "'" + c.arch + "' is a text architecture: it takes no in_channels or image_size");
-    } else
-      MDNA_CHECK(c.vocab_size == 0 && c.seq_len == 0 && c.head == Head::Classify,
-                 "'" + c.arch + "' is an image architecture: it takes no vocab_size, seq_len or head");
+    if (entry->modality == data::Modality::Text)
+      MDNA_CHECK(text, "'" + c.arch + "' is a text architecture: it needs a text input (vocab_size and seq_len)");
+    else
+      MDNA_CHECK(!text, "'" + c.arch + "' is an image architecture: it needs an image input");
+    if (!text)
+      MDNA_CHECK(c.head == Head::Classify, "'" + c.arch + "' is an image architecture: it takes no head");
     MDNA_CHECK(std::find(entry->heads.begin(), entry->heads.end(), c.head) != entry->heads.end(),
                "'" + c.arch + "' has no head '" + std::string(head_name(c.head)) + "'");
   }
   MDNA_CHECK(c.width > 0 && c.width <= 16, "width out of range");
   if (text) {
-    MDNA_CHECK(c.vocab_size >= 6 && c.vocab_size <= 1000000, "vocab_size out of range");
-    MDNA_CHECK(c.seq_len >= 2 && c.seq_len <= 4096, "seq_len out of range");
+    MDNA_CHECK(in.in_channels == 0 && in.image_size == 0, "a text input has no in_channels or image_size");
+    MDNA_CHECK(in.vocab_size >= 6 && in.vocab_size <= 1000000, "vocab_size out of range");
+    MDNA_CHECK(in.seq_len >= 2 && in.seq_len <= 4096, "seq_len out of range");
   } else {
-    MDNA_CHECK(c.in_channels > 0 && c.in_channels <= 16, "in_channels out of range");
-    MDNA_CHECK(c.image_size >= 8 && c.image_size <= 512, "image_size out of range");
+    MDNA_CHECK(in.vocab_size == 0 && in.seq_len == 0, "an image input has no vocab_size or seq_len");
+    MDNA_CHECK(in.in_channels > 0 && in.in_channels <= 16, "in_channels out of range");
+    MDNA_CHECK(in.image_size >= 8 && in.image_size <= 512, "image_size out of range");
   }
   if (c.head == Head::MaskedLm)
-    MDNA_CHECK(c.num_classes == c.vocab_size, "head masked-lm needs num_classes == vocab_size (" +
-                                                  std::to_string(c.num_classes) + " vs " +
-                                                  std::to_string(c.vocab_size) + ")");
+    MDNA_CHECK(c.num_classes == in.vocab_size, "head masked-lm needs num_classes == vocab_size (" +
+                                                   std::to_string(c.num_classes) + " vs " +
+                                                   std::to_string(in.vocab_size) + ")");
   else
     MDNA_CHECK(c.num_classes > 0 && c.num_classes <= 100000, "num_classes out of range");
 }
@@ -74,37 +68,22 @@ const arch::ArchEntry& known_arch(const std::string& name) {
 
 }  // namespace
 
-data::Modality ArchConfig::modality() const { return known_arch(arch).modality; }
-
-InputSpec ArchConfig::input() const {
-  InputSpec spec;
-  spec.modality = modality();
-  if (spec.modality == data::Modality::Text) {
-    spec.in_channels = spec.image_size = 0;
-    spec.vocab_size = vocab_size;
-    spec.seq_len = seq_len;
-  } else {
-    spec.in_channels = in_channels;
-    spec.image_size = image_size;
-  }
-  return spec;
-}
-
 torch::Tensor ArchConfig::example_input(int64_t batch) const {
   MDNA_CHECK(batch >= 0, "negative batch size");
-  if (modality() == data::Modality::Image) return torch::zeros({batch, in_channels, image_size, image_size});
-  auto x = torch::full({batch, seq_len}, data::Tokenizer::kPad, torch::kInt64);
+  if (modality() == data::Modality::Image) return torch::zeros(input.shape(batch));
+  auto x = torch::full(input.shape(batch), data::Tokenizer::kPad, torch::kInt64);
   x.select(1, 0).fill_(data::Tokenizer::kCls);
   return x;
 }
 
 // Image configs keep the layout every existing model file has; text configs
-// leave out the image fields (and image ones the text fields).
+// leave out the image fields (and image ones the text fields). The modality is
+// not written: the architecture's name says it.
 nlohmann::json ArchConfig::to_json() const {
-  if (!is_text(*this, arch::find_arch(arch)))
-    return {{"arch", arch}, {"in_channels", in_channels}, {"image_size", image_size},
+  if (modality() == data::Modality::Image)
+    return {{"arch", arch}, {"in_channels", input.in_channels}, {"image_size", input.image_size},
             {"num_classes", num_classes}, {"width", width}};
-  return {{"arch", arch}, {"vocab_size", vocab_size}, {"seq_len", seq_len},
+  return {{"arch", arch}, {"vocab_size", input.vocab_size}, {"seq_len", input.seq_len},
           {"num_classes", num_classes}, {"width", width}, {"head", std::string(head_name(head))}};
 }
 
@@ -119,8 +98,7 @@ ArchConfig ArchConfig::from_json(const nlohmann::json& j) {
     if (text) {
       for (const char* f : image_fields)
         MDNA_CHECK(!j.contains(f), "'" + c.arch + "' is a text architecture: it takes no " + f);
-      c.vocab_size = j.at("vocab_size").get<int64_t>();
-      c.seq_len = j.at("seq_len").get<int64_t>();
+      c.input = InputSpec::text(j.at("vocab_size").get<int64_t>(), j.at("seq_len").get<int64_t>());
       const auto head = j.at("head").get<std::string>();
       const auto known = parse_head(head);
       MDNA_CHECK(known.has_value(), "unknown head '" + head + "' (classify or masked-lm)");
@@ -128,8 +106,7 @@ ArchConfig ArchConfig::from_json(const nlohmann::json& j) {
     } else {
       for (const char* f : text_fields)
         MDNA_CHECK(!j.contains(f), "'" + c.arch + "' is an image architecture: it takes no " + f);
-      c.in_channels = j.at("in_channels").get<int64_t>();
-      c.image_size = j.at("image_size").get<int64_t>();
+      c.input = InputSpec::image(j.at("in_channels").get<int64_t>(), j.at("image_size").get<int64_t>());
     }
     c.num_classes = j.at("num_classes").get<int64_t>();
     c.width = j.at("width").get<double>();
@@ -141,9 +118,7 @@ ArchConfig ArchConfig::from_json(const nlohmann::json& j) {
 }
 
 bool ArchConfig::operator==(const ArchConfig& o) const {
-  return arch == o.arch && in_channels == o.in_channels && image_size == o.image_size &&
-         vocab_size == o.vocab_size && seq_len == o.seq_len && num_classes == o.num_classes &&
-         width == o.width && head == o.head;
+  return arch == o.arch && input == o.input && num_classes == o.num_classes && width == o.width && head == o.head;
 }
 
 std::vector<std::string> Network::layer_names() const {
@@ -171,6 +146,8 @@ NetworkPtr make_network(const ArchConfig& config) {
   validate(config, &entry);
   return entry.build(config);
 }
+
+data::Modality architecture_modality(const std::string& name) { return known_arch(name).modality; }
 
 std::vector<std::pair<std::string, std::string>> architectures() {
   std::vector<std::pair<std::string, std::string>> out;

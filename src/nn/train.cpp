@@ -163,7 +163,7 @@ double train_masked_lm(Network& net, const torch::Tensor& tokens, const TrainOpt
   corpus.name = "masked-lm corpus";
   corpus.inputs = tokens;
   corpus.labels = torch::zeros({tokens.size(0)}, torch::kInt64);
-  const int64_t vocab = net.config().vocab_size;
+  const int64_t vocab = net.config().input.vocab_size;
   at::Generator generator;
   return run_epochs(
       net, corpus, options,
@@ -187,7 +187,7 @@ double masked_lm_accuracy(Network& net, const torch::Tensor& tokens, uint64_t se
   constexpr int64_t kBatch = 512;
   for (int64_t begin = 0; begin < tokens.size(0); begin += kBatch) {
     const auto batch = tokens.slice(0, begin, begin + kBatch);
-    const auto masked = mask_tokens(batch, net.config().vocab_size, generator, /*always_mask=*/true);
+    const auto masked = mask_tokens(batch, net.config().input.vocab_size, generator, /*always_mask=*/true);
     const auto predicted = masked_lm_logits(net, masked.inputs, masked.chosen).argmax(1);
     correct += predicted.eq(batch.index({masked.chosen})).sum().item<int64_t>();
     total += masked.chosen.sum().item<int64_t>();

@@ -123,9 +123,10 @@ class PostgresDatabase final : public Database {
     std::pair<std::vector<int64_t>, int64_t> out;
     guard([&] {
       pqxx::read_transaction w(*connection_);
-      out.second = w.exec_params("SELECT count(*) FROM models WHERE shape_signature = $1", signature)[0][0].as<int64_t>();
-      for (const auto& row : w.exec_params("SELECT id FROM models WHERE shape_signature = $1 ORDER BY id LIMIT $2", signature, limit))
+      for (const auto& row : w.exec_params("SELECT id FROM models WHERE shape_signature = $1 ORDER BY id LIMIT $2", signature, limit + 1))
         out.first.push_back(row[0].as<int64_t>());
+      out.second = static_cast<int64_t>(out.first.size());
+      if (out.second > limit) out.first.pop_back();
     });
     return out;
   }

@@ -178,15 +178,13 @@ class SqliteDatabase final : public Database {
   std::vector<int64_t> ids_with_tensors_hash(const std::string& hash) override { return ids_where("tensors_hash", hash); }
 
   std::pair<std::vector<int64_t>, int64_t> ids_with_shape(const std::string& signature, int64_t limit) override {
-    Statement count(db_, "SELECT count(*) FROM models WHERE shape_signature = ?1", path_);
-    count.bind(1, signature);
-    count.step();
-    const int64_t n = count.integer(0);
     Statement s(db_, "SELECT id FROM models WHERE shape_signature = ?1 ORDER BY id LIMIT ?2", path_);
     s.bind(1, signature);
-    s.bind(2, limit);
+    s.bind(2, limit + 1);
     std::vector<int64_t> out;
     while (s.step()) out.push_back(s.integer(0));
+    const auto n = static_cast<int64_t>(out.size());
+    if (n > limit) out.pop_back();
     return {out, n};
   }
 

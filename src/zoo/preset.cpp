@@ -53,15 +53,14 @@ nn::ArchConfig arch(const std::string& name, double width) {
 // CIFAR-100 labels mod 10 onto one head), so targets keep the source's shape.
 nn::ArchConfig text_arch(const std::string& name, double width, int64_t vocab_size, int64_t seq_len) {
   nn::ArchConfig c = arch(name, width);
-  c.vocab_size = vocab_size;
-  c.seq_len = seq_len;
+  c.input = nn::InputSpec::text(vocab_size, seq_len);
   c.num_classes = 10;
   return c;
 }
 
 nn::ArchConfig masked_lm(nn::ArchConfig c) {
   c.head = nn::Head::MaskedLm;
-  c.num_classes = c.vocab_size;
+  c.num_classes = c.input.vocab_size;
   return c;
 }
 

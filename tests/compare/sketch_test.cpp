@@ -87,7 +87,10 @@ TEST(Sketch, TheFirstHalfOfTheBudgetThenEvenlySpaced) {
   std::vector<io::TensorToWrite> tensors;
   for (int k = 0; k < 40; ++k) {
     std::vector<float> v(8 * 8);
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(std::sin(1.7 * (k + 1) * (i + 3) + k * i * i));
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const double x = static_cast<double>(i);
+      v[i] = static_cast<float>(std::sin(1.7 * (k + 1) * (x + 3) + k * x * x));
+    }
     values.push_back(std::move(v));
   }
   for (int k = 0; k < 40; ++k) {

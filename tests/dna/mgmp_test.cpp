@@ -56,10 +56,7 @@ TEST(MgmpShapes, GeneratorOutputsUnitVectors) {
 }
 
 TEST(MgmpShapes, TextGeneratorOutputsUnitVectors) {
-  nn::InputSpec text;
-  text.modality = data::Modality::Text;
-  text.vocab_size = 50;
-  text.seq_len = 12;
+  const auto text = nn::InputSpec::text(50, 12);
   DnaGenerator g(text, 10);
   g->eval();
   const auto out = g->forward(torch::randint(50, {4, 12}, torch::kInt64));
@@ -325,8 +322,7 @@ TEST(MgmpProbes, TrainingAndVerificationProbesAreDisjoint) {
 // records them.
 TEST(MgmpText, TrainsSavesAndLoadsOnTokenProbes) {
   auto arch = testing::arch_config("text-cnn", 0.25);
-  arch.vocab_size = 64;
-  arch.seq_len = 12;
+  arch.input = nn::InputSpec::text(64, 12);
   const auto source = testing::seeded_network(arch, 1);
   TrainingGroup g{"src", source, {}, {}};
   for (uint64_t i = 0; i < 2; ++i) {
@@ -352,7 +348,7 @@ TEST(MgmpText, TrainsSavesAndLoadsOnTokenProbes) {
 
   // Another tokenizer's models and image models do not read these probes.
   auto other_vocab = arch;
-  other_vocab.vocab_size = 65;
+  other_vocab.input.vocab_size = 65;
   EXPECT_THROW_MSG(detector.verify(*source, *testing::seeded_network(other_vocab, 4)), UsageError,
                    "the detector's probes are 12-token texts (vocabulary 64)");
   EXPECT_THROW_MSG(detector.verify(*source, *mlp(10, 4)), UsageError, "reads 1x28x28 images");
@@ -368,8 +364,7 @@ TEST(MgmpText, TrainsSavesAndLoadsOnTokenProbes) {
 
 TEST(MgmpText, PoolMustHoldTheSourcesInputs) {
   auto arch = testing::arch_config("text-cnn", 0.25);
-  arch.vocab_size = 64;
-  arch.seq_len = 12;
+  arch.input = nn::InputSpec::text(64, 12);
   const auto source = testing::seeded_network(arch, 1);
   TrainingGroup g{"src", source, {{"h", nudged_copy(*source, 2)}}, {{"n", testing::seeded_network(arch, 3)}}};
   EXPECT_THROW_MSG(MgmpDetector::train({g}, random_pool(400), quick_settings()), UsageError,

@@ -162,8 +162,7 @@ TEST(InputKind, IsTheSpellingCommittedFingerprintsHold) {
   ASSERT_TRUE(fp.outputs.has_value());
   EXPECT_EQ(input_kind(::modeldna::testing::arch_config("lenet")), fp.outputs->input_kind);
   auto text = ::modeldna::testing::arch_config("text-cnn", 0.25);
-  text.vocab_size = 4000;
-  text.seq_len = 64;
+  text.input = nn::InputSpec::text(4000, 64);
   EXPECT_EQ(input_kind(text), "token ids, vocabulary 4000, length 64");
 }
 

@@ -23,7 +23,7 @@ bool same_tensor(const torch::Tensor& a, const torch::Tensor& b) { return torch:
 std::vector<std::string> image_architectures() {
   std::vector<std::string> names;
   for (const auto& [name, description] : architectures())
-    if (config(name).modality() == data::Modality::Image) names.push_back(name);
+    if (architecture_modality(name) == data::Modality::Image) names.push_back(name);
   return names;
 }
 
@@ -113,8 +113,7 @@ TEST(Architecture, UnknownArchitectureIsAUsageError) {
 
 TEST(Architecture, ArchConfigJsonRoundTrips) {
   ArchConfig c = config("lenet", 0.5, 4);
-  c.image_size = 32;
-  c.in_channels = 3;
+  c.input = InputSpec::image(3, 32);
   EXPECT_EQ(ArchConfig::from_json(c.to_json()), c);
   auto j = c.to_json();
   j.erase("width");

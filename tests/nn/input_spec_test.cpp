@@ -12,19 +12,18 @@ namespace {
 
 TEST(InputSpec, FollowsTheArchitectureAndRoundTrips) {
   auto text_arch = testing::arch_config("text-cnn", 0.25);
-  text_arch.vocab_size = 300;
-  text_arch.seq_len = 16;
-  const auto text = text_arch.input();
+  text_arch.input = InputSpec::text(300, 16);
+  const auto text = text_arch.input;
   EXPECT_EQ(text.modality, data::Modality::Text);
   EXPECT_EQ(text.shape(5), (std::vector<int64_t>{5, 16}));
   EXPECT_EQ(text.describe(), "16-token texts (vocabulary 300)");
-  const auto image = testing::arch_config("mlp").input();
+  const auto image = testing::arch_config("mlp").input;
   EXPECT_EQ(image.shape(2), (std::vector<int64_t>{2, 1, 28, 28}));
   EXPECT_EQ(image.describe(), "1x28x28 images");
   EXPECT_NE(image, text);
   auto longer = text_arch;
-  longer.seq_len = 32;
-  EXPECT_NE(text, longer.input());
+  longer.input.seq_len = 32;
+  EXPECT_NE(text, longer.input);
   for (const auto& f : {text, image}) EXPECT_EQ(InputSpec::from_json(f.to_json()), f);
   EXPECT_THROW_MSG(InputSpec::from_json({{"modality", "audio"}}), UsageError, "image or text");
   EXPECT_THROW_MSG(InputSpec::from_json({{"modality", "text"}, {"vocab_size", 3}, {"seq_len", 16}}), UsageError,
@@ -43,7 +42,7 @@ TEST(InputSpec, OfABatch) {
   EXPECT_THROW_MSG(InputSpec::of_batch(torch::zeros({4, 1, 28, 20})), UsageError, "float images");
   EXPECT_THROW_MSG(InputSpec::of_batch(torch::Tensor()), UsageError, "got nothing");
   // A batch matches a spec by shape and dtype.
-  const auto mlp = testing::arch_config("mlp").input();
+  const auto mlp = testing::arch_config("mlp").input;
   EXPECT_TRUE(mlp.matches_batch(torch::zeros({7, 1, 28, 28})));
   EXPECT_FALSE(mlp.matches_batch(torch::zeros({7, 1, 32, 32})));
   EXPECT_FALSE(mlp.matches_batch(torch::zeros({7, 1, 28, 28}, torch::kInt64)));

@@ -29,8 +29,7 @@ constexpr int64_t kSeqLen = 16;
 ArchConfig text_config(const std::string& arch, int64_t num_classes = 3, double width = 0.25,
                        Head head = Head::Classify) {
   ArchConfig c = testing::arch_config(arch, width, num_classes);
-  c.vocab_size = kVocab;
-  c.seq_len = kSeqLen;
+  c.input = InputSpec::text(kVocab, kSeqLen);
   c.head = head;
   return c;
 }
@@ -149,7 +148,9 @@ TEST(TextArchitecture, ModalityAndExampleInput) {
   EXPECT_EQ(text_config("text-transformer").modality(), data::Modality::Text);
   EXPECT_EQ(text_config("text-cnn").modality(), data::Modality::Text);
   EXPECT_EQ(testing::arch_config("lenet").modality(), data::Modality::Image);
-  EXPECT_THROW_MSG(testing::arch_config("vgg16").modality(), UsageError, "unknown architecture 'vgg16'");
+  EXPECT_EQ(architecture_modality("text-cnn"), data::Modality::Text);
+  EXPECT_EQ(architecture_modality("resnet18"), data::Modality::Image);
+  EXPECT_THROW_MSG(architecture_modality("vgg16"), UsageError, "unknown architecture 'vgg16'");
 
   const auto c = text_config("text-cnn");
   const auto x = c.example_input(4);
@@ -276,14 +277,16 @@ TEST(TextArchitecture, ConfigRefusals) {
 
   // make_network applies the same rules to configs built in code.
   EXPECT_THROW_MSG(make_network(testing::arch_config("text-cnn")), UsageError,
-                   "'text-cnn' is a text architecture: it needs vocab_size and seq_len");
+                   "'text-cnn' is a text architecture: it needs a text input (vocab_size and seq_len)");
   auto c = testing::arch_config("mlp");
-  c.vocab_size = 40;
-  c.seq_len = 16;
-  EXPECT_THROW_MSG(make_network(c), UsageError, "'mlp' is an image architecture");
+  c.input = InputSpec::text(40, 16);
+  EXPECT_THROW_MSG(make_network(c), UsageError, "'mlp' is an image architecture: it needs an image input");
   c = text_config("text-cnn");
-  c.in_channels = 3;
-  EXPECT_THROW_MSG(make_network(c), UsageError, "'text-cnn' is a text architecture: it takes no in_channels");
+  c.input.in_channels = 3;
+  EXPECT_THROW_MSG(make_network(c), UsageError, "a text input has no in_channels or image_size");
+  c = testing::arch_config("mlp");
+  c.input.seq_len = 16;
+  EXPECT_THROW_MSG(make_network(c), UsageError, "an image input has no vocab_size or seq_len");
   c = testing::arch_config("mlp");
   c.head = Head::MaskedLm;
   EXPECT_THROW(make_network(c), UsageError);
@@ -296,19 +299,19 @@ TEST(TextArchitecture, ConfigEqualityComparesEveryField) {
   const auto base = masked_lm_config();
   EXPECT_EQ(base, masked_lm_config());
   auto c = base;
-  c.vocab_size += 1;
+  c.input.vocab_size += 1;
   EXPECT_FALSE(c == base);
   c = base;
-  c.seq_len += 1;
+  c.input.seq_len += 1;
   EXPECT_FALSE(c == base);
   c = base;
   c.head = Head::Classify;
   EXPECT_FALSE(c == base);
   c = base;
-  c.in_channels = 3;
+  c.input.in_channels = 3;
   EXPECT_FALSE(c == base);
   c = base;
-  c.image_size = 32;
+  c.input.image_size = 32;
   EXPECT_FALSE(c == base);
 }
 

@@ -67,7 +67,7 @@ TEST(CompareReport, RendersInHeadlessChromium) {
     if (i < std::size_t(image.width) * image.channels * 120) banner += (r > 150 && g < 90 && b < 90);
   }
   const double total = double(image.width) * image.height;
-  EXPECT_GT(ink / total, 0.03) << "the page looks blank";
+  EXPECT_GT(static_cast<double>(ink) / total, 0.03) << "the page looks blank";
   EXPECT_GT(banner, 10000u) << "no verdict banner";
 }
 

@@ -85,7 +85,7 @@ TEST_P(Preset, LineagesAreConsistent) {
       EXPECT_EQ(m.root, m.id);
       if (m.arch.head == nn::Head::MaskedLm) {
         EXPECT_EQ(m.task, data::kPretrainTask);
-        EXPECT_EQ(m.arch.num_classes, m.arch.vocab_size);
+        EXPECT_EQ(m.arch.num_classes, m.arch.input.vocab_size);
       } else {
         EXPECT_EQ(m.task, data::source_task(modality_));
       }
@@ -106,8 +106,8 @@ TEST_P(Preset, LineagesAreConsistent) {
       }
     }
     if (text()) {
-      EXPECT_EQ(m.arch.vocab_size, plan_.tokenizer.vocab_size);
-      EXPECT_EQ(m.arch.seq_len, plan_.seq_len);
+      EXPECT_EQ(m.arch.input.vocab_size, plan_.tokenizer.vocab_size);
+      EXPECT_EQ(m.arch.input.seq_len, plan_.seq_len);
     }
     if (m.relation == Relation::ReplaceLastK) {
       ASSERT_FALSE(m.base.empty());

@@ -1,6 +1,9 @@
 #include "cli_support.h"
 
 #include <cstdio>
+#include <exception>
+
+#include "modeldna/core/error.h"
 
 namespace modeldna::cli {
 
@@ -33,6 +36,28 @@ std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& e) 
   if (dynamic_cast<const CLI::RequiredError*>(&e) && !at->get_subcommands({}).empty() && !left.empty())
     what = "unknown command '" + left.front() + "'";
   return (path.empty() ? "" : path + ": ") + what + " (see `modeldna" + (path.empty() ? "" : " " + path) + " --help`)";
+}
+
+int run_command_line(CLI::App& app, int argc, const char* const* argv, std::FILE* err) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" with exit code 0 to CLI11.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    // Flag errors are usage errors like any other: one line, exit 1.
+    std::fprintf(err, "modeldna: error: %s\n", describe_parse_error(app, e).c_str());
+    return 1;
+  } catch (const Error& e) {
+    std::fprintf(err, "modeldna: error: %s\n", e.what());
+    return 1;
+  } catch (const InternalError& e) {
+    std::fprintf(err, "modeldna: %s\n", e.what());  // what() starts "internal error: "
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(err, "modeldna: internal error: %s\n", e.what());
+    return 2;
+  }
+  return 0;
 }
 
 }  // namespace modeldna::cli

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -23,5 +24,13 @@ CLI::Option* add_detector_option(CLI::App* cmd, std::string& dir);
 /// The one line a flag error prints ("zoo build: --out is required (see
 /// `modeldna zoo build --help`)"), naming the subcommand it happened in.
 std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& e);
+
+/// Parses the command line and runs the chosen subcommand, turning whatever
+/// escapes into the README's exit codes: 0 on success (and for --help and
+/// --version), 1 for every error the user can fix (modeldna::Error and flag
+/// errors, one "modeldna: error: ..." line on `err`), 2 for a bug
+/// (InternalError or any other exception, one "modeldna: internal error: ..."
+/// line).
+int run_command_line(CLI::App& app, int argc, const char* const* argv, std::FILE* err = stderr);
 
 }  // namespace modeldna::cli

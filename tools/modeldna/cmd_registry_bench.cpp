@@ -70,7 +70,7 @@ registry::Fingerprint child_of(const registry::Fingerprint& parent, std::mt19937
   for (auto& t : f.sketch.tensors) {
     double ss = 0;
     for (float v : t.values) ss += static_cast<double>(v) * v;
-    std::normal_distribution<float> noise(0.0f, 0.3f * static_cast<float>(std::sqrt(ss / std::max<std::size_t>(1, t.values.size()))));
+    std::normal_distribution<float> noise(0.0f, 0.3f * static_cast<float>(std::sqrt(ss / static_cast<double>(std::max<std::size_t>(1, t.values.size())))));
     for (float& v : t.values) v += noise(rng);
   }
   fresh_identity(f, rng, path);

@@ -1,10 +1,8 @@
 // modeldna: did this target model come from that source model?
-#include <cstdio>
-#include <exception>
+#include <cstddef>
 
 #include "cli_support.h"
 #include "commands.h"
-#include "modeldna/core/error.h"
 #include "modeldna/nn/runtime.h"
 
 int main(int argc, char** argv) {
@@ -19,24 +17,7 @@ int main(int argc, char** argv) {
   modeldna::cli::add_file_commands(app);
   modeldna::cli::add_mgmp_commands(app);
   modeldna::cli::add_bench_command(app);
-  try {
-    modeldna::nn::configure_threads();
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // --help and --version are "errors" with exit code 0 to CLI11.
-    if (e.get_exit_code() == 0) return app.exit(e);
-    // Flag errors are usage errors like any other: one line, exit 1.
-    std::fprintf(stderr, "modeldna: error: %s\n", modeldna::cli::describe_parse_error(app, e).c_str());
-    return 1;
-  } catch (const modeldna::Error& e) {
-    std::fprintf(stderr, "modeldna: error: %s\n", e.what());
-    return 1;
-  } catch (const modeldna::InternalError& e) {
-    std::fprintf(stderr, "modeldna: %s\n", e.what());  // what() starts "internal error: "
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "modeldna: internal error: %s\n", e.what());
-    return 2;
-  }
-  return 0;
+  // Inside the parse, so that a refused OMP_NUM_THREADS exits like any other user error.
+  app.preparse_callback([](std::size_t) { modeldna::nn::configure_threads(); });
+  return modeldna::cli::run_command_line(app, argc, argv);
 }

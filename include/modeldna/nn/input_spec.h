@@ -1,7 +1,7 @@
 // File: modeldna/nn/input_spec.h
 // What a model reads, in one type: float images [n, channels, size, size] or
 // token ids [n, seq_len] over a vocabulary. An architecture has one
-// (ArchConfig::input()), a batch of inputs has one (InputSpec::of_batch), an
+// (ArchConfig::input), a batch of inputs has one (InputSpec::of_batch), an
 // MGMP detector records its probes' one (docs/spec/detector-v1.md "input").
 #pragma once
 
@@ -18,8 +18,12 @@ namespace modeldna::nn {
 
 struct InputSpec {
   data::Modality modality = data::Modality::Image;
+  // The other modality's fields are 0: image() and text() say which apply.
   int64_t in_channels = 1, image_size = 28;  // images
   int64_t vocab_size = 0, seq_len = 0;       // texts (vocab_size 0: unknown, for a batch)
+
+  static InputSpec image(int64_t in_channels, int64_t image_size);
+  static InputSpec text(int64_t vocab_size, int64_t seq_len);
 
   bool operator==(const InputSpec& other) const;
   bool operator!=(const InputSpec& other) const { return !(*this == other); }

@@ -35,19 +35,13 @@ std::optional<Head> parse_head(std::string_view name);
 /// image_size]; text architectures read token ids int64 [batch, seq_len]
 /// (data/tokenizer.h: id 0 is padding, id 2 the leading [CLS]).
 struct ArchConfig {
-  std::string arch;              // "mlp", "lenet", "alexnet", "resnet18", "text-transformer", "text-cnn"
-  int64_t in_channels = 1;       // image architectures
-  int64_t image_size = 28;       // image architectures
-  int64_t vocab_size = 0;        // text architectures
-  int64_t seq_len = 0;           // text architectures
+  std::string arch;                             // "mlp", "lenet", "alexnet", "resnet18", "text-transformer", "text-cnn"
+  InputSpec input = InputSpec::image(1, 28);    // its modality must be the architecture's
   int64_t num_classes = 10;
-  double width = 1.0;            // channel / unit multiplier
+  double width = 1.0;                           // channel / unit multiplier
   Head head = Head::Classify;
 
-  /// From the architecture's registry entry.
-  data::Modality modality() const;
-  /// What the architecture reads (the fields above that apply to its modality).
-  InputSpec input() const;
+  data::Modality modality() const { return input.modality; }
   /// A batch of valid inputs (zeros / [CLS] + padding), for shape checks.
   torch::Tensor example_input(int64_t batch) const;
 
@@ -80,6 +74,9 @@ using NetworkPtr = std::shared_ptr<Network>;
 /// Builds a freshly initialised network (initialisation follows the global
 /// torch seed); UsageError for an unknown architecture.
 NetworkPtr make_network(const ArchConfig& config);
+
+/// What the registered architecture `name` reads; UsageError for an unknown name.
+data::Modality architecture_modality(const std::string& name);
 
 /// The registered architecture names with a one-line description each.
 std::vector<std::pair<std::string, std::string>> architectures();

@@ -53,7 +53,9 @@ class Database {
   /// Ids whose path is `path` (a file can be added, changed and added again).
   virtual std::vector<int64_t> ids_with_path(const std::string& path) = 0;
   virtual std::vector<int64_t> ids_with_tensors_hash(const std::string& hash) = 0;
-  /// Up to `limit` ids sharing a shape signature, and how many share it.
+  /// Up to `limit` ids sharing a shape signature, and how many share it,
+  /// counted no further than limit + 1 (find only asks whether a bucket is
+  /// small enough to test outright; counting a large one grew with the registry).
   virtual std::pair<std::vector<int64_t>, int64_t> ids_with_shape(const std::string& signature, int64_t limit) = 0;
   /// Up to `limit` ids whose stored outputs are on probes of `input_kind`.
   virtual std::vector<int64_t> ids_with_input_kind(const std::string& input_kind, int64_t limit) = 0;

@@ -19,9 +19,9 @@ class AlexNet : public Network {
   explicit AlexNet(const ArchConfig& c) : Network(c) {
     const int64_t c1 = scaled(64, c.width), c2 = scaled(128, c.width), c3 = scaled(256, c.width);
     const int64_t hidden = scaled(512, c.width);
-    const int64_t side = c.image_size / 2 / 2 / 2;  // three 2x2 poolings: 28 -> 3
+    const int64_t side = c.input.image_size / 2 / 2 / 2;  // three 2x2 poolings: 28 -> 3
     auto conv = [](int64_t in, int64_t out) { return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)); };
-    conv1_ = register_module("conv1", conv(c.in_channels, c1));
+    conv1_ = register_module("conv1", conv(c.input.in_channels, c1));
     conv2_ = register_module("conv2", conv(c1, c2));
     conv3_ = register_module("conv3", conv(c2, c3));
     conv4_ = register_module("conv4", conv(c3, c3));

@@ -14,8 +14,8 @@ class LeNet : public Network {
  public:
   explicit LeNet(const ArchConfig& c) : Network(c) {
     const int64_t c1 = scaled(16, c.width), c2 = scaled(32, c.width);
-    const int64_t side = c.image_size / 4;  // two 2x2 poolings
-    conv1_ = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.in_channels, c1, 5).padding(2)));
+    const int64_t side = c.input.image_size / 4;  // two 2x2 poolings
+    conv1_ = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.input.in_channels, c1, 5).padding(2)));
     conv2_ = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(c1, c2, 5).padding(2)));
     fc1_ = register_module("fc1", torch::nn::Linear(c2 * side * side, scaled(128, c.width)));
     fc2_ = register_module("fc2", torch::nn::Linear(scaled(128, c.width), scaled(64, c.width)));

@@ -9,7 +9,7 @@ namespace {
 class Mlp : public Network {
  public:
   explicit Mlp(const ArchConfig& c) : Network(c) {
-    const int64_t in = c.in_channels * c.image_size * c.image_size;
+    const int64_t in = c.input.in_channels * c.input.image_size * c.input.image_size;
     const int64_t h1 = scaled(256, c.width), h2 = scaled(128, c.width);
     fc1_ = register_module("fc1", torch::nn::Linear(in, h1));
     fc2_ = register_module("fc2", torch::nn::Linear(h1, h2));

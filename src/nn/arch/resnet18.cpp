@@ -53,7 +53,7 @@ class ResNet18 : public Network {
  public:
   explicit ResNet18(const ArchConfig& c) : Network(c) {
     int64_t channels = scaled(64, c.width);
-    stem_ = register_module("stem", Stem(c.in_channels, channels));
+    stem_ = register_module("stem", Stem(c.input.in_channels, channels));
     int64_t in = channels;
     for (int stage = 0; stage < 4; ++stage) {
       const int64_t out = scaled(64 << stage, c.width);

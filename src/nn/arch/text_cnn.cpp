@@ -22,7 +22,7 @@ class TextCnn : public Network {
     auto conv = [](int64_t in, int64_t out, int64_t k) {
       return torch::nn::Conv1d(torch::nn::Conv1dOptions(in, out, k).padding(k / 2));
     };
-    embed_ = register_module("embed", torch::nn::Embedding(c.vocab_size, e));
+    embed_ = register_module("embed", torch::nn::Embedding(c.input.vocab_size, e));
     conv1_ = register_module("conv1", conv(e, ch, 3));
     conv2_ = register_module("conv2", conv(ch, ch, 5));
     conv3_ = register_module("conv3", conv(ch, ch, 7));

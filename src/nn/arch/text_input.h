@@ -17,11 +17,11 @@ inline torch::Tensor real_positions(const ArchConfig& c, const torch::Tensor& x)
   MDNA_CHECK(x.dim() == 2 && x.scalar_type() == torch::kInt64,
              c.arch + " reads token ids, int64 [batch, seq_len]; got " + std::to_string(x.dim()) + "-d " +
                  std::string(c10::toString(x.scalar_type())));
-  MDNA_CHECK(x.size(1) >= 1 && x.size(1) <= c.seq_len,
-             c.arch + " reads at most " + std::to_string(c.seq_len) + " tokens, got " + std::to_string(x.size(1)));
+  MDNA_CHECK(x.size(1) >= 1 && x.size(1) <= c.input.seq_len,
+             c.arch + " reads at most " + std::to_string(c.input.seq_len) + " tokens, got " + std::to_string(x.size(1)));
   if (x.numel() > 0)
-    MDNA_CHECK(x.min().item<int64_t>() >= 0 && x.max().item<int64_t>() < c.vocab_size,
-               "token id out of range for " + c.arch + " (vocabulary " + std::to_string(c.vocab_size) + ")");
+    MDNA_CHECK(x.min().item<int64_t>() >= 0 && x.max().item<int64_t>() < c.input.vocab_size,
+               "token id out of range for " + c.arch + " (vocabulary " + std::to_string(c.input.vocab_size) + ")");
   auto real = x.ne(data::Tokenizer::kPad);
   real.select(1, 0).fill_(true);
   return real;

@@ -71,7 +71,7 @@ class TextTransformer : public Network, public TokenPredictor {
     const int64_t wanted = scaled(64, c.width);
     const int64_t heads = wanted >= 64 ? 4 : 2;
     const int64_t d = std::max<int64_t>(heads, (wanted + heads / 2) / heads * heads);
-    embed_ = register_module("embed", TextEmbedding(c.vocab_size, c.seq_len, d));
+    embed_ = register_module("embed", TextEmbedding(c.input.vocab_size, c.input.seq_len, d));
     for (int i = 1; i <= kBlocks; ++i)
       blocks_.push_back(register_module("block" + std::to_string(i), EncoderBlock(d, heads)));
     pool_ = register_module("pool", torch::nn::Linear(d, d));
