@@ -83,7 +83,11 @@ std::vector<int64_t> Registry::resolve(const std::string& key) {
 
 int64_t Registry::remove(const std::string& key) {
   int64_t removed = 0;
-  for (int64_t id : resolve(key)) removed += db_->remove(id);
+  for (int64_t id : resolve(key))
+    if (db_->remove(id)) {
+      ++removed;
+      if (index_) index_->remove(id);
+    }
   return removed;
 }
 
@@ -206,7 +210,6 @@ FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
 
   const auto search_start = Clock::now();
   result.same_file = db_->by_content_hash(query.content_hash);
-  result.registry_models = db_->count() - (result.same_file ? 1 : 0);
   std::map<int64_t, Candidate> found;
   auto propose = [&](int64_t id, const char* how, double score) {
     if (result.same_file && id == result.same_file->id) return;
@@ -220,6 +223,11 @@ FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
   const auto [bucket, bucket_size] = db_->ids_with_shape(query.shape_signature, o.bucket_scan);
   if (bucket_size <= o.bucket_scan)
     for (int64_t id : bucket) propose(id, "shape bucket", 0.0);
+  // The N of the correction: the models the index knows, and any newer one
+  // (added by another process since it was opened) that the database
+  // queries proposed. Counting the table instead grew with the registry.
+  result.registry_models = idx.models() - (result.same_file && idx.holds(result.same_file->id) ? 1 : 0);
+  for (const auto& entry : found) result.registry_models += idx.holds(entry.first) ? 0 : 1;
   result.timings["search_ms"] = ms_since(search_start);
 
   const auto test_start = Clock::now();

@@ -180,6 +180,20 @@ TEST_F(RegistryFiles, FindNamesTheParentAndNoParentForAnUnrelatedModel) {
   const auto itself = reg.find(source_fp, {});
   ASSERT_TRUE(itself.same_file);
   EXPECT_EQ(itself.same_file->path, source_fp.path);
+  EXPECT_EQ(itself.registry_models, 5);  // the query's own file is not a hypothesis
+
+  // The correction's N follows removals through this registry, and counts a
+  // model another process added after the index was opened once a query
+  // proposes it (here through the shape bucket, which holds every model).
+  EXPECT_EQ(reg.remove(file("unrelated-11.safetensors")), 1);
+  EXPECT_EQ(reg.find(fingerprint_of(write_model(file("child-2.safetensors"), perturbed(source, 21, 0.3f))), {}).registry_models, 5);
+  const auto late = fingerprint_of(write_model(file("child-3.safetensors"), perturbed(source, 22, 0.3f)));
+  Registry(file("r.sqlite")).add(late);
+  const auto found_late = reg.find(source_fp, {});
+  EXPECT_EQ(found_late.registry_models, 5);  // 4 unrelated and the late child; the source is the query itself
+  ASSERT_FALSE(found_late.candidates.empty());
+  EXPECT_EQ(found_late.candidates.front().model.path, late.path);
+  EXPECT_TRUE(found_late.candidates.front().significant);
 }
 
 TEST_F(RegistryFiles, TheTreeLinksChildrenToTheirSourceAndLeavesStrangersAsRoots) {

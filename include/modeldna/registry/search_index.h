@@ -37,7 +37,12 @@ class SearchIndex {
   /// Adds one model just committed to the database (and saves the cache).
   void add(int64_t id, const std::vector<float>& anchors);
 
+  /// The models in the database as of opening, plus adds and removes since
+  /// through this index.
   int64_t models() const { return static_cast<int64_t>(live_.size()); }
+  bool holds(int64_t id) const { return live_.count(id) > 0; }
+  /// Forgets a model just removed from the database (its vectors stay until a rebuild).
+  void remove(int64_t id) { live_.erase(id); }
   int64_t vectors() const;
   /// What opening did: "loaded", "loaded and updated", "built".
   const std::string& how_opened() const { return how_opened_; }
