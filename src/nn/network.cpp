@@ -37,8 +37,6 @@ void validate(const ArchConfig& c, const arch::ArchEntry* entry) {
       MDNA_CHECK(text, "'" + c.arch + "' is a text architecture: it needs a text input (vocab_size and seq_len)");
     else
       MDNA_CHECK(!text, "'" + c.arch + "' is an image architecture: it needs an image input");
-    if (!text)
-      MDNA_CHECK(c.head == Head::Classify, "'" + c.arch + "' is an image architecture: it takes no head");
     MDNA_CHECK(std::find(entry->heads.begin(), entry->heads.end(), c.head) != entry->heads.end(),
                "'" + c.arch + "' has no head '" + std::string(head_name(c.head)) + "'");
   }
