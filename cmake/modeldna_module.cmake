@@ -54,7 +54,6 @@ function(modeldna_add_test)
   endif()
   if(T_NEEDS_TINY_TEXT_ZOO)
     list(APPEND needed tiny_text_zoo)
-    list(APPEND T_LABELS tokenizer)  # see tests/CMakeLists.txt: the tokenizer label
   endif()
   # One CTest test per binary: each process pays about a second to load
   # libtorch, so per-case discovery would multiply that by hundreds.

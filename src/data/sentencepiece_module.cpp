@@ -1,43 +1,67 @@
 // The modeldna_sentencepiece module: the only code that calls libsentencepiece
 // (sentencepiece_module.h says why). Built with hidden visibility; only
-// modeldna_sentencepiece_api() is exported.
+// modeldna_sentencepiece_api() is exported. Every string and vector here is
+// this namespace's own: what goes back to the caller goes through its sinks.
 #include "sentencepiece_module.h"
 
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
 #include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
 namespace modeldna::data::spm_module {
 namespace {
 
-// Hands SentencePiece the chosen sentences without copying them.
+std::string own(Bytes b) { return std::string(b.data, b.size); }
+
+void put(ByteSink sink, const std::string& s) { sink.put(sink.context, s.data(), s.size()); }
+
 class Sentences : public sentencepiece::SentenceIterator {
  public:
-  explicit Sentences(const std::vector<const std::string*>& items) : items_(items) {}
-  bool done() const override { return next_ >= items_.size(); }
-  void Next() override { ++next_; }
-  const std::string& value() const override { return *items_[next_]; }
+  Sentences(const Bytes* items, std::size_t count) : items_(items), count_(count) { load(); }
+  bool done() const override { return next_ >= count_; }
+  void Next() override {
+    ++next_;
+    load();
+  }
+  const std::string& value() const override { return current_; }
   sentencepiece::util::Status status() const override { return {}; }
 
  private:
-  const std::vector<const std::string*>& items_;
-  size_t next_ = 0;
+  void load() {
+    if (next_ < count_) current_ = own(items_[next_]);
+  }
+  const Bytes* items_;
+  std::size_t count_;
+  std::size_t next_ = 0;
+  std::string current_;
 };
 
-std::string train(const std::unordered_map<std::string, std::string>& kwargs,
-                  const std::vector<const std::string*>& sentences, unsigned seed, std::string* model) {
+bool train(const Bytes* keys, const Bytes* values, std::size_t options, const Bytes* sentences, std::size_t count,
+           unsigned seed, ByteSink model, ByteSink error) {
+  std::unordered_map<std::string, std::string> kwargs;
+  for (std::size_t i = 0; i < options; ++i) kwargs[own(keys[i])] = own(values[i]);
   sentencepiece::SetRandomGeneratorSeed(seed);
-  Sentences it(sentences);
-  const auto status = sentencepiece::SentencePieceTrainer::Train(kwargs, &it, model);
-  return status.ok() ? std::string() : status.ToString();
+  Sentences it(sentences, count);
+  std::string serialized;
+  const auto status = sentencepiece::SentencePieceTrainer::Train(kwargs, &it, &serialized);
+  if (!status.ok()) {
+    put(error, status.ToString());
+    return false;
+  }
+  put(model, serialized);
+  return true;
 }
 
-Processor* load(const std::string& model, std::string* error) {
+Processor* load(Bytes model, ByteSink error) {
   auto p = std::make_unique<Processor>();
-  const auto status = p->LoadFromSerializedProto(model);
+  const auto status = p->LoadFromSerializedProto(std::string_view(model.data, model.size));
   if (!status.ok()) {
-    *error = status.ToString();
+    put(error, status.ToString());
     return nullptr;
   }
   return p.release();
@@ -45,26 +69,38 @@ Processor* load(const std::string& model, std::string* error) {
 
 void destroy(Processor* p) { delete p; }
 
-SpecialIds special_ids(const Processor* p, const std::string& mask_piece) {
+SpecialIds special_ids(const Processor* p, Bytes mask_piece) {
   SpecialIds s;
   s.pad = p->pad_id();
   s.unk = p->unk_id();
   s.bos = p->bos_id();
   s.eos = p->eos_id();
   s.pieces = p->GetPieceSize();
-  s.mask = p->PieceToId(mask_piece);
+  s.mask = p->PieceToId(std::string_view(mask_piece.data, mask_piece.size));
   s.mask_is_control = s.mask >= 0 && s.mask < s.pieces && p->IsControl(s.mask);
   return s;
 }
 
-std::string encode(const Processor* p, const std::string& text, std::vector<int>* ids) {
-  const auto status = p->Encode(text, ids);
-  return status.ok() ? std::string() : status.ToString();
+bool encode(const Processor* p, Bytes text, IdSink ids, ByteSink error) {
+  std::vector<int> out;
+  const auto status = p->Encode(std::string_view(text.data, text.size), &out);
+  if (!status.ok()) {
+    put(error, status.ToString());
+    return false;
+  }
+  ids.put(ids.context, out.data(), out.size());
+  return true;
 }
 
-std::string decode(const Processor* p, const std::vector<int>& ids, std::string* text) {
-  const auto status = p->Decode(ids, text);
-  return status.ok() ? std::string() : status.ToString();
+bool decode(const Processor* p, const int* ids, std::size_t count, ByteSink text, ByteSink error) {
+  std::string out;
+  const auto status = p->Decode(std::vector<int>(ids, ids + count), &out);
+  if (!status.ok()) {
+    put(error, status.ToString());
+    return false;
+  }
+  put(text, out);
+  return true;
 }
 
 constexpr Api kApi = {kVersion, train, load, destroy, special_ids, encode, decode};

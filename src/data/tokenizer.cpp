@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "modeldna/core/error.h"
@@ -31,21 +32,15 @@ constexpr uintmax_t kMaxModelBytes = 16u << 20;
 // shorter, this only drops e-mail passages made of huge unbroken "words".
 constexpr int kMaxSentenceBytes = 8192;
 constexpr unsigned kSeed = 20240101;
-constexpr const char* kMaskPiece = "[MASK]";
+constexpr std::string_view kMaskPiece = "[MASK]";
 
-// Loaded once; $MODELDNA_SENTENCEPIECE_MODULE overrides the build tree's copy.
+// Loaded once, into a link-map namespace of its own (sentencepiece_module.h
+// says why); $MODELDNA_SENTENCEPIECE_MODULE overrides the build tree's copy.
 const Api& api() {
   static const Api* loaded = [] {
     const char* env = std::getenv("MODELDNA_SENTENCEPIECE_MODULE");
     const std::string path = env && *env ? env : MODELDNA_SENTENCEPIECE_MODULE;
-#ifdef __SANITIZE_ADDRESS__
-    // AddressSanitizer refuses RTLD_DEEPBIND (google/sanitizers#611); the
-    // sanitizer build (scripts/test.sh --sanitize) loads the module without it.
-    constexpr int kBind = 0;
-#else
-    constexpr int kBind = RTLD_DEEPBIND;
-#endif
-    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | kBind);
+    void* handle = dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
       throw Error("cannot load the tokenizer module " + path + ": " + dlerror() +
                   " (build the modeldna_sentencepiece target, or set MODELDNA_SENTENCEPIECE_MODULE)");
@@ -61,16 +56,28 @@ const Api& api() {
   return *loaded;
 }
 
+spm_module::Bytes bytes_of(std::string_view s) { return {s.data(), s.size()}; }
+
+// Sinks that copy what the module hands back into this side's strings.
+spm_module::ByteSink into(std::string* out) {
+  return {[](void* context, const char* data, size_t size) { static_cast<std::string*>(context)->assign(data, size); },
+          out};
+}
+spm_module::IdSink into(std::vector<int>* out) {
+  return {[](void* context, const int* ids, size_t count) { static_cast<std::vector<int>*>(context)->assign(ids, ids + count); },
+          out};
+}
+
 std::shared_ptr<const Processor> make_processor(const std::string& model, std::string* error) {
   const Api& a = api();
-  Processor* p = a.load(model, error);
+  Processor* p = a.load(bytes_of(model), into(error));
   if (!p) return nullptr;
   return std::shared_ptr<const Processor>(p, [&a](const Processor* q) { a.destroy(const_cast<Processor*>(q)); });
 }
 
 // The ids modeldna relies on; a model with other ids would make every input wrong.
 std::string reserved_problem(const Processor& p) {
-  const spm_module::SpecialIds s = api().special_ids(&p, kMaskPiece);
+  const spm_module::SpecialIds s = api().special_ids(&p, bytes_of(kMaskPiece));
   const bool ok = s.pad == Tokenizer::kPad && s.unk == Tokenizer::kUnknown && s.bos == Tokenizer::kCls &&
                   s.eos == Tokenizer::kEnd && s.mask == Tokenizer::kMask && s.mask_is_control &&
                   s.pieces > Tokenizer::kFirstPiece;
@@ -84,12 +91,12 @@ std::string reserved_problem(const Processor& p) {
 
 // Every `stride`-th sentence, evenly over the whole list, so the choice is
 // deterministic and covers every corpus in it.
-std::vector<const std::string*> choose(const std::vector<std::string>& sentences, int64_t max_sentences) {
+std::vector<spm_module::Bytes> choose(const std::vector<std::string>& sentences, int64_t max_sentences) {
   const size_t n = sentences.size();
   const size_t m = max_sentences > 0 && static_cast<size_t>(max_sentences) < n ? static_cast<size_t>(max_sentences) : n;
-  std::vector<const std::string*> out;
+  std::vector<spm_module::Bytes> out;
   out.reserve(m);
-  for (size_t i = 0; i < m; ++i) out.push_back(&sentences[i * n / m]);
+  for (size_t i = 0; i < m; ++i) out.push_back(bytes_of(sentences[i * n / m]));
   return out;
 }
 
@@ -112,18 +119,24 @@ Tokenizer Tokenizer::train(const std::vector<std::string>& sentences, const Toke
       {"unk_piece", "[UNK]"},
       {"bos_piece", "[CLS]"},
       {"eos_piece", "[SEP]"},
-      {"control_symbols", kMaskPiece},
+      {"control_symbols", std::string(kMaskPiece)},
       {"max_sentence_length", std::to_string(kMaxSentenceBytes)},
       {"minloglevel", "3"},  // quiet: errors come back as a status
   };
-  const std::vector<const std::string*> chosen = choose(sentences, options.max_sentences);
+  const std::vector<spm_module::Bytes> chosen = choose(sentences, options.max_sentences);
+  std::vector<spm_module::Bytes> keys, values;
+  for (const auto& [key, value] : kwargs) {
+    keys.push_back(bytes_of(key));
+    values.push_back(bytes_of(value));
+  }
   std::string serialized;
   {
     // The seed and log level are process-wide in libsentencepiece.
     static std::mutex mutex;
     std::lock_guard<std::mutex> lock(mutex);
-    const std::string error = api().train(kwargs, chosen, kSeed, &serialized);
-    if (!error.empty()) {
+    std::string error;
+    if (!api().train(keys.data(), values.data(), keys.size(), chosen.data(), chosen.size(), kSeed, into(&serialized),
+                     into(&error))) {
       throw UsageError("cannot train a tokenizer of " + std::to_string(options.vocab_size) +
                        " pieces (too little text?): " + error);
     }
@@ -154,12 +167,12 @@ Tokenizer Tokenizer::load(const std::string& path) {
 
 void Tokenizer::save(const std::string& path) const { write_file_atomically(path, serialized_); }
 
-int64_t Tokenizer::vocab_size() const { return api().special_ids(processor_.get(), kMaskPiece).pieces; }
+int64_t Tokenizer::vocab_size() const { return api().special_ids(processor_.get(), bytes_of(kMaskPiece)).pieces; }
 
 std::vector<int64_t> Tokenizer::encode(const std::string& text) const {
   std::vector<int> ids;
-  const std::string error = api().encode(processor_.get(), text, &ids);
-  if (!error.empty()) throw Error("tokenizer: cannot encode text: " + error);
+  std::string error;
+  if (!api().encode(processor_.get(), bytes_of(text), into(&ids), into(&error))) throw Error("tokenizer: cannot encode text: " + error);
   return std::vector<int64_t>(ids.begin(), ids.end());
 }
 
@@ -172,9 +185,8 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
                                       std::to_string(n - 1) + ")");
     narrow.push_back(static_cast<int>(id));
   }
-  std::string text;
-  const std::string error = api().decode(processor_.get(), narrow, &text);
-  if (!error.empty()) throw Error("tokenizer: cannot decode ids: " + error);
+  std::string text, error;
+  if (!api().decode(processor_.get(), narrow.data(), narrow.size(), into(&text), into(&error))) throw Error("tokenizer: cannot decode ids: " + error);
   return text;
 }
 

@@ -58,7 +58,11 @@ torch::Tensor DnaGeneratorImpl::forward(const torch::Tensor& x) {
 }
 
 std::string_view pair_features_name(PairFeatures features) {
-  return features == PairFeatures::Relation ? "relation" : "concat";
+  switch (features) {
+    case PairFeatures::Concat: return "concat";
+    case PairFeatures::Relation: return "relation";
+  }
+  throw InternalError("invalid PairFeatures");
 }
 
 std::optional<PairFeatures> parse_pair_features(std::string_view name) {

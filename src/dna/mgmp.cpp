@@ -27,7 +27,13 @@ nlohmann::json MgmpSettings::to_json() const {
           {"seed", seed}};
 }
 
-std::string_view schedule_name(Schedule schedule) { return schedule == Schedule::Joint ? "joint" : "two-stage"; }
+std::string_view schedule_name(Schedule schedule) {
+  switch (schedule) {
+    case Schedule::TwoStage: return "two-stage";
+    case Schedule::Joint: return "joint";
+  }
+  throw InternalError("invalid Schedule");
+}
 
 std::optional<Schedule> parse_schedule(std::string_view name) {
   if (name == "two-stage") return Schedule::TwoStage;

@@ -44,6 +44,18 @@ bool InputSpec::matches_batch(const torch::Tensor& batch) const {
   return batch.sizes().slice(1) == c10::IntArrayRef(shape(1)).slice(1);
 }
 
+void InputSpec::check() const {
+  if (modality == data::Modality::Text) {
+    MDNA_CHECK(in_channels == 0 && image_size == 0, "a text input has no in_channels or image_size");
+    MDNA_CHECK(vocab_size >= 6 && vocab_size <= 1000000, "vocab_size out of range");
+    MDNA_CHECK(seq_len >= 2 && seq_len <= 4096, "seq_len out of range");
+  } else {
+    MDNA_CHECK(vocab_size == 0 && seq_len == 0, "an image input has no vocab_size or seq_len");
+    MDNA_CHECK(in_channels > 0 && in_channels <= 16, "in_channels out of range");
+    MDNA_CHECK(image_size >= 8 && image_size <= 512, "image_size out of range");
+  }
+}
+
 nlohmann::json InputSpec::to_json() const {
   const std::string name(data::modality_name(modality));
   if (modality == data::Modality::Text) return {{"modality", name}, {"vocab_size", vocab_size}, {"seq_len", seq_len}};
@@ -55,15 +67,10 @@ InputSpec InputSpec::from_json(const nlohmann::json& j) {
     const auto name = j.at("modality").get<std::string>();
     const auto modality = data::parse_modality(name);
     MDNA_CHECK(modality.has_value(), "input modality must be image or text, not '" + name + "'");
-    if (*modality == data::Modality::Text) {
-      const auto f = text(j.at("vocab_size").get<int64_t>(), j.at("seq_len").get<int64_t>());
-      MDNA_CHECK(f.vocab_size >= 6 && f.vocab_size <= 1000000 && f.seq_len >= 2 && f.seq_len <= 4096,
-                 "text input spec out of range");
-      return f;
-    }
-    const auto f = image(j.at("in_channels").get<int64_t>(), j.at("image_size").get<int64_t>());
-    MDNA_CHECK(f.in_channels >= 1 && f.in_channels <= 16 && f.image_size >= 8 && f.image_size <= 512,
-               "image input spec out of range");
+    const auto f = *modality == data::Modality::Text
+                       ? text(j.at("vocab_size").get<int64_t>(), j.at("seq_len").get<int64_t>())
+                       : image(j.at("in_channels").get<int64_t>(), j.at("image_size").get<int64_t>());
+    f.check();
     return f;
   } catch (const nlohmann::json::exception& e) {
     throw UsageError(std::string("bad input spec: ") + e.what());

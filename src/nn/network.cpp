@@ -17,7 +17,13 @@ namespace {
 
 }  // namespace
 
-std::string_view head_name(Head head) { return head == Head::MaskedLm ? "masked-lm" : "classify"; }
+std::string_view head_name(Head head) {
+  switch (head) {
+    case Head::Classify: return "classify";
+    case Head::MaskedLm: return "masked-lm";
+  }
+  throw InternalError("invalid Head");
+}
 
 std::optional<Head> parse_head(std::string_view name) {
   if (name == "classify") return Head::Classify;
@@ -41,15 +47,7 @@ void validate(const ArchConfig& c, const arch::ArchEntry* entry) {
                "'" + c.arch + "' has no head '" + std::string(head_name(c.head)) + "'");
   }
   MDNA_CHECK(c.width > 0 && c.width <= 16, "width out of range");
-  if (text) {
-    MDNA_CHECK(in.in_channels == 0 && in.image_size == 0, "a text input has no in_channels or image_size");
-    MDNA_CHECK(in.vocab_size >= 6 && in.vocab_size <= 1000000, "vocab_size out of range");
-    MDNA_CHECK(in.seq_len >= 2 && in.seq_len <= 4096, "seq_len out of range");
-  } else {
-    MDNA_CHECK(in.vocab_size == 0 && in.seq_len == 0, "an image input has no vocab_size or seq_len");
-    MDNA_CHECK(in.in_channels > 0 && in.in_channels <= 16, "in_channels out of range");
-    MDNA_CHECK(in.image_size >= 8 && in.image_size <= 512, "image_size out of range");
-  }
+  in.check();
   if (c.head == Head::MaskedLm)
     MDNA_CHECK(c.num_classes == in.vocab_size, "head masked-lm needs num_classes == vocab_size (" +
                                                    std::to_string(c.num_classes) + " vs " +

@@ -13,7 +13,13 @@
 
 namespace modeldna::nn {
 
-std::string_view optimizer_name(Optimizer optimizer) { return optimizer == Optimizer::Adam ? "adam" : "sgd"; }
+std::string_view optimizer_name(Optimizer optimizer) {
+  switch (optimizer) {
+    case Optimizer::Sgd: return "sgd";
+    case Optimizer::Adam: return "adam";
+  }
+  throw InternalError("invalid Optimizer");
+}
 
 std::optional<Optimizer> parse_optimizer(std::string_view name) {
   if (name == "sgd") return Optimizer::Sgd;

@@ -31,6 +31,26 @@ TEST(InputSpec, FollowsTheArchitectureAndRoundTrips) {
   EXPECT_THROW_MSG(InputSpec::from_json({{"modality", "text"}}), UsageError, "bad input spec");
 }
 
+// One set of ranges, whichever way a spec arrives: an architecture's JSON
+// (tests/nn/*architecture_test.cpp) and a detector's "input" both end here.
+TEST(InputSpec, CheckHoldsEveryRange) {
+  EXPECT_NO_THROW(InputSpec::image(1, 28).check());
+  EXPECT_NO_THROW(InputSpec::text(6, 2).check());
+  EXPECT_THROW_MSG(InputSpec::image(0, 28).check(), UsageError, "in_channels out of range");
+  EXPECT_THROW_MSG(InputSpec::image(17, 28).check(), UsageError, "in_channels out of range");
+  EXPECT_THROW_MSG(InputSpec::image(1, 7).check(), UsageError, "image_size out of range");
+  EXPECT_THROW_MSG(InputSpec::image(1, 513).check(), UsageError, "image_size out of range");
+  EXPECT_THROW_MSG(InputSpec::text(5, 16).check(), UsageError, "vocab_size out of range");
+  EXPECT_THROW_MSG(InputSpec::text(1000001, 16).check(), UsageError, "vocab_size out of range");
+  EXPECT_THROW_MSG(InputSpec::text(300, 1).check(), UsageError, "seq_len out of range");
+  EXPECT_THROW_MSG(InputSpec::text(300, 4097).check(), UsageError, "seq_len out of range");
+  auto mixed = InputSpec::image(1, 28);
+  mixed.seq_len = 16;
+  EXPECT_THROW_MSG(mixed.check(), UsageError, "an image input has no vocab_size or seq_len");
+  EXPECT_THROW_MSG(InputSpec::from_json({{"modality", "image"}, {"in_channels", 1}, {"image_size", 4}}), UsageError,
+                   "image_size out of range");
+}
+
 TEST(InputSpec, OfABatch) {
   const auto images = InputSpec::of_batch(torch::zeros({4, 3, 32, 32}));
   EXPECT_EQ(images.modality, data::Modality::Image);

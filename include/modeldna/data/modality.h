@@ -6,12 +6,20 @@
 #include <optional>
 #include <string_view>
 
+#include "modeldna/core/error.h"
+
 namespace modeldna::data {
 
 /// Spelled "image" / "text" in files and on the command line.
 enum class Modality { Image, Text };
 
-inline std::string_view modality_name(Modality modality) { return modality == Modality::Text ? "text" : "image"; }
+inline std::string_view modality_name(Modality modality) {
+  switch (modality) {
+    case Modality::Image: return "image";
+    case Modality::Text: return "text";
+  }
+  throw InternalError("invalid Modality");
+}
 
 /// The modality spelled `name`; std::nullopt if none.
 inline std::optional<Modality> parse_modality(std::string_view name) {

@@ -34,6 +34,9 @@ struct InputSpec {
   /// Whether `batch` holds inputs of this spec (shape and dtype; token ids
   /// are not range-checked here).
   bool matches_batch(const torch::Tensor& batch) const;
+  /// UsageError when a field is out of range for a model's input, or one of
+  /// the other modality's fields is set: the one place these ranges live.
+  void check() const;
   nlohmann::json to_json() const;
   /// UsageError for a missing, ill-typed or out-of-range field.
   static InputSpec from_json(const nlohmann::json& j);
