@@ -189,7 +189,34 @@ Tree build_tree(const std::vector<const compare::ModelSketch*>& models, const Tr
   }
 
   // 5. The maximum arborescence.
-  const auto parent = max_arborescence(w);
+  auto parent = max_arborescence(w);
+  // 6. Chains must be additive (docs/registry.md, "Siblings that drift
+  //    alike"): if u is v's parent and g is u's, u lies between g and v, so
+  //    d(g, v) is about d(g, u) + d(u, v) (independent changes add, as
+  //    squared distances of standardised rows do; 1 - closeness is one).
+  //    Siblings that share a drift (fine-tuned alike from one source) are
+  //    closer to each other than to their parent, and the arborescence
+  //    chains them; the chain is far from additive, so v goes back beside u.
+  auto distance = [&](std::size_t a, std::size_t b) {
+    return 1 - facts.at({std::min(a, b), std::max(a, b)}).closeness;
+  };
+  for (std::size_t round = 0; round < n; ++round) {
+    bool moved = false;
+    for (std::size_t v = 0; v < n; ++v) {
+      const std::size_t pu = parent[v + 1];
+      if (pu == 0) continue;
+      const std::size_t u = pu - 1, pg = parent[u + 1];
+      if (pg == 0) continue;
+      const std::size_t g = pg - 1;
+      if (!related(g, v) || w[g + 1][v + 1] == kNoEdge) continue;
+      const double through = distance(g, u) + distance(u, v);
+      const double excess = through > 0 ? (through - distance(g, v)) / through : 0;
+      if (excess <= o.chain_excess) continue;
+      parent[v + 1] = pg;
+      moved = true;
+    }
+    if (!moved) break;
+  }
   for (std::size_t v = 0; v < n; ++v) {
     const std::size_t p = parent[v + 1];
     if (p == 0) {

@@ -80,5 +80,21 @@ TEST(Direction, KurtosisIsAWeakVoteWithTheSignMeasuredOnOurZoos) {
   EXPECT_EQ(vote(parent, child).score, 0);
 }
 
+// A partial fine-tune (some layers unchanged, the head retrained) gets no
+// kurtosis vote, whichever way its changed layers' kurtosis moved: on the tiny
+// text zoo the vote made a source the child of its head-only fine-tune.
+TEST(Direction, APartialFineTuneGetsNoKurtosisVote) {
+  const auto parent = random_sketch(8);
+  auto partial = parent;
+  const auto retrained = child_of(parent, 9);
+  partial.tensors.back() = retrained.tensors.back();
+  partial.tensors.back().kurtosis = 3.3;
+  compare::prepare(partial);
+  const auto v = vote(parent, partial);
+  EXPECT_EQ(v.score, 0);
+  EXPECT_NE(v.reason.find("partial fine-tune"), std::string::npos);
+  EXPECT_EQ(vote(partial, parent).score, 0);
+}
+
 }  // namespace
 }  // namespace modeldna::lineage

@@ -11,18 +11,15 @@
 // (precision and recall >= 0.95, the goal of issue 12), and the scratch
 // models (and sources) as roots.
 //
-// On the text zoo, full fine-tunes of the text transformer, its
-// pretrain-finetune models and its sources are NOT asserted: sibling
-// fine-tunes there are closer to one another than to their source, and the
-// tree places some of them under a sibling (measured before this test was
-// written: find 4/8 full fine-tunes, 3/4 pretrain-finetune, 1/3 sources;
-// tree recall 0.844 on all weight-preserving edges). They are printed, and
-// BENCHMARKS.md reports them as misses. The relations asserted there are
-// the ones whose evidence is structural (frozen or transplanted layers,
-// quantization, pruning), less finetune-last-k: both text-transformer
-// sources' finetune-last-2 models came out as roots above their source in
-// the tree (recall 0.900 with them), and one of them in `find` (3/4). That
-// relation was taken out of the text set after seeing those results.
+// Both zoos assert every relation but distillation. On the text zoo this
+// holds since the tree checks that its chains are additive and gives a
+// partial fine-tune no kurtosis vote (docs/registry.md, "Siblings that drift
+// alike"): before, sibling fine-tunes closer to one another than to their
+// source were chained (find 4/8 full fine-tunes, 3/4 pretrain-finetune, 2/3
+// sources, 3/4 finetune-last-k; tree 25/32 weight-preserving edges), and the
+// chain threshold (0.25) was chosen on this zoo after measuring its chains,
+// so the text assertions are in-sample; the paper zoos measure it out of
+// sample (BENCHMARKS.md).
 
 #include <gtest/gtest.h>
 
@@ -46,10 +43,9 @@ namespace fs = std::filesystem;
 
 const std::set<std::string> kWeightPreserving = {"finetune", "finetune-last-k", "pruned", "quantized",
                                                  "random-replace-3", "pretrain-finetune"};
-// What each zoo's test asserts (see above); the rest is printed.
+// What each zoo's test asserts (see above); distillation is printed.
 const std::set<std::string> kAllRelations = {"finetune", "finetune-last-k", "pruned", "quantized", "random-replace-3",
                                              "pretrain-finetune", "replace-last-k", "scratch", "source"};
-const std::set<std::string> kStructural = {"pruned", "quantized", "random-replace-3", "replace-last-k", "scratch"};
 
 std::string canonical(const std::string& p) { return fs::weakly_canonical(p).string(); }
 
@@ -149,9 +145,9 @@ std::string zoo_dir(const char* variable) {
 }
 
 TEST(RegistryZoo, FindNamesTheRecordedParentInTheTinyImageZoo) { check_find(zoo_dir("MODELDNA_TINY_ZOO"), kAllRelations); }
-TEST(RegistryZoo, FindNamesTheRecordedParentInTheTinyTextZoo) { check_find(zoo_dir("MODELDNA_TINY_TEXT_ZOO"), kStructural); }
+TEST(RegistryZoo, FindNamesTheRecordedParentInTheTinyTextZoo) { check_find(zoo_dir("MODELDNA_TINY_TEXT_ZOO"), kAllRelations); }
 TEST(RegistryZoo, TheTreeRecoversTheTinyImageZoo) { check_tree(zoo_dir("MODELDNA_TINY_ZOO"), kAllRelations); }
-TEST(RegistryZoo, TheTreeRecoversTheTinyTextZoo) { check_tree(zoo_dir("MODELDNA_TINY_TEXT_ZOO"), kStructural); }
+TEST(RegistryZoo, TheTreeRecoversTheTinyTextZoo) { check_tree(zoo_dir("MODELDNA_TINY_TEXT_ZOO"), kAllRelations); }
 
 }  // namespace
 }  // namespace modeldna::registry

@@ -21,6 +21,11 @@
 //    family is close to (a base model and its fine-tunes form a star).
 // 5. Chu-Liu/Edmonds picks the maximum arborescence; models whose parent is
 //    the virtual root are roots.
+// 6. Chains must be additive: for g -> u -> v, d(g,v) ~ d(g,u) + d(u,v)
+//    with d = 1 - closeness (a squared distance of standardised rows, so
+//    independent changes add). Siblings fine-tuned alike from one source are
+//    closer to each other than to it and get chained; when d(g,v) lacks more
+//    than chain_excess of d(g,u) + d(u,v), v becomes u's sibling.
 // Torch-free.
 #pragma once
 
@@ -37,6 +42,9 @@ struct TreeOptions {
   double direction_weight = 0.1;
   double centrality_weight = 0.5;
   double hub_weight = 0.1;         // a parent with more relatives wins near-ties (a base model's fine-tunes)
+  /// A chain g -> u -> v whose distances add up worse than this (the share of
+  /// d(g,u) + d(u,v) that d(g,v) lacks) makes v u's sibling.
+  double chain_excess = 0.25;
   /// Per model (empty: none), added to the weight of its being a root: how
   /// `find` breaks an exact tie between the query and a registered model.
   std::vector<double> root_bias;
