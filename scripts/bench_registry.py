@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Scores `find` and `tree` against a zoo's recorded lineage (BENCHMARKS.md).
 
-    python3 scripts/bench_registry.py ZOO_DIR [--cli build/tools/modeldna/modeldna] [--work DIR]
+    python3 scripts/bench_registry.py ZOO_DIR [--cli build/tools/modeldna/modeldna] [--work DIR] [--misses]
 
 Registers every model of the zoo in a fresh SQLite registry (`registry add`),
 runs `find --json` on each model and `tree --db --json` once, and prints per
@@ -38,6 +38,7 @@ def main():
     ap.add_argument("zoo")
     ap.add_argument("--cli", default="build/tools/modeldna/modeldna")
     ap.add_argument("--work", default=None)
+    ap.add_argument("--misses", action="store_true", help="print every model find gets wrong, with what it said")
     ap.add_argument("--tree-only", action="store_true", help="reuse the registry of a previous run; score the tree only")
     a = ap.parse_args()
     zoo = os.path.realpath(a.zoo)
@@ -82,6 +83,8 @@ def score_find(a, db, models, path, label):
             ok = path[m["parent"]] in named and path[m["recipe"]["base"]] in named
         else:
             ok = parent == path[m["parent"]]
+        if a.misses and not ok:
+            print(f"  miss {m['id']} ({label(m)}): parent {parent}, also_from {out['also_from']}")
         s = find_score[label(m)]
         s[0] += ok
         s[1] += 1

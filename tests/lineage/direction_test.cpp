@@ -6,31 +6,12 @@
 #include <random>
 
 #include "modeldna/lineage/direction.h"
+#include "random_sketch.h"
 
 namespace modeldna::lineage {
 namespace {
 
-compare::ModelSketch random_sketch(uint64_t seed, int tensors = 4) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  compare::ModelSketch s;
-  for (int t = 0; t < tensors; ++t) {
-    compare::TensorSketch x;
-    x.name = "layer" + std::to_string(t) + ".weight";
-    x.dims = {32, 32 + t};
-    x.order = t;
-    x.units = 32;
-    x.inputs = 32;
-    x.values.resize(32 * 32);
-    for (float& v : x.values) v = normal(rng);
-    x.stddev = 1;
-    x.kurtosis = 3;
-    x.distinct_sampled = 1024;
-    s.tensors.push_back(std::move(x));
-  }
-  compare::prepare(s);
-  return s;
-}
+using testing::random_sketch;
 
 // A fine-tune: every value moved by 20% noise.
 compare::ModelSketch child_of(const compare::ModelSketch& parent, uint64_t seed) {

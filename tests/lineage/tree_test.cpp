@@ -5,38 +5,19 @@
 #include <random>
 
 #include "modeldna/lineage/tree.h"
+#include "random_sketch.h"
 
 namespace modeldna::lineage {
 namespace {
 
-using Sketch = compare::ModelSketch;
+using testing::random_sketch;
 
-Sketch random_sketch(uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  Sketch s;
-  for (int t = 0; t < 6; ++t) {
-    compare::TensorSketch x;
-    x.name = "layer" + std::to_string(t) + ".weight";
-    x.dims = {32, 32 + t};
-    x.order = t;
-    x.units = 32;
-    x.inputs = 32;
-    x.values.resize(32 * 32);
-    for (float& v : x.values) v = normal(rng);
-    x.stddev = 1;
-    x.kurtosis = 3;
-    x.distinct_sampled = 1024;
-    s.tensors.push_back(std::move(x));
-  }
-  compare::prepare(s);
-  return s;
-}
+using Sketch = compare::ModelSketch;
 
 // `base` moved by `scale` x a direction drawn from `seed`: the same seed
 // gives the same direction, so several children can share one drift.
 Sketch moved(const Sketch& base, uint64_t seed, float scale) {
-  const auto direction = random_sketch(seed);
+  const auto direction = random_sketch(seed, 6);
   auto out = base;
   for (std::size_t t = 0; t < out.tensors.size(); ++t)
     for (std::size_t i = 0; i < out.tensors[t].values.size(); ++i)
@@ -59,7 +40,7 @@ std::vector<std::size_t> parents(const Tree& tree, std::size_t n) {
 // middle of the family: with the four alone it is the far end of one
 // branch, and no distance can tell it from a sibling.)
 TEST(Tree, SiblingsThatDriftAlikeStaySiblings) {
-  const auto source = random_sketch(1);
+  const auto source = random_sketch(1, 6);
   const auto drifted = moved(source, 100, 0.5f);
   std::vector<Sketch> models = {source};
   for (uint64_t k = 0; k < 4; ++k) models.push_back(moved(drifted, 200 + k, 0.3f));
@@ -85,7 +66,7 @@ TEST(Tree, SiblingsThatDriftAlikeStaySiblings) {
 // A source with three children, one of which has a child of its own, each
 // step an independent change: the distances add up and the chain stays.
 TEST(Tree, AnAdditiveChainStaysAChain) {
-  const auto source = random_sketch(2);
+  const auto source = random_sketch(2, 6);
   const auto child = moved(source, 300, 0.4f);
   const auto grandchild = moved(child, 301, 0.4f);
   const auto sibling = moved(source, 302, 0.4f);
