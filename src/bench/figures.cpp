@@ -36,7 +36,7 @@ std::string layer_replacement_figure(const FigureInput& in) {
       {"random init + last 3", "random-replace-3"}};
   std::map<std::string, std::vector<std::vector<double>>> samples;  // family -> category -> similarities
   for (const auto* source : manifest.sources()) {
-    if (!in.mgmp->cannot_compare(nn::ArchConfig::from_json(source->arch)).empty()) continue;
+    if (!in.mgmp->cannot_compare(in.observed->at(source->id)).empty()) continue;
     auto& family = samples[source->arch.value("arch", "?")];
     family.resize(categories.size());
     for (size_t c = 0; c < categories.size(); ++c) {
@@ -140,7 +140,7 @@ nlohmann::json draw_figures(const FigureInput& in, const std::string& out_dir) {
   if (in.mgmp) {
     write("dna-similarity-layer-replacement.svg", layer_replacement_figure(in));
     for (const auto* source : in.zoo.manifest().sources()) {
-      if (!in.mgmp->cannot_compare(nn::ArchConfig::from_json(source->arch)).empty()) continue;
+      if (!in.mgmp->cannot_compare(in.observed->at(source->id)).empty()) continue;
       std::string file = "dna-space-" + source->id + ".svg";
       write(file, dna_space_figure(in, *source));
     }

@@ -45,10 +45,7 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
   };
   // Models whose inputs or outputs differ from the detector's (a language
   // model's vocabulary, another modality) are outside what MGMP can compare.
-  auto comparable = [&](const zoo::ModelRecord& m) {
-    const auto arch = nn::ArchConfig::from_json(m.arch);
-    return arch.num_classes == detector.dna_dim() && arch.input == detector.probe_format();
-  };
+  auto comparable = [&](const zoo::ModelRecord& m) { return detector.cannot_read(*zoo.get(m.id)).empty(); };
 
   nlohmann::json pairs = nlohmann::json::array();
   nlohmann::json per_probe = nlohmann::json::array();

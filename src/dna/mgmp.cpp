@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
+#include <thread>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 
 #include "modeldna/core/error.h"
 #include "modeldna/nn/train.h"
@@ -20,6 +23,8 @@ nlohmann::json MgmpSettings::to_json() const {
           {"classifier_epochs", classifier_epochs},
           {"temperature", temperature},
           {"pair_features", std::string(pair_features_name(pair_features))},
+          {"readout", std::string(readout_name(readout))},
+          {"feature_dims", feature_dims},
           {"generator_optimizer", {{"type", std::string(nn::optimizer_name(nn::Optimizer::Sgd))}, {"lr", generator_lr}, {"momentum", generator_momentum},
                                    {"weight_decay", generator_weight_decay}}},
           {"classifier_optimizer", {{"type", std::string(nn::optimizer_name(nn::Optimizer::Adam))}, {"lr", classifier_lr},
@@ -33,6 +38,20 @@ std::string_view schedule_name(Schedule schedule) {
     case Schedule::Joint: return "joint";
   }
   throw InternalError("invalid Schedule");
+}
+
+std::string_view readout_name(Readout readout) {
+  switch (readout) {
+    case Readout::Logits: return "logits";
+    case Readout::Features: return "features";
+  }
+  throw InternalError("invalid Readout");
+}
+
+std::optional<Readout> parse_readout(std::string_view name) {
+  if (name == "logits") return Readout::Logits;
+  if (name == "features") return Readout::Features;
+  return std::nullopt;
 }
 
 std::optional<Schedule> parse_schedule(std::string_view name) {
@@ -58,6 +77,12 @@ MgmpSettings MgmpSettings::from_json(const nlohmann::json& j) {
   const auto known_features = parse_pair_features(features);
   MDNA_CHECK(known_features.has_value(), "pair_features must be concat or relation, not '" + features + "'");
   s.pair_features = *known_features;
+  const auto readout = j.value("readout", "logits");  // absent in detectors written before the option
+  const auto known_readout = parse_readout(readout);
+  MDNA_CHECK(known_readout.has_value(), "readout must be logits or features, not '" + readout + "'");
+  s.readout = *known_readout;
+  s.feature_dims = j.value("feature_dims", int64_t{32});
+  MDNA_CHECK(s.feature_dims >= 1 && s.feature_dims <= 4096, "feature_dims must be in 1..4096");
   const auto& g = j.at("generator_optimizer");
   s.generator_lr = g.at("lr").get<double>();
   s.generator_momentum = g.at("momentum").get<double>();
@@ -70,30 +95,57 @@ MgmpSettings MgmpSettings::from_json(const nlohmann::json& j) {
   return s;
 }
 
-MgmpDetector::MgmpDetector(MgmpSettings settings, nn::InputSpec format, int64_t dna_dim)
-    : settings_(std::move(settings)), format_(std::move(format)), dna_dim_(dna_dim) {
+MgmpDetector::MgmpDetector(MgmpSettings settings, nn::InputSpec format, int64_t outputs)
+    : settings_(std::move(settings)),
+      format_(std::move(format)),
+      outputs_(outputs),
+      dna_dim_(outputs + (settings_.readout == Readout::Features ? settings_.feature_dims : 0)) {
   // The networks' initialisation is seeded, but building (or loading) a
   // detector must not change the process's random stream: the global
   // generator's state is put back afterwards.
   auto global = at::detail::getDefaultCPUGenerator();
   const auto state = global.get_state();
   torch::manual_seed(settings_.seed);
-  generator_ = DnaGenerator(format_, dna_dim);
-  classifier_ = ProvenanceClassifier(dna_dim, settings_.pair_features);
+  generator_ = DnaGenerator(format_, dna_dim_);
+  classifier_ = ProvenanceClassifier(dna_dim_, settings_.pair_features);
   global.set_state(state);
 }
 
-void MgmpDetector::check_model(const nn::Network& model) const {
+int64_t MgmpDetector::feature_width(nn::Network& model) {
+  return nn::predict(model, model.config().example_input(2)).features.size(1);
+}
+
+void MgmpDetector::add_projection(nn::Network& model) {
+  const int64_t width = feature_width(model);
+  if (projections_.count(width)) return;
+  // Its own generator: drawing must not move the process's random stream.
+  auto gen = at::detail::createCPUGenerator(settings_.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(width)));
+  projections_[width] = at::randn({width, settings_.feature_dims}, gen, torch::kFloat32);
+}
+
+std::string MgmpDetector::cannot_read(nn::Network& model) const {
   const auto& c = model.config();
-  if (c.num_classes != dna_dim_)
-    throw UsageError("MGMP compares DNAs output by output: this " + c.arch + " has " +
-                     std::to_string(c.num_classes) + " outputs, the detector was trained on models with " +
-                     std::to_string(dna_dim_) +
-                     " (a new head cannot be compared this way; the modeldiff, sac and weights detectors "
-                     "of `modeldna bench` work across output sizes)");
+  if (c.num_classes != outputs_)
+    return "MGMP compares DNAs output by output: this " + c.arch + " has " + std::to_string(c.num_classes) +
+           " outputs, the detector was trained on models with " + std::to_string(outputs_) +
+           " (a new head cannot be compared this way; the modeldiff, sac and weights detectors "
+           "of `modeldna bench` work across output sizes)";
   if (c.input != format_)
-    throw UsageError("this " + c.arch + " reads " + c.input.describe() + ", the detector's probes are " +
-                     format_.describe());
+    return "this " + c.arch + " reads " + c.input.describe() + ", the detector's probes are " + format_.describe();
+  if (settings_.readout == Readout::Features && !projections_.count(feature_width(model)))
+    return "this " + c.arch + "'s last layer reads " + std::to_string(feature_width(model)) +
+           " features, a width the detector has not seen (a features readout reads only the architectures it was "
+           "trained on)";
+  return "";
+}
+
+torch::Tensor MgmpDetector::read(nn::Network& model, const torch::Tensor& inputs) const {
+  if (const auto why = cannot_read(model); !why.empty()) throw UsageError(why);
+  if (settings_.readout == Readout::Logits) return nn::predict_logits(model, inputs);
+  const auto out = nn::predict(model, inputs);
+  auto f = out.features - out.features.mean(1, /*keepdim=*/true);
+  f = f / f.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12);
+  return torch::cat({out.logits, torch::matmul(f, projections_.at(out.features.size(1)))}, 1);
 }
 
 void MgmpDetector::cache_probe_encoding() {
@@ -109,14 +161,11 @@ void MgmpDetector::cache_probe_encoding() {
   probe_encoding_ = torch::cat(chunks);
 }
 
-torch::Tensor MgmpDetector::observe(nn::Network& model) const {
-  check_model(model);
-  return nn::predict_logits(model, probes_);
-}
+torch::Tensor MgmpDetector::observe(nn::Network& model) const { return read(model, probes_); }
 
 torch::Tensor MgmpDetector::dna(const torch::Tensor& probe_logits) const {
   MDNA_CHECK(probe_logits.sizes() == probe_encoding_.sizes(),
-             "outputs must be [" + std::to_string(probe_encoding_.size(0)) + ", " + std::to_string(dna_dim_) +
+             "readouts must be [" + std::to_string(probe_encoding_.size(0)) + ", " + std::to_string(dna_dim_) +
                  "]: one row per recorded probe");
   return probe_encoding_ + probe_logits;
 }
@@ -158,7 +207,39 @@ MgmpVerdict MgmpDetector::verdict(const torch::Tensor& source_logits, const torc
 }
 
 MgmpVerdict MgmpDetector::verify(nn::Network& source, nn::Network& target) const {
-  return verdict(observe(source), observe(target));
+  const auto [source_readout, target_readout] = observe_pair(source, target);
+  return verdict(source_readout, target_readout);
+}
+
+std::pair<torch::Tensor, torch::Tensor> MgmpDetector::observe_pair(nn::Network& source, nn::Network& target) const {
+  // The two forward passes side by side, each on half the threads (torch's
+  // OpenMP thread count is per calling thread): on 2 cores, faster than one
+  // after the other on both (BENCHMARKS.md, "verify speed").
+  const int threads = at::get_num_threads();
+  if (threads < 2 || &source == &target) return {observe(source), observe(target)};
+  torch::Tensor target_readout;
+  std::exception_ptr target_failure;
+  std::thread other([&] {
+    try {
+      at::set_num_threads(threads - threads / 2);
+      target_readout = observe(target);
+    } catch (...) {
+      target_failure = std::current_exception();
+    }
+  });
+  torch::Tensor source_readout;
+  std::exception_ptr source_failure;
+  at::set_num_threads(threads / 2);
+  try {
+    source_readout = observe(source);
+  } catch (...) {
+    source_failure = std::current_exception();
+  }
+  at::set_num_threads(threads);
+  other.join();
+  for (const auto& failure : {source_failure, target_failure})
+    if (failure) std::rethrow_exception(failure);
+  return {source_readout, target_readout};
 }
 
 }  // namespace modeldna::dna

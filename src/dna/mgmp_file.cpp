@@ -1,7 +1,9 @@
 // Detector files: <dir>/detector.safetensors holds the generator, the
 // classifier, the recorded probes and their cached encoding; <dir>/detector.json
 // the settings and the training record (docs/spec/detector-v1.md).
+#include <charconv>
 #include <filesystem>
+#include <string_view>
 
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
@@ -19,6 +21,11 @@ constexpr int kVersion = 1;
 // file a user hands us is bounded like every other.
 constexpr JsonLimits kDetectorJsonLimits{1u << 20, 16};
 
+constexpr const char* kProjectionPrefix = "readout_projection.";
+std::string projection_name(int64_t width) { return kProjectionPrefix + std::to_string(width); }
+// Feature widths a detector may hold projections for.
+constexpr int64_t kMaxFeatureWidth = 1 << 16;
+
 std::string tensors_path(const std::string& dir) { return (std::filesystem::path(dir) / "detector.safetensors").string(); }
 std::string json_path(const std::string& dir) { return (std::filesystem::path(dir) / "detector.json").string(); }
 
@@ -30,6 +37,7 @@ void MgmpDetector::save(const std::string& dir) const {
   for (auto& t : nn::named_state(*classifier_, "classifier.")) tensors.push_back(std::move(t));
   tensors.emplace_back("probes", probes_);
   tensors.emplace_back("probe_encoding", probe_encoding_);
+  for (const auto& [width, projection] : projections_) tensors.emplace_back(projection_name(width), projection);
   nn::write_tensors(tensors_path(dir), tensors, {{"modeldna.format", kFormat}});
   write_json_file(json_path(dir), {{"format", kFormat},
                                    {"version", kVersion},
@@ -61,10 +69,11 @@ MgmpDetector MgmpDetector::load(const std::string& dir) {
   } catch (const UsageError& e) {
     throw FormatError(jpath, e.what());
   }
-  if (dna_dim < 1 || dna_dim > 100000 || settings.verify_probes > 1000000)
+  const int64_t outputs = dna_dim - (settings.readout == Readout::Features ? settings.feature_dims : 0);
+  if (outputs < 1 || dna_dim > 100000 || settings.verify_probes > 1000000)
     throw FormatError(jpath, "detector dimensions out of range");
 
-  MgmpDetector det(settings, format, dna_dim);
+  MgmpDetector det(settings, format, outputs);
   det.record_ = doc.value("record", nlohmann::json::object());
   const auto file = io::open_store(tensors_path(dir));
   auto used = nn::load_state(*det.generator_, file, {"generator.", false});
@@ -85,6 +94,24 @@ MgmpDetector MgmpDetector::load(const std::string& dir) {
     throw FormatError(file.path(), "probe_encoding holds NaN or infinite values");
   used.insert("probes");
   used.insert("probe_encoding");
+  if (settings.readout == Readout::Features) {
+    for (const auto& t : file.tensors()) {
+      if (t.name.rfind(kProjectionPrefix, 0) != 0) continue;
+      const std::string digits = t.name.substr(std::string_view(kProjectionPrefix).size());
+      int64_t width = 0;
+      const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), width);
+      if (error != std::errc() || end != digits.data() + digits.size() || width < 1 || width > kMaxFeatureWidth ||
+          projection_name(width) != t.name)
+        throw FormatError(file.path(), "'" + t.name + "' is not a readout projection of a feature width in 1.." +
+                                           std::to_string(kMaxFeatureWidth));
+      auto projection = nn::read_tensor(file, t.name, {width, settings.feature_dims});
+      if (projection.scalar_type() != torch::kFloat32 || !torch::isfinite(projection).all().item<bool>())
+        throw FormatError(file.path(), t.name + " must hold finite F32 values");
+      det.projections_[width] = projection;
+      used.insert(t.name);
+    }
+    if (det.projections_.empty()) throw FormatError(file.path(), "a features readout needs a readout_projection tensor");
+  }
   nn::refuse_extra_tensors(file, used, "an MGMP detector");
   det.generator_->eval();
   det.classifier_->eval();

@@ -58,11 +58,13 @@ ProbeSplit split_probe_pool(int64_t pool_size, int64_t train, int64_t verify) {
 MgmpDetector MgmpDetector::train(const std::vector<TrainingGroup>& groups, const data::Dataset& probe_pool,
                                  const MgmpSettings& settings, const TrainProgress& progress) {
   MDNA_CHECK(!groups.empty(), "MGMP training needs at least one source with targets");
-  const int64_t dna_dim = groups.front().source->config().num_classes;
   const auto format = groups.front().source->config().input;
   MDNA_CHECK(format.matches_batch(probe_pool.inputs),
              "the probe pool '" + probe_pool.name + "' does not hold the sources' inputs (" + format.describe() + ")");
-  MgmpDetector det(settings, format, dna_dim);
+  MgmpDetector det(settings, format, groups.front().source->config().num_classes);
+  const int64_t dna_dim = det.dna_dim_;
+  if (settings.readout == Readout::Features)
+    for (const auto& g : groups) det.add_projection(*g.source);
   const auto& s = det.settings_;
 
   torch::manual_seed(s.seed);
@@ -75,14 +77,11 @@ MgmpDetector MgmpDetector::train(const std::vector<TrainingGroup>& groups, const
   for (const auto& g : groups) {
     MDNA_CHECK(g.homologous.size() == g.non_homologous.size() && !g.homologous.empty(),
                "source '" + g.source_id + "' needs as many homologous as non-homologous targets (and some)");
-    det.check_model(*g.source);
-    const auto source_out = nn::predict_logits(*g.source, train_x);
+    const auto source_out = det.read(*g.source, train_x);
     nlohmann::json entry = {{"source", g.source_id}, {"homologous", {}}, {"non_homologous", {}}};
     for (size_t i = 0; i < g.homologous.size(); ++i) {
-      det.check_model(*g.homologous[i].second);
-      det.check_model(*g.non_homologous[i].second);
-      pairs.push_back({source_out, nn::predict_logits(*g.homologous[i].second, train_x),
-                       nn::predict_logits(*g.non_homologous[i].second, train_x)});
+      pairs.push_back({source_out, det.read(*g.homologous[i].second, train_x),
+                       det.read(*g.non_homologous[i].second, train_x)});
       entry["homologous"].push_back(g.homologous[i].first);
       entry["non_homologous"].push_back(g.non_homologous[i].first);
     }

@@ -229,16 +229,38 @@ class ChannelsLastConvolutions {
 
 }  // namespace
 
-torch::Tensor predict_logits(Network& net, const torch::Tensor& inputs, int64_t batch_size) {
+namespace {
+
+// `step` on each batch of `inputs` in eval mode, without autograd.
+template <typename Step>
+void in_batches(Network& net, const torch::Tensor& inputs, int64_t batch_size, Step step) {
   MDNA_CHECK(batch_size > 0, "batch size must be > 0");
   const ChannelsLastConvolutions layout(net);  // outlives the inference guard: set_data needs normal tensors
   // Inference mode skips autograd's version counting too, not only the graph.
   c10::InferenceMode inference;
   net.eval();
+  for (int64_t begin = 0; begin < inputs.size(0); begin += batch_size) step(inputs.slice(0, begin, begin + batch_size));
+}
+
+torch::Tensor joined(const std::vector<torch::Tensor>& chunks, int64_t width) {
+  return chunks.empty() ? torch::empty({0, width}) : torch::cat(chunks).contiguous();
+}
+
+}  // namespace
+
+torch::Tensor predict_logits(Network& net, const torch::Tensor& inputs, int64_t batch_size) {
   std::vector<torch::Tensor> chunks;
-  for (int64_t begin = 0; begin < inputs.size(0); begin += batch_size)
-    chunks.push_back(net.forward(inputs.slice(0, begin, begin + batch_size)));
-  return chunks.empty() ? torch::empty({0, net.config().num_classes}) : torch::cat(chunks).contiguous();
+  in_batches(net, inputs, batch_size, [&](const torch::Tensor& x) { chunks.push_back(net.forward(x)); });
+  return joined(chunks, net.config().num_classes);
+}
+
+Predictions predict(Network& net, const torch::Tensor& inputs, int64_t batch_size) {
+  std::vector<torch::Tensor> logits, features;
+  in_batches(net, inputs, batch_size, [&](const torch::Tensor& x) {
+    features.push_back(net.features(x));
+    logits.push_back(net.classify(features.back()));
+  });
+  return {joined(logits, net.config().num_classes), joined(features, features.empty() ? 0 : features[0].size(1))};
 }
 
 double accuracy(Network& net, const data::Dataset& test) {

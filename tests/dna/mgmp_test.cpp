@@ -1,5 +1,6 @@
 #include "modeldna/dna/mgmp.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -7,6 +8,8 @@
 #include <filesystem>
 #include <functional>
 #include <fstream>
+
+#include <ATen/Parallel.h>
 
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
@@ -139,6 +142,23 @@ TEST_F(MgmpTrained, RefusesADifferentOutputSize) {
   EXPECT_THROW_MSG(detector_->verify(*source_, *five), UsageError, "has 5 outputs");
 }
 
+// verify runs the two forward passes side by side on half the threads each:
+// the same readouts as one after the other, and a refusal on either side
+// still reaches the caller.
+TEST_F(MgmpTrained, SideBySideReadoutsMatchOneAfterTheOther) {
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  const auto target = nudged_copy(*source_, 6);
+  const auto [s, t] = detector_->observe_pair(*source_, *target);
+  EXPECT_TRUE(torch::allclose(s, detector_->observe(*source_), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(t, detector_->observe(*target), 1e-5, 1e-6));
+  auto five = mlp(5, 3);
+  EXPECT_THROW_MSG(detector_->observe_pair(*source_, *five), UsageError, "has 5 outputs");
+  EXPECT_THROW_MSG(detector_->observe_pair(*five, *source_), UsageError, "has 5 outputs");
+  EXPECT_EQ(at::get_num_threads(), 2);
+  at::set_num_threads(threads);
+}
+
 TEST_F(MgmpTrained, LoadRefusesBrokenDetectorFiles) {
   const std::string dir = testing::fresh_temp_dir() + "/det";
   detector_->save(dir);
@@ -211,6 +231,61 @@ TEST_F(MgmpTrained, LoadRefusesEachBrokenField) {
   fresh();
   edit_tensors(dir, [](auto& t) { t.emplace_back("stowaway", torch::zeros({2})); });
   EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, "stowaway");
+}
+
+// Readout::Features (ours): the DNA reads the logits and a fixed projection
+// of what the last layer reads. The readout is exactly that, it survives a
+// save and load, and models of another feature width are refused.
+TEST(MgmpFeatures, ReadsLogitsAndProjectedFeaturesAndSurvivesALoad) {
+  const auto source = mlp(10, 1);
+  TrainingGroup g{"src", source, {}, {}};
+  for (uint64_t i = 0; i < 2; ++i) {
+    g.homologous.emplace_back("h" + std::to_string(i), nudged_copy(*source, 100 + i));
+    g.non_homologous.emplace_back("n" + std::to_string(i), mlp(10, 200 + i));
+  }
+  auto settings = quick_settings();
+  settings.readout = Readout::Features;
+  settings.feature_dims = 8;
+  settings.pair_features = PairFeatures::Relation;
+  const auto detector = MgmpDetector::train({g}, random_pool(400), settings);
+  EXPECT_EQ(detector.outputs(), 10);
+  EXPECT_EQ(detector.dna_dim(), 18);
+
+  const auto target = nudged_copy(*source, 7);
+  const auto readout = detector.observe(*target);
+  ASSERT_EQ(readout.sizes(), (std::vector<int64_t>{100, 18}));
+  const auto direct = nn::predict(*target, detector.probes());
+  EXPECT_TRUE(torch::allclose(readout.narrow(1, 0, 10), direct.logits));
+  // The projected part, by hand: centre each probe's features, scale to unit
+  // length, project on the stored directions.
+  const std::string dir = testing::fresh_temp_dir() + "/det";
+  detector.save(dir);
+  const auto store = io::open_store(dir + "/detector.safetensors");
+  const int64_t width = direct.features.size(1);
+  const auto projection = nn::read_tensor(store, "readout_projection." + std::to_string(width), {width, 8});
+  auto f = direct.features - direct.features.mean(1, true);
+  f = f / f.norm(2, 1, true);
+  EXPECT_TRUE(torch::allclose(readout.narrow(1, 10, 8), f.matmul(projection), 1e-4, 1e-5));
+
+  const auto loaded = MgmpDetector::load(dir);
+  EXPECT_TRUE(torch::equal(loaded.verify(*source, *target).per_probe, detector.verify(*source, *target).per_probe));
+  auto wider = testing::seeded_network(testing::arch_config("mlp", 0.25, 10), 3);
+  EXPECT_THROW_MSG(loaded.verify(*source, *wider), UsageError, "a width the detector has not seen");
+
+  edit_tensors(dir, [&](auto& t) { tensor(t, "readout_projection." + std::to_string(width))[0][0] = std::nanf(""); });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, "must hold finite F32 values");
+  detector.save(dir);
+  edit_tensors(dir, [&](auto& t) {
+    for (auto& [name, value] : t)
+      if (name == "readout_projection." + std::to_string(width)) name = "readout_projection.0x10";
+  });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, "is not a readout projection");
+  detector.save(dir);
+  edit_tensors(dir, [&](auto& t) {
+    t.erase(std::remove_if(t.begin(), t.end(), [](const auto& nt) { return nt.first.rfind("readout_projection.", 0) == 0; }),
+            t.end());
+  });
+  EXPECT_THROW_MSG(MgmpDetector::load(dir), FormatError, "needs a readout_projection tensor");
 }
 
 // The schedules, read off the saved networks: the tensors of a detector

@@ -5,6 +5,7 @@
 
 #include "modeldna/core/error.h"
 #include "modeldna/nn/network.h"
+#include "modeldna/nn/train.h"
 #include "network_helpers.h"
 #include "test_support.h"
 
@@ -49,6 +50,23 @@ TEST(Architecture, EveryArchitectureMapsImagesToLogits) {
     const auto y = net->forward(x);
     EXPECT_EQ(y.sizes().vec(), (std::vector<int64_t>{3, 7}));
     EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
+  }
+}
+
+// What the last layer reads (MGMP's feature readout): one forward pass gives
+// the logits predict_logits gives and features as wide as the head's input.
+TEST(Architecture, PredictGivesTheLogitsAndWhatTheLastLayerReads) {
+  torch::manual_seed(0);
+  const auto x = torch::randn({5, 1, 28, 28});
+  for (const auto& name : image_architectures()) {
+    SCOPED_TRACE(name);
+    auto net = make_network(config(name, 0.25, 7));
+    const auto out = predict(*net, x, /*batch_size=*/2);
+    EXPECT_TRUE(torch::allclose(out.logits, predict_logits(*net, x), 1e-5, 1e-6));
+    const auto head = net->named_parameters()[net->layer_names().back() + ".weight"];
+    EXPECT_EQ(out.features.sizes().vec(), (std::vector<int64_t>{5, head.size(1)}));
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::allclose(net->classify(out.features), out.logits, 1e-5, 1e-6));
   }
 }
 

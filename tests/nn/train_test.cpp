@@ -312,7 +312,8 @@ class ConvBnNet : public Network {
     bn = register_module("bn", torch::nn::BatchNorm2d(3));
     fc = register_module("fc", torch::nn::Linear(3 * 2 * 2, 2));
   }
-  torch::Tensor forward(torch::Tensor x) override { return fc(bn(conv(x)).flatten(1)); }
+  torch::Tensor features(torch::Tensor x) override { return bn(conv(x)).flatten(1); }
+  torch::Tensor classify(const torch::Tensor& features) override { return fc(features); }
   torch::nn::Conv2d conv{nullptr};
   torch::nn::BatchNorm2d bn{nullptr};
   torch::nn::Linear fc{nullptr};

@@ -18,7 +18,7 @@ namespace {
 struct MgmpOptions {
   std::string zoo, out, detector, model, source, target;
   std::string sources = "train";  // train | all | comma-separated ids
-  std::string schedule = "two-stage", pair_features = "concat";
+  std::string schedule = "two-stage", pair_features = "concat", readout = "logits";
   dna::MgmpSettings settings;
   bool no_generator = false;
   bool json = false;
@@ -63,6 +63,10 @@ void add_train(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
   cmd->add_option("--pair-features", o->pair_features,
                   "concat (default, the paper: [a, b]) or relation (ours: [a, b, |a-b|, a*b]; better on text)")
       ->check(CLI::IsMember({"concat", "relation"}));
+  cmd->add_option("--readout", o->readout,
+                  "logits (default, the paper: DNA reads the model's outputs) or features (ours: also what its last "
+                  "layer reads, projected; docs/mgmp.md)")
+      ->check(CLI::IsMember({"logits", "features"}));
   cmd->add_option("--generator-epochs", o->settings.generator_epochs, "Stage-1 epochs");
   cmd->add_option("--classifier-epochs", o->settings.classifier_epochs, "Stage-2 epochs");
   cmd->add_option("--train-probes", o->settings.train_probes, "Probes the detector trains on");
@@ -74,14 +78,15 @@ void add_train(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
     o->settings.use_generator = !o->no_generator;
     o->settings.schedule = *dna::parse_schedule(o->schedule);  // CLI11 checked the name
     o->settings.pair_features = *dna::parse_pair_features(o->pair_features);
+    o->settings.readout = *dna::parse_readout(o->readout);
     zoo::ZooModels zoo(o->zoo);
     const auto sources = choose_sources(zoo.manifest(), o->sources);
     auto groups = bench::mgmp_training_groups(zoo, sources);
     const auto pool = zoo.load_task(zoo.source_task()).train;
     size_t pairs = 0;
     for (const auto& g : groups) pairs += g.homologous.size();
-    std::fprintf(stderr, "training MGMP (%s, %s pair features%s) on %zu source(s), %zu homologous/non-homologous pairs\n",
-                 o->schedule.c_str(), o->pair_features.c_str(),
+    std::fprintf(stderr, "training MGMP (%s, %s readout, %s pair features%s) on %zu source(s), %zu homologous/non-homologous pairs\n",
+                 o->schedule.c_str(), o->readout.c_str(), o->pair_features.c_str(),
                  o->settings.use_generator ? "" : ", no generator", groups.size(), pairs);
     auto detector = dna::MgmpDetector::train(
         groups, pool, o->settings, [](const std::string& stage, int64_t epoch, int64_t epochs, double loss, double left) {
@@ -138,10 +143,9 @@ void add_verify(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
     auto target = nn::load_model(o->target).network;
     const double load_seconds = seconds_since(start);
     const auto forward_start = std::chrono::steady_clock::now();
-    const auto source_logits = detector.observe(*source);
-    const auto target_logits = detector.observe(*target);
+    const auto [source_readout, target_readout] = detector.observe_pair(*source, *target);
     const double forward_seconds = seconds_since(forward_start);
-    const auto v = detector.verdict(source_logits, target_logits);
+    const auto v = detector.verdict(source_readout, target_readout);
     const double total_seconds = seconds_since(start);
     if (o->json) {
       const nlohmann::json out = {

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "modeldna/data/dataset.h"
@@ -25,6 +27,17 @@ enum class Schedule { TwoStage, Joint };
 std::string_view schedule_name(Schedule schedule);  // "two-stage", "joint"
 std::optional<Schedule> parse_schedule(std::string_view name);
 
+/// What the model-driven half of a DNA reads of a model M on a probe x:
+/// Logits, the paper's M(x); or Features (ours, not the paper's): M(x), then
+/// what M's last layer read (nn::Network::features), centred, scaled to unit
+/// length and projected on `feature_dims` fixed random directions. A model
+/// whose units kept their source's order (a fine-tune, however far its
+/// outputs moved) reads like its source there; a model trained from scratch
+/// orders its units by chance (docs/mgmp.md, "Feature readout").
+enum class Readout { Logits, Features };
+std::string_view readout_name(Readout readout);  // "logits", "features"
+std::optional<Readout> parse_readout(std::string_view name);
+
 struct MgmpSettings {
   Schedule schedule = Schedule::TwoStage;
   /// false: the paper's ablation, DNA = model output only.
@@ -38,6 +51,8 @@ struct MgmpSettings {
   /// Concat (the paper, the default) or Relation (ours: far better on text,
   /// mixed on images; BENCHMARKS.md "Relation features").
   PairFeatures pair_features = PairFeatures::Concat;
+  Readout readout = Readout::Logits;
+  int64_t feature_dims = 32;  // with Readout::Features
   double generator_lr = 1e-3, generator_momentum = 0.9, generator_weight_decay = 5e-4;
   double classifier_lr = 1e-3, classifier_weight_decay = 1e-6;
   uint64_t seed = 0;
@@ -102,6 +117,9 @@ class MgmpDetector {
   void save(const std::string& dir) const;
 
   const MgmpSettings& settings() const { return settings_; }
+  /// The output size of every model the detector compares.
+  int64_t outputs() const { return outputs_; }
+  /// outputs(), plus feature_dims with Readout::Features.
   int64_t dna_dim() const { return dna_dim_; }
   /// The recorded verification probes: [verify_probes, C, H, W] images or
   /// [verify_probes, seq_len] token ids.
@@ -111,24 +129,38 @@ class MgmpDetector {
   nlohmann::json& record() { return record_; }
   const nlohmann::json& record() const { return record_; }
 
-  /// A model's outputs on the recorded probes; UsageError when its input or
-  /// output shape does not fit the detector.
+  /// What the DNA reads of a model (its readout) on the recorded probes,
+  /// [P, dna_dim]; UsageError when its input or output shape does not fit
+  /// the detector.
   torch::Tensor observe(nn::Network& model) const;
-  /// DNA per probe from a model's outputs on the recorded probes, [P, d].
+  /// The readout on any inputs of the probes' format.
+  torch::Tensor read(nn::Network& model, const torch::Tensor& inputs) const;
+  /// Why the detector cannot read `model` (its outputs, inputs or feature
+  /// width differ from what it was trained on), or "" when it can.
+  std::string cannot_read(nn::Network& model) const;
+  /// DNA per probe from a model's readout on the recorded probes, [P, d].
   torch::Tensor dna(const torch::Tensor& probe_logits) const;
   /// P(homologous) per probe, [P].
   torch::Tensor homologous_probability(const torch::Tensor& source_logits, const torch::Tensor& target_logits) const;
   MgmpVerdict verdict(const torch::Tensor& source_logits, const torch::Tensor& target_logits) const;
+  /// observe() of both, side by side on half the threads each.
+  std::pair<torch::Tensor, torch::Tensor> observe_pair(nn::Network& source, nn::Network& target) const;
   MgmpVerdict verify(nn::Network& source, nn::Network& target) const;
 
  private:
-  MgmpDetector(MgmpSettings settings, nn::InputSpec format, int64_t dna_dim);
-  void check_model(const nn::Network& model) const;
+  MgmpDetector(MgmpSettings settings, nn::InputSpec format, int64_t outputs);
+  static int64_t feature_width(nn::Network& model);
   void cache_probe_encoding();
+  /// Draws the projection for models whose features are as wide as
+  /// `model`'s (Readout::Features).
+  void add_projection(nn::Network& model);
 
   MgmpSettings settings_;
   nn::InputSpec format_;
+  int64_t outputs_ = 10;
   int64_t dna_dim_ = 10;
+  // Feature width -> [width, feature_dims] fixed random directions.
+  std::map<int64_t, torch::Tensor> projections_;
   // Inference mutates nothing, but torch modules have no const forward.
   mutable DnaGenerator generator_{nullptr};
   mutable ProvenanceClassifier classifier_{nullptr};

@@ -19,9 +19,10 @@ class MgmpEvidence : public Detector {
   std::string reference() const override { return "Mu et al., Model Provenance via Model DNA, ECAI 2024"; }
   Evidence compare(const ProbeSet&, const ModelOutputs& source, const ModelOutputs& target) override;
   const dna::MgmpDetector& detector() const { return detector_; }
-  /// Why MGMP cannot compare a model with this architecture, or "" if it can
-  /// (its outputs and inputs must be the detector's).
-  std::string cannot_compare(const nn::ArchConfig& arch) const;
+  /// Why MGMP cannot compare this model, or "" if it can (its outputs,
+  /// inputs and, with a features readout, feature width must be the
+  /// detector's).
+  std::string cannot_compare(const ModelOutputs& model) const;
   /// The model's outputs on MGMP's probes (computed once per id).
   const torch::Tensor& outputs(const ModelOutputs& model);
 

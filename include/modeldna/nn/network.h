@@ -55,8 +55,13 @@ class Network : public torch::nn::Module {
  public:
   explicit Network(ArchConfig config) : config_(std::move(config)) {}
 
+  /// What the last layer reads: the penultimate representation, [batch,
+  /// feature_dim] (MGMP's feature readout, docs/mgmp.md).
+  virtual torch::Tensor features(torch::Tensor x) = 0;
+  /// The last layer on features(x).
+  virtual torch::Tensor classify(const torch::Tensor& features) = 0;
   /// Raw logits, shape = [batch, num_classes].
-  virtual torch::Tensor forward(torch::Tensor x) = 0;
+  torch::Tensor forward(torch::Tensor x) { return classify(features(std::move(x))); }
 
   const ArchConfig& config() const { return config_; }
   /// Layer names, input to output.

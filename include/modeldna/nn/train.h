@@ -72,6 +72,14 @@ double masked_lm_accuracy(Network& net, const torch::Tensor& tokens, uint64_t se
 /// (BENCHMARKS.md, "MGMP in the reference setting", verify speed).
 torch::Tensor predict_logits(Network& net, const torch::Tensor& inputs, int64_t batch_size = 128);
 
+/// The logits and what the last layer read (Network::features), from one
+/// forward pass in eval mode, in batches as predict_logits.
+struct Predictions {
+  torch::Tensor logits;    // [n, num_classes]
+  torch::Tensor features;  // [n, feature_dim]
+};
+Predictions predict(Network& net, const torch::Tensor& inputs, int64_t batch_size = 128);
+
 /// Replaces every BatchNorm layer's running statistics by those of `inputs`
 /// (the average over batches of their means and unbiased variances), as if
 /// the network had normalised only them; weights are untouched, the

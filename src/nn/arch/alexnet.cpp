@@ -41,7 +41,7 @@ class AlexNet : public Network {
     }
   }
 
-  torch::Tensor forward(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override {
     const auto pool = F::MaxPool2dFuncOptions(2);
     x = F::max_pool2d(torch::relu(conv1_->forward(x)), pool);
     x = F::max_pool2d(torch::relu(conv2_->forward(x)), pool);
@@ -50,9 +50,9 @@ class AlexNet : public Network {
     x = F::max_pool2d(torch::relu(conv5_->forward(x)), pool);
     const auto drop = F::DropoutFuncOptions().p(kDropout).training(is_training());
     x = F::dropout(torch::relu(fc6_->forward(x.flatten(1))), drop);
-    x = F::dropout(torch::relu(fc7_->forward(x)), drop);
-    return fc8_->forward(x);
+    return F::dropout(torch::relu(fc7_->forward(x)), drop);
   }
+  torch::Tensor classify(const torch::Tensor& features) override { return fc8_->forward(features); }
 
  private:
   static constexpr double kDropout = 0.3;

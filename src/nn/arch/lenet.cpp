@@ -22,13 +22,13 @@ class LeNet : public Network {
     fc3_ = register_module("fc3", torch::nn::Linear(scaled(64, c.width), c.num_classes));
   }
 
-  torch::Tensor forward(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override {
     x = F::max_pool2d(torch::relu(conv1_->forward(x)), F::MaxPool2dFuncOptions(2));
     x = F::max_pool2d(torch::relu(conv2_->forward(x)), F::MaxPool2dFuncOptions(2));
     x = torch::relu(fc1_->forward(x.flatten(1)));
-    x = torch::relu(fc2_->forward(x));
-    return fc3_->forward(x);
+    return torch::relu(fc2_->forward(x));
   }
+  torch::Tensor classify(const torch::Tensor& features) override { return fc3_->forward(features); }
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};

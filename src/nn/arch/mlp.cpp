@@ -16,11 +16,11 @@ class Mlp : public Network {
     fc3_ = register_module("fc3", torch::nn::Linear(h2, c.num_classes));
   }
 
-  torch::Tensor forward(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override {
     x = torch::relu(fc1_->forward(x.flatten(1)));
-    x = torch::relu(fc2_->forward(x));
-    return fc3_->forward(x);
+    return torch::relu(fc2_->forward(x));
   }
+  torch::Tensor classify(const torch::Tensor& features) override { return fc3_->forward(features); }
 
  private:
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr}, fc3_{nullptr};

@@ -67,13 +67,13 @@ class ResNet18 : public Network {
     fc_ = register_module("fc", torch::nn::Linear(in, c.num_classes));
   }
 
-  torch::Tensor forward(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override {
     x = stem_->forward(x);
     for (auto& block : blocks_) x = block->forward(x);
     // Global average pooling: 28x28 inputs end at 4x4, not CIFAR's fixed 4.
-    x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
-    return fc_->forward(x);
+    return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
   }
+  torch::Tensor classify(const torch::Tensor& features) override { return fc_->forward(features); }
 
  private:
   Stem stem_{nullptr};

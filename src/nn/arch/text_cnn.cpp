@@ -29,16 +29,16 @@ class TextCnn : public Network {
     head_ = register_module("head", torch::nn::Linear(ch, c.num_classes));
   }
 
-  torch::Tensor forward(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override {
     const auto real = real_positions(config(), x).unsqueeze(1);  // [batch, 1, L]
     const auto keep = real.to(torch::kFloat32);
     auto h = embed_->forward(x).transpose(1, 2) * keep;            // [batch, e, L]
     h = torch::relu(conv1_->forward(h)) * keep;
     h = torch::relu(conv2_->forward(h)) * keep;
     h = torch::relu(conv3_->forward(h));
-    h = h.masked_fill(real.logical_not(), -std::numeric_limits<float>::infinity()).amax(2);
-    return head_->forward(h);
+    return h.masked_fill(real.logical_not(), -std::numeric_limits<float>::infinity()).amax(2);
   }
+  torch::Tensor classify(const torch::Tensor& features) override { return head_->forward(features); }
 
  private:
   torch::nn::Embedding embed_{nullptr};

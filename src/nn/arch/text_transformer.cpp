@@ -89,15 +89,16 @@ class TextTransformer : public Network, public TokenPredictor {
     }
   }
 
-  torch::Tensor forward(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override {
     const auto real = real_positions(config(), x);
     const auto h = encode(x, real);
-    if (!masked_lm_) return head_->forward(torch::tanh(pool_->forward(h.select(1, 0))));
+    if (!masked_lm_) return torch::tanh(pool_->forward(h.select(1, 0)));
     // The head is affine, so the mean of the per-token logits over the real
     // positions is the head applied to the mean hidden state (far cheaper).
     const auto weights = real.to(h.scalar_type()).unsqueeze(2);
-    return head_->forward((h * weights).sum(1) / weights.sum(1));
+    return (h * weights).sum(1) / weights.sum(1);
   }
+  torch::Tensor classify(const torch::Tensor& features) override { return head_->forward(features); }
 
   torch::Tensor token_logits(const torch::Tensor& x, const torch::Tensor& chosen) override {
     MDNA_CHECK(chosen.sizes() == x.sizes() && chosen.scalar_type() == torch::kBool,
