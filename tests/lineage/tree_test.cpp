@@ -76,5 +76,44 @@ TEST(Tree, AnAdditiveChainStaysAChain) {
   EXPECT_EQ(parents(tree, in.size()), (std::vector<std::size_t>{5, 0, 1, 0, 0}));
 }
 
+// A base (0), its head-only fine-tune (1: layers 0-4 unchanged, the last
+// moved by a drift), two models holding the base's last layer verbatim (2, 3,
+// as transplants do), and three full fine-tunes (4-6) whose last layer moved
+// by the same drift: they sit closer to the head-only fine-tune than to the
+// base, and become its children unless a partial fine-tune loses as a parent.
+// The penalty settles near-ties: with a drift of 0.4 instead of 0.3 the
+// head-only fine-tune is clearly closer and keeps them.
+TEST(Tree, FullFineTunesOfABaseAreNotChildrenOfItsHeadOnlyFineTune) {
+  const auto base = random_sketch(3, 6);
+  const auto drift = random_sketch(400, 6).tensors[5].values;
+  auto with_last = [&](Sketch s, float drift_scale, uint64_t noise_seed) {
+    const auto noise = random_sketch(noise_seed, 6).tensors[5].values;
+    auto& last = s.tensors[5].values;
+    for (std::size_t i = 0; i < last.size(); ++i) last[i] += drift_scale * drift[i] + 0.1f * noise[i];
+    compare::prepare(s);
+    return s;
+  };
+  std::vector<Sketch> models = {base, with_last(base, 0.3f, 401)};
+  for (uint64_t k = 0; k < 2; ++k) {
+    auto transplant = random_sketch(500 + k, 6);
+    transplant.tensors[5] = base.tensors[5];
+    compare::prepare(transplant);
+    models.push_back(transplant);
+  }
+  for (uint64_t k = 0; k < 3; ++k) models.push_back(with_last(moved(base, 600 + k, 0.25f), 0.3f, 700 + k));
+  std::vector<const Sketch*> in;
+  for (const auto& m : models) in.push_back(&m);
+
+  const auto p = parents(build_tree(in), models.size());
+  for (std::size_t k = 4; k < 7; ++k) EXPECT_EQ(p[k], 0u) << "full fine-tune " << k;
+  EXPECT_EQ(p[1], 0u);
+  TreeOptions no_penalty;
+  no_penalty.partial_parent_penalty = 0;
+  const auto without = parents(build_tree(in, no_penalty), models.size());
+  int under_partial = 0;
+  for (std::size_t k = 4; k < 7; ++k) under_partial += without[k] == 1;
+  EXPECT_GT(under_partial, 0) << "the test needs fine-tunes closer to the head-only fine-tune than to the base";
+}
+
 }  // namespace
 }  // namespace modeldna::lineage

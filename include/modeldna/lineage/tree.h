@@ -15,7 +15,11 @@
 //    (direction.h) + 0.1 x the parent's summed closeness to its relatives
 //    (relative to the most connected model): near-ties go to the hub.
 //    Quantization and pruning forbid the reverse edge outright, and two
-//    models pruned alike are never parent and child.
+//    models pruned alike are never parent and child. A partial fine-tune
+//    (some layers an unchanged copy of a whole relative whose layers more
+//    models copy) loses partial_parent_penalty as the parent of a model that
+//    does not build on it: fine-tunes of the base whose last layers moved
+//    alike sit closer to it than to the base.
 // 4. A virtual root links to every model with weight 0.5 x its summed
 //    closeness to its relatives: a family's root is the model most of the
 //    family is close to (a base model and its fine-tunes form a star).
@@ -45,6 +49,9 @@ struct TreeOptions {
   /// A chain g -> u -> v whose distances add up worse than this (the share of
   /// d(g,u) + d(u,v) that d(g,v) lacks) makes v u's sibling.
   double chain_excess = 0.25;
+  /// Taken from a partial fine-tune's weight as the parent of a model that
+  /// does not build on it (step 3; tree.cpp says when).
+  double partial_parent_penalty = 0.2;
   /// Per model (empty: none), added to the weight of its being a root: how
   /// `find` breaks an exact tie between the query and a registered model.
   std::vector<double> root_bias;
