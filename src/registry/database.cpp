@@ -8,6 +8,14 @@
 
 namespace modeldna::registry {
 
+std::vector<StoredModel> in_order(const std::vector<int64_t>& ids, std::map<int64_t, StoredModel>& found) {
+  std::vector<StoredModel> out;
+  out.reserve(found.size());
+  for (int64_t id : ids)
+    if (auto it = found.find(id); it != found.end()) out.push_back(std::move(it->second)), found.erase(it);
+  return out;
+}
+
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};

@@ -1,6 +1,7 @@
 // Private to registry: what the SQLite and PostgreSQL databases share.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,9 @@ inline constexpr const char* kModelColumnsSql =
     "content_hash TEXT NOT NULL UNIQUE, path TEXT NOT NULL, format TEXT NOT NULL, architecture TEXT NOT NULL, "
     "shape_signature TEXT NOT NULL, tensors_hash TEXT NOT NULL, input_kind TEXT NOT NULL, parameters BIGINT NOT NULL, added_at TEXT NOT NULL, "
     "fingerprint BLOB NOT NULL, anchors BLOB NOT NULL";
+
+/// The models of `found` in the order of `ids` (a removed one is left out).
+std::vector<StoredModel> in_order(const std::vector<int64_t>& ids, std::map<int64_t, StoredModel>& found);
 
 /// The current time, UTC, ISO 8601 to the second.
 std::string utc_now();

@@ -40,6 +40,7 @@ ModelRecord record_from(const pqxx::row& r) {
 
 constexpr const char* kRecordColumns =
     "id, path, content_hash, format, architecture, shape_signature, tensors_hash, input_kind, parameters, octet_length(fingerprint), added_at";
+constexpr int kRecordColumnCount = 11;
 
 // Any key: it only has to be the same in every modeldna process.
 constexpr int64_t kSchemaLock = 0x6d646e61;  // "mdna"
@@ -135,14 +136,24 @@ class PostgresDatabase final : public Database {
     return id_list("SELECT id FROM models WHERE input_kind = $1 ORDER BY id LIMIT $2", kind, limit);
   }
 
-  std::optional<std::string> fingerprint(int64_t id) override {
-    std::optional<std::string> out;
+
+  std::vector<StoredModel> stored(const std::vector<int64_t>& ids) override {
+    std::map<int64_t, StoredModel> found;
+    if (ids.empty()) return {};
+    std::string array = "{";
+    for (std::size_t k = 0; k < ids.size(); ++k) array += (k ? "," : "") + std::to_string(ids[k]);
+    array += "}";
     guard([&] {
       pqxx::read_transaction w(*connection_);
-      const auto r = w.exec_params("SELECT fingerprint FROM models WHERE id = $1", id);
-      if (!r.empty()) out = bytes_of(r[0][0]);
+      for (const auto& row : w.exec_params(std::string("SELECT ") + kRecordColumns +
+                                               ", fingerprint FROM models WHERE id = ANY($1::bigint[])",
+                                           array)) {
+        auto record = record_from(row);
+        const int64_t id = record.id;
+        found[id] = {std::move(record), bytes_of(row[kRecordColumnCount])};
+      }
     });
-    return out;
+    return in_order(ids, found);
   }
 
   bool remove(int64_t id) override {

@@ -92,18 +92,16 @@ int64_t Registry::remove(const std::string& key) {
 }
 
 std::optional<Fingerprint> Registry::show(const std::string& key) {
-  for (int64_t id : resolve(key))
-    if (auto bytes = db_->fingerprint(id)) return decode(*bytes, db_->location() + " model " + std::to_string(id));
+  for (auto& m : db_->stored(resolve(key)))
+    return decode(m.fingerprint, db_->location() + " model " + std::to_string(m.record.id));
   return std::nullopt;
 }
 
 std::vector<std::pair<ModelRecord, Fingerprint>> Registry::fingerprints(const std::vector<int64_t>& ids) {
   std::vector<std::pair<ModelRecord, Fingerprint>> out;
-  for (int64_t id : ids.empty() ? db_->ids() : ids) {
-    auto record = db_->record(id);
-    auto bytes = db_->fingerprint(id);
-    if (!record || !bytes) continue;  // removed meanwhile
-    out.emplace_back(*record, decode(*bytes, db_->location() + " model " + std::to_string(id)));
+  for (auto& m : db_->stored(ids.empty() ? db_->ids() : ids)) {  // a model removed meanwhile is left out
+    const auto where = db_->location() + " model " + std::to_string(m.record.id);
+    out.emplace_back(std::move(m.record), decode(m.fingerprint, where));
   }
   return out;
 }
@@ -141,9 +139,9 @@ void Registry::place_in_lineage(const Fingerprint& query, const FindOptions& o, 
     for (const auto& hit : index().search(anchors, 4)) {
       if (donors.size() >= kMaxDonors) break;
       if (std::find(ids.begin(), ids.end(), hit.id) != ids.end() || (result.same_file && hit.id == result.same_file->id)) continue;
-      auto bytes = db_->fingerprint(hit.id);
-      if (!bytes) continue;
-      auto donor = decode(*bytes, db_->location() + " model " + std::to_string(hit.id));
+      auto stored = db_->stored({hit.id});
+      if (stored.empty()) continue;
+      auto donor = decode(stored.front().fingerprint, db_->location() + " model " + std::to_string(hit.id));
       if (donor.sketch.seed != query.sketch.seed || !compare::compare_sketches(donor.sketch, fp.sketch, o.alpha).derived) continue;
       ids.push_back(hit.id);
       donors.push_back(std::move(donor));
@@ -247,10 +245,11 @@ FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
     bool other_seed = false;
   };
   std::vector<Work> work;
-  for (auto& [id, c] : found) {
-    auto record = db_->record(id);
-    auto bytes = db_->fingerprint(id);
-    if (record && bytes) work.push_back({id, std::move(c), std::move(*record), std::move(*bytes), {}, {}, {}, false});
+  std::vector<int64_t> ids;
+  for (const auto& entry : found) ids.push_back(entry.first);
+  for (auto& m : db_->stored(ids)) {
+    const int64_t id = m.record.id;
+    work.push_back({id, std::move(found.at(id)), std::move(m.record), std::move(m.fingerprint), {}, {}, {}, false});
   }
   std::vector<std::exception_ptr> failures(work.size());
 #pragma omp parallel for schedule(dynamic)

@@ -3,8 +3,10 @@
 // processes may add at once (writers wait for each other, up to a minute).
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "database_common.h"
 #include "modeldna/core/error.h"
@@ -74,6 +76,9 @@ ModelRecord record_from(const Statement& s) {
 
 constexpr const char* kRecordColumns =
     "id, path, content_hash, format, architecture, shape_signature, tensors_hash, input_kind, parameters, length(fingerprint), added_at";
+constexpr int kRecordColumnCount = 11;
+// Under SQLite's default limit of host parameters per statement (32,766).
+constexpr std::size_t kIdsPerStatement = 500;
 
 class SqliteDatabase final : public Database {
  public:
@@ -197,11 +202,21 @@ class SqliteDatabase final : public Database {
     return out;
   }
 
-  std::optional<std::string> fingerprint(int64_t id) override {
-    Statement s(db_, "SELECT fingerprint FROM models WHERE id = ?1", path_);
-    s.bind(1, id);
-    if (!s.step()) return std::nullopt;
-    return s.blob(0);
+  std::vector<StoredModel> stored(const std::vector<int64_t>& ids) override {
+    std::map<int64_t, StoredModel> found;
+    for (std::size_t begin = 0; begin < ids.size(); begin += kIdsPerStatement) {
+      const std::size_t end = std::min(ids.size(), begin + kIdsPerStatement);
+      std::string sql = std::string("SELECT ") + kRecordColumns + ", fingerprint FROM models WHERE id IN (";
+      for (std::size_t k = begin; k < end; ++k) sql += k == begin ? "?" : ",?";
+      Statement s(db_, sql + ")", path_);
+      for (std::size_t k = begin; k < end; ++k) s.bind(static_cast<int>(k - begin + 1), ids[k]);
+      while (s.step()) {
+        auto record = record_from(s);
+        const int64_t id = record.id;
+        found[id] = {std::move(record), s.blob(kRecordColumnCount)};
+      }
+    }
+    return in_order(ids, found);
   }
 
   bool remove(int64_t id) override {

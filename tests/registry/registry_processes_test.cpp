@@ -209,9 +209,32 @@ void four_concurrent_adds(const std::string& dir, const std::string& db, const s
   EXPECT_EQ(found.parent->model.path, shared[5]);
 }
 
+// Reading many models at once: in the order asked, ids not there left out,
+// and lists longer than one statement's parameters (SQLite reads in chunks).
+void expect_batch_reads(const std::string& db) {
+  auto database = open_database(db);
+  const auto listed = database->list();
+  ASSERT_GE(listed.size(), 3u);
+  const int64_t removed = listed[1].id;
+  ASSERT_TRUE(database->remove(removed));
+  std::vector<int64_t> asked(1200, 0);
+  for (std::size_t k = 0; k < asked.size(); ++k) asked[k] = 1000000 + static_cast<int64_t>(k);  // never registered
+  asked[0] = listed.back().id;
+  asked[700] = removed;
+  asked[1100] = listed[0].id;
+  const auto got = database->stored(asked);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].record.id, listed.back().id);
+  EXPECT_EQ(got[0].record.path, listed.back().path);
+  EXPECT_EQ(got[1].record.id, listed[0].id);
+  EXPECT_EQ(decode(got[1].fingerprint, db).content_hash, listed[0].content_hash);
+  EXPECT_TRUE(database->stored({}).empty());
+}
+
 TEST(RegistryProcesses, FourConcurrentAddsOnSqliteLoseNothing) {
   const auto dir = testing::fresh_temp_dir();
   four_concurrent_adds(dir, dir + "/team.sqlite", "sqlite");
+  expect_batch_reads(dir + "/team.sqlite");
 }
 
 // A throw-away PostgreSQL cluster; the server is stopped when this goes.
@@ -272,6 +295,7 @@ TEST(RegistryProcesses, FourConcurrentAddsOnPostgresqlLoseNothing) {
   const auto dir = testing::fresh_temp_dir();
   testing::ScopedEnv cache("MODELDNA_CACHE_DIR", dir.c_str());  // the index cache of a server registry
   four_concurrent_adds(dir, server.url(), "pg");
+  expect_batch_reads(server.url());
   // A wrong password or an unreachable server is one line, without secrets.
   EXPECT_THROW_MSG(Registry{"postgresql://modeldna:secret@127.0.0.1:1/postgres"}, Error, "postgresql://modeldna:***@127.0.0.1:1");
 }

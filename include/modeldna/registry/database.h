@@ -30,6 +30,12 @@ struct ModelRecord {
   std::string added_at;  // UTC, ISO 8601
 };
 
+/// A registered model with its encoded fingerprint.
+struct StoredModel {
+  ModelRecord record;
+  std::string fingerprint;
+};
+
 struct AddResult {
   int64_t id = 0;
   bool added = false;  // false: the same content was already registered (under `id`)
@@ -59,8 +65,10 @@ class Database {
   virtual std::pair<std::vector<int64_t>, int64_t> ids_with_shape(const std::string& signature, int64_t limit) = 0;
   /// Up to `limit` ids whose stored outputs are on probes of `input_kind`.
   virtual std::vector<int64_t> ids_with_input_kind(const std::string& input_kind, int64_t limit) = 0;
-  /// The encoded fingerprint of `id`, or nullopt when it is not there.
-  virtual std::optional<std::string> fingerprint(int64_t id) = 0;
+  /// Those of `ids` still registered, with their fingerprints, in the order
+  /// of `ids`, in as few queries as a statement's parameters allow (find
+  /// reads its ~32 candidates at once, not 64 statements).
+  virtual std::vector<StoredModel> stored(const std::vector<int64_t>& ids) = 0;
   /// Removes one model; false when it was not there.
   virtual bool remove(int64_t id) = 0;
   virtual std::vector<int64_t> ids() = 0;
