@@ -40,6 +40,8 @@ struct PairFacts {
   // at the edge level; and unchanged copies ("from source").
   std::vector<bool> derived_in_first, derived_in_second;
   std::vector<bool> copied_in_first, copied_in_second;
+  // Per sketched tensor: not new by the pair's own test (weaker than derived).
+  std::vector<bool> kept_in_first, kept_in_second;
 };
 
 std::vector<bool> tensors_with(const compare::SketchComparison& c, std::size_t tensors, bool source_side, bool unchanged_only,
@@ -73,7 +75,7 @@ Tree build_tree(const std::vector<const compare::ModelSketch*>& models, const Tr
       const std::size_t ti = models[i]->tensors.size(), tj = models[j]->tensors.size();
       facts[{i, j}] = {c, c.log10_p, c.closeness, tensors_with(c, ti, true, false, tree.log10_edge_level),
                        tensors_with(c, tj, false, false, tree.log10_edge_level), tensors_with(c, ti, true, true),
-                       tensors_with(c, tj, false, true)};
+                       tensors_with(c, tj, false, true), tensors_with(c, ti, true, false), tensors_with(c, tj, false, false)};
       relatives[i].push_back(j);
       relatives[j].push_back(i);
     }
@@ -86,6 +88,22 @@ Tree build_tree(const std::vector<const compare::ModelSketch*>& models, const Tr
   auto copied_in = [&](std::size_t c, std::size_t a) -> const std::vector<bool>& {
     const auto& f = facts.at({std::min(a, c), std::max(a, c)});
     return c < a ? f.copied_in_first : f.copied_in_second;
+  };
+  auto kept_in = [&](std::size_t c, std::size_t a) -> const std::vector<bool>& {
+    const auto& f = facts.at({std::min(a, c), std::max(a, c)});
+    return c < a ? f.kept_in_first : f.kept_in_second;
+  };
+  // Whether more than half of `part`'s tensors, and at least two, are in
+  // `kept`. One layer is not enough: two output layers for the same classes
+  // correlate weakly without either coming from the other
+  // (AWeaklyCorrelatedHeadDoesNotMakeADonorTheTransplantsChild).
+  auto mostly_kept = [](const std::vector<bool>& kept, const std::vector<bool>& part) {
+    std::size_t in_part = 0, hit = 0;
+    for (std::size_t k = 0; k < part.size(); ++k) {
+      in_part += part[k];
+      hit += part[k] && kept[k];
+    }
+    return hit >= 2 && 2 * hit > in_part;
   };
 
 
@@ -121,6 +139,10 @@ Tree build_tree(const std::vector<const compare::ModelSketch*>& models, const Tr
             covered = covered && (da[k] || db[k]);
           }
           if (overlap || !covered || size_a == 0 || size_b == 0) continue;
+          // A donor's other layers are its own, new to the part the other
+          // donor gave. Where they are changed versions of the model's, the
+          // "donor" is the model's partial fine-tune and the model its base.
+          if (mostly_kept(kept_in(c, a), db) || mostly_kept(kept_in(c, b), da)) continue;
           // Whole donors first (known from the previous round), then coverage.
           const int whole = (round > 0 && !assembly[a]) + (round > 0 && !assembly[b]);
           // A quantized copy of a donor is the donor's child: the original first.

@@ -14,6 +14,11 @@ using testing::random_sketch;
 
 using Sketch = compare::ModelSketch;
 
+// Noise added to a layer, against unit-variance values: a change after which
+// the layer still relates to the original at a single layer's level but not
+// at a whole model's (checked where it is used).
+constexpr float kWeakChange = 11.0f;
+
 // `base` moved by `scale` x a direction drawn from `seed`: the same seed
 // gives the same direction, so several children can share one drift.
 Sketch moved(const Sketch& base, uint64_t seed, float scale) {
@@ -113,6 +118,48 @@ TEST(Tree, FullFineTunesOfABaseAreNotChildrenOfItsHeadOnlyFineTune) {
   int under_partial = 0;
   for (std::size_t k = 4; k < 7; ++k) under_partial += without[k] == 1;
   EXPECT_GT(under_partial, 0) << "the test needs fine-tunes closer to the head-only fine-tune than to the base";
+}
+
+// A base (0) is not a transplant of its own partial fine-tune and of a
+// transplant of its last layers. Its partial fine-tune (1) holds layers 0-3
+// unchanged and layers 4-5 weakly changed; a transplant (3) holds donor 2's
+// layers 0-3 and the base's 4-5. Layer by layer the base is covered by two
+// unrelated models, as a transplant is; but the partial fine-tune's layers
+// 4-5 still relate to the base's, which a donor's own layers would not.
+// (Paper text zoo: both sources were "assembled" that way, and a head-only
+// fine-tune became the parent of six full fine-tunes.)
+TEST(Tree, ABaseIsNotAssembledFromItsPartialFineTuneAndATransplantOfIt) {
+  const auto base = random_sketch(5, 6);
+  auto partial = base;
+  for (std::size_t t = 4; t < 6; ++t) {
+    const auto noise = random_sketch(810 + t, 6).tensors[t].values;
+    for (std::size_t i = 0; i < noise.size(); ++i) partial.tensors[t].values[i] += kWeakChange * noise[i];
+  }
+  compare::prepare(partial);
+  const auto donor = random_sketch(820, 6);
+  auto transplant = donor;
+  for (std::size_t t = 4; t < 6; ++t) transplant.tensors[t] = base.tensors[t];
+  compare::prepare(transplant);
+  std::vector<Sketch> models = {base, partial, donor, transplant};
+  for (uint64_t k = 0; k < 8; ++k) models.push_back(random_sketch(830 + k, 6));  // strangers: a stricter edge level
+  std::vector<const Sketch*> in;
+  for (const auto& m : models) in.push_back(&m);
+
+  const auto tree = build_tree(in);
+  // The premise: the changed layers relate to the base's layer by layer,
+  // yet the partial fine-tune and the transplant are not related as models.
+  const auto changed = compare::compare_sketches(base, partial);
+  int kept = 0;
+  for (const auto& pair : changed.pairs) kept += pair.source >= 4 && pair.verdict == compare::LayerVerdict::Modified;
+  ASSERT_EQ(kept, 2) << "the partial fine-tune's changed layers must still relate to the base's";
+  ASSERT_GT(compare::compare_sketches(partial, transplant).log10_p, tree.log10_edge_level)
+      << "the partial fine-tune and the transplant must not be related as models";
+
+  EXPECT_FALSE(tree.assembled[0]);
+  EXPECT_TRUE(tree.assembled[3]);
+  const auto p = parents(tree, models.size());
+  EXPECT_EQ(p[0], models.size()) << "the base is a root";
+  EXPECT_EQ(p[1], 0u);
 }
 
 }  // namespace

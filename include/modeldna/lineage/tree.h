@@ -10,7 +10,9 @@
 //    it is younger than both, its parent is one of them (the other is named
 //    in also_from), and it is the parent only of models carrying most layers
 //    of both donors' parts, each significant at the edge level (one head
-//    correlated with another's does not count).
+//    correlated with another's does not count). A donor's own layers are
+//    new to the other part: when two or more, and most, of them still relate
+//    to the model's (its partial fine-tune), the model is their base.
 // 3. Edge weights: 10^6 - ln(1 - closeness) + 0.1 x the direction vote
 //    (direction.h) + 0.1 x the parent's summed closeness to its relatives
 //    (relative to the most connected model): near-ties go to the hub.
