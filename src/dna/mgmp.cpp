@@ -132,8 +132,10 @@ std::string MgmpDetector::cannot_read(nn::Network& model) const {
            "of `modeldna bench` work across output sizes)";
   if (c.input != format_)
     return "this " + c.arch + " reads " + c.input.describe() + ", the detector's probes are " + format_.describe();
-  if (settings_.readout == Readout::Features && !projections_.count(feature_width(model)))
-    return "this " + c.arch + "'s last layer reads " + std::to_string(feature_width(model)) +
+  if (settings_.readout == Readout::Logits) return "";
+  const int64_t width = feature_width(model);
+  if (!projections_.count(width))
+    return "this " + c.arch + "'s last layer reads " + std::to_string(width) +
            " features, a width the detector has not seen (a features readout reads only the architectures it was "
            "trained on)";
   return "";

@@ -136,10 +136,9 @@ class PostgresDatabase final : public Database {
     return id_list("SELECT id FROM models WHERE input_kind = $1 ORDER BY id LIMIT $2", kind, limit);
   }
 
-
   std::vector<StoredModel> stored(const std::vector<int64_t>& ids) override {
-    std::map<int64_t, StoredModel> found;
     if (ids.empty()) return {};
+    std::map<int64_t, StoredModel> found;
     std::string array = "{";
     for (std::size_t k = 0; k < ids.size(); ++k) array += (k ? "," : "") + std::to_string(ids[k]);
     array += "}";

@@ -92,9 +92,9 @@ int64_t Registry::remove(const std::string& key) {
 }
 
 std::optional<Fingerprint> Registry::show(const std::string& key) {
-  for (auto& m : db_->stored(resolve(key)))
-    return decode(m.fingerprint, db_->location() + " model " + std::to_string(m.record.id));
-  return std::nullopt;
+  const auto found = db_->stored(resolve(key));
+  if (found.empty()) return std::nullopt;
+  return decode(found.front().fingerprint, db_->location() + " model " + std::to_string(found.front().record.id));
 }
 
 std::vector<std::pair<ModelRecord, Fingerprint>> Registry::fingerprints(const std::vector<int64_t>& ids) {
