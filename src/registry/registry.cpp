@@ -194,46 +194,13 @@ void Registry::place_in_lineage(const Fingerprint& query, const FindOptions& o, 
       if (auto r = db_->record(ids[d])) result.also_from.push_back(*r);
 }
 
-FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
-  MDNA_CHECK(o.alpha > 0 && o.alpha < 1, "--alpha must lie strictly between 0 and 1");
-  MDNA_CHECK(o.top >= 1 && o.neighbours >= 1, "--top and the number of neighbours must be at least 1");
-  const auto start = Clock::now();
-  FindResult result;
-  // The query as the registry would store it (float16 sketches), so an
-  // identical file compares as identical.
-  const Fingerprint query = decode(encode(raw_query), "the query's fingerprint");
-  auto& idx = index();
-  result.index = idx.how_opened();
-  result.timings["index_open_ms"] = ms_since(start);
-
-  const auto search_start = Clock::now();
-  result.same_file = db_->by_content_hash(query.content_hash);
-  std::map<int64_t, Candidate> found;
-  auto propose = [&](int64_t id, const char* how, double score) {
-    if (result.same_file && id == result.same_file->id) return;
-    auto [it, fresh] = found.emplace(id, Candidate{});
-    if (fresh) it->second.found_by = how;
-    it->second.index_score = std::max(it->second.index_score, score);
-  };
-  if (!query.tensor_hashes.empty())
-    for (int64_t id : db_->ids_with_tensors_hash(query.tensors_hash)) propose(id, "tensor hashes", 1.0);
-  for (const auto& hit : idx.search(anchor_vectors(query.sketch), o.neighbours)) propose(hit.id, "index", hit.score);
-  const auto [bucket, bucket_size] = db_->ids_with_shape(query.shape_signature, o.bucket_scan);
-  if (bucket_size <= o.bucket_scan)
-    for (int64_t id : bucket) propose(id, "shape bucket", 0.0);
-  // The N of the correction: the models the index knows, and any newer one
-  // (added by another process since it was opened) that the database
-  // queries proposed. Counting the table instead grew with the registry.
-  result.registry_models = idx.models() - (result.same_file && idx.holds(result.same_file->id) ? 1 : 0);
-  for (const auto& entry : found) result.registry_models += idx.holds(entry.first) ? 0 : 1;
-  result.timings["search_ms"] = ms_since(search_start);
-
-  const auto test_start = Clock::now();
-  std::vector<Candidate> tested;
-  std::map<int64_t, Fingerprint> prints;
-  std::map<int64_t, compare::SketchComparison> comparisons;
-  // Database reads in order (one connection), then the tests side by side:
-  // each is independent of the others.
+// The sketch test of each candidate against the query: database reads in
+// order (one connection), then the tests side by side, each independent of
+// the others. Appends to `tested`, `prints` and `comparisons`.
+void Registry::test_candidates(const Fingerprint& query, const FindOptions& o, const std::vector<int64_t>& ids,
+                               std::map<int64_t, Candidate>& found, std::vector<Candidate>& tested,
+                               std::map<int64_t, Fingerprint>& prints, std::map<int64_t, compare::SketchComparison>& comparisons,
+                               FindResult& result) {
   struct Work {
     int64_t id;
     Candidate candidate;
@@ -245,8 +212,6 @@ FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
     bool other_seed = false;
   };
   std::vector<Work> work;
-  std::vector<int64_t> ids;
-  for (const auto& entry : found) ids.push_back(entry.first);
   for (auto& m : db_->stored(ids)) {
     const int64_t id = m.record.id;
     work.push_back({id, std::move(found.at(id)), std::move(m.record), std::move(m.fingerprint), {}, {}, {}, false});
@@ -293,6 +258,73 @@ FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
     comparisons.emplace(w.id, cmp);
     prints.emplace(w.id, std::move(w.fp));
   }
+}
+
+FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
+  MDNA_CHECK(o.alpha > 0 && o.alpha < 1, "--alpha must lie strictly between 0 and 1");
+  MDNA_CHECK(o.top >= 1 && o.neighbours >= 1, "--top and the number of neighbours must be at least 1");
+  const auto start = Clock::now();
+  FindResult result;
+  // The query as the registry would store it (float16 sketches), so an
+  // identical file compares as identical.
+  const Fingerprint query = decode(encode(raw_query), "the query's fingerprint");
+  auto& idx = index();
+  result.index = idx.how_opened();
+  result.timings["index_open_ms"] = ms_since(start);
+
+  const auto search_start = Clock::now();
+  result.same_file = db_->by_content_hash(query.content_hash);
+  std::map<int64_t, Candidate> found;
+  auto propose = [&](int64_t id, const char* how, double score) {
+    if (result.same_file && id == result.same_file->id) return;
+    auto [it, fresh] = found.emplace(id, Candidate{});
+    if (fresh) it->second.found_by = how;
+    it->second.index_score = std::max(it->second.index_score, score);
+  };
+  if (!query.tensor_hashes.empty())
+    for (int64_t id : db_->ids_with_tensors_hash(query.tensors_hash)) propose(id, "tensor hashes", 1.0);
+  for (const auto& hit : idx.search(anchor_vectors(query.sketch), o.neighbours)) propose(hit.id, "index", hit.score);
+  const auto [bucket, bucket_size] = db_->ids_with_shape(query.shape_signature, o.bucket_scan);
+  if (bucket_size <= o.bucket_scan)
+    for (int64_t id : bucket) propose(id, "shape bucket", 0.0);
+  // The N of the correction: the models the index knows, and any newer one
+  // (added by another process since it was opened) that the database
+  // queries proposed. Counting the table instead grew with the registry.
+  result.registry_models = idx.models() - (result.same_file && idx.holds(result.same_file->id) ? 1 : 0);
+  for (const auto& entry : found) result.registry_models += idx.holds(entry.first) ? 0 : 1;
+  result.timings["search_ms"] = ms_since(search_start);
+
+  const auto test_start = Clock::now();
+  std::vector<Candidate> tested;
+  std::map<int64_t, Fingerprint> prints;
+  std::map<int64_t, compare::SketchComparison> comparisons;
+  // Two rounds: the proposals other than the index's and its closer half
+  // first; its farther half only when the first round found a relative (the
+  // lineage of step 4 needs the query's wider family; an unrelated query's
+  // farther neighbours would cost half the tests and find nothing).
+  std::vector<std::pair<int64_t, double>> by_index;
+  std::vector<int64_t> first, second;
+  const bool bucket_scanned = bucket_size <= o.bucket_scan;
+  for (const auto& [id, c] : found)
+    if (c.found_by == "index" && !(bucket_scanned && std::count(bucket.begin(), bucket.end(), id)))
+      by_index.emplace_back(id, c.index_score);
+    else first.push_back(id);
+  std::stable_sort(by_index.begin(), by_index.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (std::size_t k = 0; k < by_index.size(); ++k) (k < (by_index.size() + 1) / 2 ? first : second).push_back(by_index[k].first);
+  const double first_round_level = std::log10(o.alpha / static_cast<double>(std::max<int64_t>(result.registry_models, 1)));
+  test_candidates(query, o, first, found, tested, prints, comparisons, result);
+  const bool relative_found =
+      std::any_of(tested.begin(), tested.end(), [&](const Candidate& c) { return c.log10_p < first_round_level; });
+  if (relative_found) test_candidates(query, o, second, found, tested, prints, comparisons, result);
+  else if (!second.empty())
+    result.notes.push_back("the index's " + std::to_string(second.size()) +
+                           " farther proposals were not tested: none of the closer ones is related (they count with p = 1)");
+  // Closest to the index first, whatever the rounds: ties in p (copied
+  // layers) and in closeness are then broken the same way for the same
+  // candidates, in favour of what the index ranks closer.
+  std::sort(tested.begin(), tested.end(), [](const Candidate& a, const Candidate& b) {
+    return a.index_score != b.index_score ? a.index_score > b.index_score : a.model.id < b.model.id;
+  });
   result.tested = static_cast<int64_t>(tested.size());
   result.timings["tests_ms"] = ms_since(test_start);
 

@@ -31,6 +31,15 @@ class RegistryFiles : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = testing::fresh_temp_dir(); }
   std::string file(const std::string& name) const { return dir_ + "/" + name; }
+  // Registers `source` and `count` unrelated models (seeds from `first_seed`,
+  // files unrelated-<seed>); returns the source's fingerprint.
+  Fingerprint add_source_and_strangers(Registry& reg, const Tensors& source, uint64_t first_seed, int count) const {
+    const auto source_fp = fingerprint_of(write_model(file("source.safetensors"), source));
+    reg.add(source_fp);
+    for (uint64_t s = first_seed; s < first_seed + static_cast<uint64_t>(count); ++s)
+      reg.add(fingerprint_of(write_model(file("unrelated-" + std::to_string(s) + ".safetensors"), random_model(s))));
+    return source_fp;
+  }
   std::string dir_;
 };
 
@@ -75,6 +84,14 @@ TEST_F(RegistryFiles, EveryTruncationAndAHostileHeaderAreRefused) {
   bad[8] = 9;  // the version, little-endian after the 8-byte magic
   EXPECT_THROW_MSG(decode(bad, "registry #7"), FormatError, "fingerprint version 9");
   EXPECT_THROW_MSG(decode(bytes + "tail", "registry #7"), FormatError, "payload");
+  // The binary header (offset 16, after magic, version and its length H)
+  // opens with the path's u32 length: one past the header is refused.
+  bad = bytes;
+  bad[16] = bad[17] = bad[18] = bad[19] = '\xff';
+  EXPECT_THROW_MSG(decode(bad, "registry #7"), FormatError, "truncated in the path");
+  bad = bytes;
+  ++bad[12];  // H one byte longer: the header ends in a byte no field reads
+  EXPECT_THROW_MSG(decode(bad, "registry #7"), FormatError, "1 bytes after its last field");
   EXPECT_THROW_MSG(decode(std::string(kMaxFingerprintBytes + 1, 'x'), "registry #7"), FormatError, "more than");
 }
 
@@ -83,9 +100,44 @@ TEST(Fingerprint, TheCommittedFuzzSeedsDecode) {
   for (const char* name : {"lenet-s0.fingerprint", "lenet-s0-int8.fingerprint"}) {
     const std::string path = std::string(MODELDNA_SOURCE_DIR) + "/tests/registry/fixtures/" + name;
     const auto fp = decode(read_file(path), path);
+    EXPECT_EQ(fp.version, kFingerprintVersion) << name;
     EXPECT_EQ(fp.architecture, "lenet") << name;
     EXPECT_FALSE(fp.sketch.tensors.empty()) << name;
     EXPECT_TRUE(fp.outputs.has_value()) << name;
+    EXPECT_EQ(encode(fp), read_file(path)) << name;
+  }
+}
+
+TEST(Fingerprint, VersionOneIsStillReadAndReEncodesWithoutLoss) {
+  // Written by the build before the binary header (tests/registry/fixtures/README.md).
+  for (const char* name : {"lenet-s0.v1.fingerprint", "lenet-s0-int8.v1.fingerprint"}) {
+    const std::string path = std::string(MODELDNA_SOURCE_DIR) + "/tests/registry/fixtures/" + name;
+    const auto old = decode(read_file(path), path);
+    EXPECT_EQ(old.version, 1u) << name;
+    ASSERT_TRUE(old.outputs.has_value()) << name;
+    const auto now = decode(encode(old), "re-encoded");
+    EXPECT_EQ(now.version, kFingerprintVersion);
+    EXPECT_EQ(now.path, old.path);
+    EXPECT_EQ(now.content_hash, old.content_hash);
+    EXPECT_EQ(now.format, old.format);
+    EXPECT_EQ(now.parameters, old.parameters);
+    EXPECT_EQ(now.architecture, "lenet");
+    EXPECT_EQ(now.shape_signature, old.shape_signature);
+    EXPECT_EQ(now.tensor_hashes, old.tensor_hashes);
+    EXPECT_EQ(now.tensors_hash, old.tensors_hash);
+    EXPECT_EQ(now.sketch.seed, old.sketch.seed);
+    EXPECT_EQ(now.sketch.candidates, old.sketch.candidates);
+    ASSERT_EQ(now.sketch.tensors.size(), old.sketch.tensors.size());
+    for (std::size_t t = 0; t < old.sketch.tensors.size(); ++t) {
+      const auto& a = old.sketch.tensors[t];
+      const auto& b = now.sketch.tensors[t];
+      EXPECT_EQ(b.name, a.name);
+      EXPECT_EQ(b.dims, a.dims);
+      EXPECT_EQ(b.values, a.values) << a.name;  // bit for bit: float16 under the same scale
+      EXPECT_EQ(b.kurtosis, a.kurtosis);
+      EXPECT_EQ(b.lossy, a.lossy);
+    }
+    EXPECT_EQ(now.outputs->logits, old.outputs->logits);
   }
 }
 
@@ -159,10 +211,7 @@ TEST(Holm, StepDownByHand) {
 TEST_F(RegistryFiles, FindNamesTheParentAndNoParentForAnUnrelatedModel) {
   const auto source = random_model(10);
   Registry reg(file("r.sqlite"));
-  const auto source_fp = fingerprint_of(write_model(file("source.safetensors"), source));
-  reg.add(source_fp);
-  for (uint64_t s = 11; s < 16; ++s)
-    reg.add(fingerprint_of(write_model(file("unrelated-" + std::to_string(s) + ".safetensors"), random_model(s))));
+  const auto source_fp = add_source_and_strangers(reg, source, 11, 5);
 
   const auto child = reg.find(fingerprint_of(write_model(file("child.safetensors"), perturbed(source, 20, 0.3f))), {});
   ASSERT_TRUE(child.parent) << to_json(child).dump(1);
@@ -194,6 +243,27 @@ TEST_F(RegistryFiles, FindNamesTheParentAndNoParentForAnUnrelatedModel) {
   ASSERT_FALSE(found_late.candidates.empty());
   EXPECT_EQ(found_late.candidates.front().model.path, late.path);
   EXPECT_TRUE(found_late.candidates.front().significant);
+}
+
+TEST_F(RegistryFiles, FindTestsTheIndexsFartherHalfOnlyWhenTheCloserHalfHoldsARelative) {
+  const auto source = random_model(40);
+  Registry reg(file("r.sqlite"));
+  const auto source_fp = add_source_and_strangers(reg, source, 41, 6);
+  FindOptions o;
+  o.neighbours = 4;
+  o.bucket_scan = 0;  // every model shares one shape: only the index proposes
+
+  const auto stranger = reg.find(fingerprint_of(write_model(file("stranger.safetensors"), random_model(50))), o);
+  EXPECT_FALSE(stranger.parent);
+  EXPECT_EQ(stranger.tested, 2) << to_json(stranger).dump(1);
+  EXPECT_NE(stranger.notes.dump().find("2 farther proposals were not tested"), std::string::npos) << stranger.notes.dump();
+  EXPECT_EQ(stranger.registry_models, 7);  // the untested count in the correction all the same
+
+  const auto child = reg.find(fingerprint_of(write_model(file("child.safetensors"), perturbed(source, 51, 0.3f))), o);
+  ASSERT_TRUE(child.parent) << to_json(child).dump(1);
+  EXPECT_EQ(child.parent->model.path, source_fp.path);
+  EXPECT_EQ(child.tested, 4);
+  EXPECT_EQ(child.notes.dump().find("not tested"), std::string::npos) << child.notes.dump();
 }
 
 TEST_F(RegistryFiles, TheTreeLinksChildrenToTheirSourceAndLeavesStrangersAsRoots) {

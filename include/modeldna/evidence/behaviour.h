@@ -41,7 +41,7 @@ struct BehaviourOptions {
 
 /// What a network reads, as a stable key ("images 1x28x28", "token ids,
 /// vocabulary 4000, length 64"): fingerprints store it and registries look
-/// models up by it, so its spelling is part of fingerprint-v1.
+/// models up by it, so its spelling is part of the fingerprint format.
 std::string input_kind(const nn::ArchConfig& arch);
 
 /// The probes run_behaviour shows models of `arch` (seeded by options.seed).

@@ -86,6 +86,9 @@ class Registry {
 
  private:
   std::vector<int64_t> resolve(const std::string& id_or_path);
+  void test_candidates(const Fingerprint& query, const FindOptions& options, const std::vector<int64_t>& ids,
+                       std::map<int64_t, Candidate>& found, std::vector<Candidate>& tested, std::map<int64_t, Fingerprint>& prints,
+                       std::map<int64_t, compare::SketchComparison>& comparisons, FindResult& result);
   void place_in_lineage(const Fingerprint& query, const FindOptions& options, std::vector<Candidate>& tested,
                         const std::map<int64_t, Fingerprint>& prints,
                         const std::map<int64_t, compare::SketchComparison>& comparisons, FindResult& result);
