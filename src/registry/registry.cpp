@@ -285,7 +285,8 @@ FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
     for (int64_t id : db_->ids_with_tensors_hash(query.tensors_hash)) propose(id, "tensor hashes", 1.0);
   for (const auto& hit : idx.search(anchor_vectors(query.sketch), o.neighbours)) propose(hit.id, "index", hit.score);
   const auto [bucket, bucket_size] = db_->ids_with_shape(query.shape_signature, o.bucket_scan);
-  if (bucket_size <= o.bucket_scan)
+  const bool bucket_scanned = bucket_size <= o.bucket_scan;
+  if (bucket_scanned)
     for (int64_t id : bucket) propose(id, "shape bucket", 0.0);
   // The N of the correction: the models the index knows, and any newer one
   // (added by another process since it was opened) that the database
@@ -304,7 +305,6 @@ FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
   // farther neighbours would cost half the tests and find nothing).
   std::vector<std::pair<int64_t, double>> by_index;
   std::vector<int64_t> first, second;
-  const bool bucket_scanned = bucket_size <= o.bucket_scan;
   for (const auto& [id, c] : found)
     if (c.found_by == "index" && !(bucket_scanned && std::count(bucket.begin(), bucket.end(), id)))
       by_index.emplace_back(id, c.index_score);

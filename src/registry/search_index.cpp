@@ -103,15 +103,12 @@ void SearchIndex::insert(const std::vector<std::pair<int64_t, std::vector<float>
   // On one thread: faiss links HNSW nodes in parallel in whatever order the
   // threads reach them, so two builds of one registry gave different graphs,
   // different neighbours and different `find` answers (BENCHMARKS.md).
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  try {
-    faiss_->index->add_with_ids(static_cast<faiss::Index::idx_t>(labels.size()), vectors.data(), labels.data());
-  } catch (...) {
-    omp_set_num_threads(threads);
-    throw;
-  }
-  omp_set_num_threads(threads);
+  struct OneThread {
+    const int threads = omp_get_max_threads();
+    OneThread() { omp_set_num_threads(1); }
+    ~OneThread() { omp_set_num_threads(threads); }
+  } one_thread;
+  faiss_->index->add_with_ids(static_cast<faiss::Index::idx_t>(labels.size()), vectors.data(), labels.data());
 }
 
 void SearchIndex::add(int64_t id, const std::vector<float>& anchors) {

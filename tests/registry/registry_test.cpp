@@ -90,7 +90,10 @@ TEST_F(RegistryFiles, EveryTruncationAndAHostileHeaderAreRefused) {
   bad[16] = bad[17] = bad[18] = bad[19] = '\xff';
   EXPECT_THROW_MSG(decode(bad, "registry #7"), FormatError, "truncated in the path");
   bad = bytes;
-  ++bad[12];  // H one byte longer: the header ends in a byte no field reads
+  uint32_t header_bytes = 0;  // H, little-endian at offset 12
+  for (int i = 0; i < 4; ++i) header_bytes |= static_cast<uint32_t>(static_cast<unsigned char>(bad[12 + i])) << (8 * i);
+  ++header_bytes;  // one byte longer: the header ends in a byte no field reads
+  for (int i = 0; i < 4; ++i) bad[12 + i] = static_cast<char>((header_bytes >> (8 * i)) & 0xff);
   EXPECT_THROW_MSG(decode(bad, "registry #7"), FormatError, "1 bytes after its last field");
   EXPECT_THROW_MSG(decode(std::string(kMaxFingerprintBytes + 1, 'x'), "registry #7"), FormatError, "more than");
 }
