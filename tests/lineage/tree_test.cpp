@@ -162,5 +162,41 @@ TEST(Tree, ABaseIsNotAssembledFromItsPartialFineTuneAndATransplantOfIt) {
   EXPECT_EQ(p[1], 0u);
 }
 
+// A base (0) with three fine-tunes (1-3), the first gentle (moved by 0.1,
+// more than compare's 0.03 for an unchanged copy), two transplants holding
+// the base's last layer verbatim (4, 5; they make the base the family's
+// hub), and the gentle fine-tune pruned as the zoos prune (a quarter of its
+// values zeroed, then a short recovery that moves the rest a little) (6).
+// The pruned model is a little closer to the fine-tune than to the base;
+// with the hub terms the base would win the near-tie (checked: this test
+// failed before a lossy child's edges lost them).
+TEST(Tree, APrunedModelHangsUnderTheModelItWasPrunedFrom) {
+  const auto base = random_sketch(7, 6);
+  std::vector<Sketch> models = {base, moved(base, 900, 0.1f)};
+  for (uint64_t k = 0; k < 2; ++k) models.push_back(moved(base, 901 + k, 0.45f));
+  for (uint64_t k = 0; k < 2; ++k) {
+    auto transplant = random_sketch(910 + k, 6);
+    transplant.tensors[5] = base.tensors[5];
+    compare::prepare(transplant);
+    models.push_back(transplant);
+  }
+  auto pruned = moved(models[1], 920, 0.05f);
+  for (auto& t : pruned.tensors) {
+    for (std::size_t i = 0; i < t.values.size(); i += 4) t.values[i] = 0.0f;
+    t.zero_fraction = 0.25;
+  }
+  compare::prepare(pruned);
+  models.push_back(pruned);
+  std::vector<const Sketch*> in;
+  for (const auto& m : models) in.push_back(&m);
+  const double to_finetune = compare::compare_sketches(models[1], pruned).closeness;
+  const double to_base = compare::compare_sketches(base, pruned).closeness;
+  ASSERT_GT(to_finetune, to_base);
+  ASSERT_LT(to_finetune - to_base, 0.01) << "the test needs a near-tie";
+  const auto p = parents(build_tree(in), models.size());
+  EXPECT_EQ(p[6], 1u) << "the pruned model's parent";
+  EXPECT_EQ(p[1], 0u);
+}
+
 }  // namespace
 }  // namespace modeldna::lineage

@@ -15,7 +15,8 @@
 //    to the model's (its partial fine-tune), the model is their base.
 // 3. Edge weights: 10^6 - ln(1 - closeness) + 0.1 x the direction vote
 //    (direction.h) + 0.1 x the parent's summed closeness to its relatives
-//    (relative to the most connected model): near-ties go to the hub.
+//    (relative to the most connected model): near-ties go to the hub,
+//    except for a pruned or quantized child, whose parent is the closest.
 //    Quantization and pruning forbid the reverse edge outright, and two
 //    models pruned alike are never parent and child. A partial fine-tune
 //    (some layers an unchanged copy of a whole relative whose layers more
