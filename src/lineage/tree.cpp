@@ -231,15 +231,18 @@ Tree build_tree(const std::vector<const compare::ModelSketch*>& models, const Tr
       if (!may_parent(u, v)) continue;
       // An assembled model's parent is one of its donors (the other is named in also_from).
       if (assembly[v] && u != assembly[v]->a && u != assembly[v]->b) continue;
-      // The hub terms settle near-ties among fine-tunes; a pruned or
-      // quantized model is a near-copy of the one it was taken from, and a
-      // gentle fine-tune leaves it almost as close to its grandparent, the
-      // hub, which would win (paper image zoo: two AlexNet fine-tunes' pruned
-      // copies hung under the source). Its parent is the closest.
-      const double hub = vote.score >= 1 ? 0.0 : o.hub_weight * (centrality[u] / most_central + copies[u] / most_copied);
-      w[u + 1][v + 1] = kEdgeBase + edge_strength(f.closeness) + o.direction_weight * vote.score + hub -
-                        (tree.assembled[u] ? kAssembledParentPenalty : 0) -
-                        (vote.score >= 1 ? 0.0 : partial_penalty(u, v));
+      // The hub terms and the partial-fine-tune penalty settle near-ties
+      // among fine-tunes. A pruned or quantized model (the lossy vote) is a
+      // near-copy of the one it was taken from, and a gentle fine-tune leaves
+      // it almost as close to its grandparent, the hub, which would win
+      // (paper image zoo: two AlexNet fine-tunes' pruned copies hung under
+      // the source). Its parent is the closest.
+      const bool lossy_child = vote.score >= 1;
+      const double near_tie_terms =
+          lossy_child ? 0.0
+                      : o.hub_weight * (centrality[u] / most_central + copies[u] / most_copied) - partial_penalty(u, v);
+      w[u + 1][v + 1] = kEdgeBase + edge_strength(f.closeness) + o.direction_weight * vote.score + near_tie_terms -
+                        (tree.assembled[u] ? kAssembledParentPenalty : 0);
     }
   }
 

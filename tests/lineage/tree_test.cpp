@@ -31,6 +31,14 @@ Sketch moved(const Sketch& base, uint64_t seed, float scale) {
   return out;
 }
 
+// A transplant: an unrelated model (`seed`) holding `base`'s last layer verbatim.
+Sketch with_last_layer_of(const Sketch& base, uint64_t seed) {
+  auto transplant = random_sketch(seed, 6);
+  transplant.tensors[5] = base.tensors[5];
+  compare::prepare(transplant);
+  return transplant;
+}
+
 std::vector<std::size_t> parents(const Tree& tree, std::size_t n) {
   std::vector<std::size_t> out(n, n);  // n: a root
   for (const auto& e : tree.edges) out[e.child] = e.parent;
@@ -99,12 +107,7 @@ TEST(Tree, FullFineTunesOfABaseAreNotChildrenOfItsHeadOnlyFineTune) {
     return s;
   };
   std::vector<Sketch> models = {base, with_last(base, 0.3f, 401)};
-  for (uint64_t k = 0; k < 2; ++k) {
-    auto transplant = random_sketch(500 + k, 6);
-    transplant.tensors[5] = base.tensors[5];
-    compare::prepare(transplant);
-    models.push_back(transplant);
-  }
+  for (uint64_t k = 0; k < 2; ++k) models.push_back(with_last_layer_of(base, 500 + k));
   for (uint64_t k = 0; k < 3; ++k) models.push_back(with_last(moved(base, 600 + k, 0.25f), 0.3f, 700 + k));
   std::vector<const Sketch*> in;
   for (const auto& m : models) in.push_back(&m);
@@ -174,12 +177,7 @@ TEST(Tree, APrunedModelHangsUnderTheModelItWasPrunedFrom) {
   const auto base = random_sketch(7, 6);
   std::vector<Sketch> models = {base, moved(base, 900, 0.1f)};
   for (uint64_t k = 0; k < 2; ++k) models.push_back(moved(base, 901 + k, 0.45f));
-  for (uint64_t k = 0; k < 2; ++k) {
-    auto transplant = random_sketch(910 + k, 6);
-    transplant.tensors[5] = base.tensors[5];
-    compare::prepare(transplant);
-    models.push_back(transplant);
-  }
+  for (uint64_t k = 0; k < 2; ++k) models.push_back(with_last_layer_of(base, 910 + k));
   auto pruned = moved(models[1], 920, 0.05f);
   for (auto& t : pruned.tensors) {
     for (std::size_t i = 0; i < t.values.size(); i += 4) t.values[i] = 0.0f;
