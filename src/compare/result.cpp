@@ -1,6 +1,7 @@
 // Names of compare's closed sets, fusing behavioural evidence, and the JSON
 // of docs/spec/compare-v1.md.
 #include <cmath>
+#include <cstdio>
 
 #include "modeldna/compare/compare.h"
 #include "modeldna/compare/stats.h"
@@ -41,6 +42,17 @@ std::string_view layer_verdict_name(LayerVerdict v) {
   throw InternalError("invalid LayerVerdict");
 }
 
+std::string_view decided_by_name(DecidedBy d) {
+  switch (d) {
+    case DecidedBy::WhiteBox: return "white-box";
+    case DecidedBy::BlackBox: return "black-box";
+    case DecidedBy::WhiteAndBlackBox: return "white-box and black-box";
+    case DecidedBy::Identity: return "identity";
+    case DecidedBy::None: return "none";
+  }
+  throw InternalError("invalid DecidedBy");
+}
+
 std::string_view exclusion_name(Exclusion e) {
   switch (e) {
     case Exclusion::NotLearned: return "not learned";
@@ -52,6 +64,13 @@ std::string_view exclusion_name(Exclusion e) {
   throw InternalError("invalid Exclusion");
 }
 
+std::string p_value_text(double log10_p) {
+  char buffer[48];
+  if (log10_p > -4) std::snprintf(buffer, sizeof buffer, "%.4g", std::pow(10.0, log10_p));
+  else std::snprintf(buffer, sizeof buffer, "1e%.1f", log10_p);
+  return buffer;
+}
+
 double CompareResult::p_value() const { return std::pow(10.0, log10_p); }
 
 void fuse(CompareResult& r, BlackBoxEvidence bb, const CompareOptions& o) {
@@ -61,27 +80,41 @@ void fuse(CompareResult& r, BlackBoxEvidence bb, const CompareOptions& o) {
     r.notes.push_back("black-box evidence: " + b.reason);
     return;
   }
+  if (!b.log10_p) {
+    // Behaviour without a calibrated null can neither clear nor implicate.
+    r.notes.push_back("black-box evidence has no reference panel, so no p-value: the verdict rests on the weights");
+    return;
+  }
   const double level = std::log10(o.alpha);
-  if (b.log10_p && r.tested_layers > 0) {
-    // Two families of evidence: Bonferroni over both.
+  const bool white_tested = r.tested_layers > 0;
+  if (white_tested) {
     r.log10_p = bonferroni_log10(std::min(r.log10_p_white_box, *b.log10_p), 2);
     r.combination = "Bonferroni over the white-box layers, then over the white-box and black-box families";
-  } else if (b.log10_p) {
+  } else {
     r.log10_p = *b.log10_p;
     r.combination = "black-box only (" + b.calibration + ")";
   }
-  const bool white_derived = r.verdict == Verdict::Derived;
-  const bool black_derived = b.log10_p && *b.log10_p < level;
-  if (!white_derived && black_derived) {
-    r.verdict = Verdict::Derived;
-    r.decided_by = "black-box";
-    r.relation = Relation::Distilled;
-  } else if (white_derived && black_derived) {
-    r.decided_by += " and black-box";
-  } else if (!white_derived && !b.log10_p && b.score > 0) {
-    // Behaviour without a calibrated null cannot clear the target.
-    r.notes.push_back("black-box evidence has no reference panel, so no p-value: the verdict rests on the weights");
+  if (r.decided_by == DecidedBy::Identity) return;
+  const bool white_alone = white_tested && bonferroni_log10(r.log10_p_white_box, 2) < level;
+  const bool black_alone = bonferroni_log10(*b.log10_p, white_tested ? 2 : 1) < level;
+  if (!(r.log10_p < level)) {
+    // Weights tested yet inconclusive: a relabelling without an exact
+    // p-value withholds "independent" (white_box.cpp).
+    if (r.verdict == Verdict::Inconclusive && white_tested) return;
+    if (r.verdict == Verdict::Derived)
+      r.notes.push_back("the white-box p-value alone is below alpha, but not after Bonferroni over both families");
+    r.verdict = Verdict::Independent;
+    r.relation = Relation::None;
+    r.decided_by = white_tested ? DecidedBy::WhiteAndBlackBox : DecidedBy::BlackBox;
+    return;
   }
+  const bool weights_said_derived = r.verdict == Verdict::Derived;
+  r.verdict = Verdict::Derived;
+  if (white_alone && black_alone) r.decided_by = DecidedBy::WhiteAndBlackBox;
+  else if (white_alone) r.decided_by = DecidedBy::WhiteBox;
+  else r.decided_by = DecidedBy::BlackBox;
+  // No weight trace at the level, yet the behaviour follows the source's.
+  if (!weights_said_derived && r.decided_by == DecidedBy::BlackBox) r.relation = Relation::Distilled;
 }
 
 nlohmann::json to_json(const CompareResult& r) {
@@ -105,6 +138,7 @@ nlohmann::json to_json(const CompareResult& r) {
       j["units_sampled"] = l.units;
       j["inputs_sampled"] = l.inputs;
       j["permuted"] = l.permuted;
+      j["tested_over"] = l.over_inputs ? "inputs" : "units";
       j["relative_difference"] = l.relative_difference;
       j["max_abs_difference"] = l.max_abs_difference;
       j["zero_fraction"] = {{"source", l.zero_fraction_source}, {"target", l.zero_fraction_target}};
@@ -130,7 +164,7 @@ nlohmann::json to_json(const CompareResult& r) {
           {"p_value", r.p_value()},
           {"log10_p", r.log10_p},
           {"relation", relation_name(r.relation)},
-          {"decided_by", r.decided_by},
+          {"decided_by", decided_by_name(r.decided_by)},
           {"evidence",
            {{"white_box",
              {{"log10_p", r.log10_p_white_box},

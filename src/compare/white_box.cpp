@@ -142,7 +142,10 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
     // Inputs relabelled like the previous layer's units, when they are those
     // units (a kernel's input channels, or a dense layer's flattened
     // channel-major features: input j belongs to unit j / (inputs / units)).
-    const bool carry = !carried.empty() && shape.dims.size() >= 2 && carried_units > 0 && shape.inputs % carried_units == 0;
+    // A head is seen over its inputs (pairing.cpp): its units are the
+    // carried units themselves, not its inputs, so nothing is carried there.
+    const bool carry = !carried.empty() && !shape.output_head && shape.dims.size() >= 2 && carried_units > 0 &&
+                       shape.inputs % carried_units == 0;
     const int64_t group = carry ? shape.inputs / carried_units : 1;
     std::vector<int64_t> target_inputs = inputs;
     if (carry)
@@ -151,13 +154,13 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
     const auto b = read_units(target, *p.target->info, p.target->shape, units, target_inputs);
     const auto c = similarity(a, b, units.size(), units.size(), inputs.size());
     const auto test = alignment_test(c, static_cast<int64_t>(units.size()), seed + 2);
+    layer.over_inputs = shape.output_head;
     layer.units = static_cast<int64_t>(units.size());
     layer.inputs = static_cast<int64_t>(inputs.size());
     layer.similarity = test.statistic;
     layer.null_similarity = test.null_mean;
     layer.z = test.z;
     layer.log10_p = test.log10_p;
-    layer.exact_p = test.exact;
     const auto d = detail::differences(a, b);
     layer.max_abs_difference = d.max_abs;
     layer.relative_difference = d.relative;
@@ -166,8 +169,14 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
     // Done with these tensors: their pages may leave memory (bounded RSS).
     source.release(*p.source->info);
     target.release(*p.target->info);
-    ++r.tested_layers;
-    min_log10_p = std::min(min_log10_p, layer.log10_p);
+    // A test on inputs relabelled by a search over values is no longer the
+    // exact permutation test (the search looked at the units it relabels):
+    // such a layer is reported, and kept out of the calibrated p-value.
+    layer.exact_p = test.exact && !carry;
+    if (!carry) {
+      ++r.tested_layers;
+      min_log10_p = std::min(min_log10_p, layer.log10_p);
+    }
 
     const bool aligned = layer.log10_p < std::log10(o.alpha / static_cast<double>(std::max<std::size_t>(pairs.size(), 1)));
     if (aligned && carry && test.statistic > 0.5) {
@@ -206,23 +215,30 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
   }
   r.identical_files = same_bytes(source.files(), target.files());
 
-  if (k == 0) {
+  // The verdict is the decision on the printed p-value; a relabelling found
+  // by searching has no exact null yet, so it can withhold "independent"
+  // but never decide "derived".
+  if (r.identical_files) {
+    r.verdict = Verdict::Derived;
+    r.decided_by = DecidedBy::Identity;
+  } else if (r.log10_p < std::log10(o.alpha)) {
+    r.verdict = Verdict::Derived;
+    r.decided_by = DecidedBy::WhiteBox;
+  } else if (any_permuted) {
     r.verdict = Verdict::Inconclusive;
-    r.decided_by = "none";
+    r.decided_by = DecidedBy::None;
+    r.notes.push_back("the target's units match the source's after a relabelling found by search, which has no exact "
+                      "p-value: neither derived nor independent at this level");
+  } else if (k == 0) {
+    r.verdict = Verdict::Inconclusive;
+    r.decided_by = DecidedBy::None;
     r.notes.push_back(s_candidates.empty() || t_candidates.empty()
                           ? "no learned tensor to test in one of the models"
                           : "no tensor of the target has the canonical shape of a source tensor: white-box evidence does "
                             "not apply (different architectures)");
-  } else if (r.log10_p < std::log10(o.alpha) || any_permuted) {
-    r.verdict = Verdict::Derived;
-    r.decided_by = any_permuted && r.log10_p >= std::log10(o.alpha) ? "white-box (relabelled units)" : "white-box";
   } else {
     r.verdict = Verdict::Independent;
-    r.decided_by = "white-box";
-  }
-  if (r.identical_files) {
-    r.verdict = Verdict::Derived;
-    r.decided_by = "identity";
+    r.decided_by = DecidedBy::WhiteBox;
   }
   r.relation = detail::guess_relation(r, source, target);
   r.timings["white_box_ms"] = ms_since(start);

@@ -67,7 +67,10 @@ double correlation_similarity(const torch::Tensor& a, const torch::Tensor& b) {
 }  // namespace
 
 double log10_student_upper_tail(double t, double df) {
-  if (t <= 0) return std::log10(1 - std::pow(10.0, log10_student_upper_tail(-t, df)));
+  // The distribution is symmetric about 0: P(T >= 0) = 1/2, and below 0 the
+  // tail is the complement of the mirrored one (t = -0.0 must not recurse).
+  if (t == 0) return std::log10(0.5);
+  if (t < 0) return std::log1p(-std::pow(10.0, log10_student_upper_tail(-t, df))) / std::log(10.0);
   // P(T >= t) = I_{df / (df + t^2)}(df / 2, 1 / 2) / 2
   return (log_incomplete_beta(df / 2, 0.5, df / (df + t * t)) - std::log(2.0)) / std::log(10.0);
 }
@@ -180,40 +183,6 @@ data::Dataset probe_data(const nn::ArchConfig& arch, const BehaviourOptions& o) 
 
 ProbeSet behaviour_probes(const nn::ArchConfig& arch, const BehaviourOptions& o) {
   return make_probe_set(probe_data(arch, o), o.probes, o.seed);
-}
-
-compare::BlackBoxEvidence run_behaviour(const nn::LoadedModel& source, const nn::LoadedModel& target,
-                                        const std::vector<nn::LoadedModel>& references, const BehaviourOptions& o) {
-  compare::BlackBoxEvidence e;
-  if (!source.network || !target.network) {
-    e.reason = "both models must be runnable (a built-in architecture) for behavioural evidence";
-    return e;
-  }
-  const auto& arch = source.network->config();
-  if (input_kind(arch) != input_kind(target.network->config())) {
-    e.reason = "the models read different inputs (" + input_kind(arch) + " and " + input_kind(target.network->config()) + ")";
-    return e;
-  }
-  const auto probes = behaviour_probes(arch, o);
-  const auto forward_start = std::chrono::steady_clock::now();
-  const auto s = observe("source", source.network, probes, source.store);
-  const auto t = observe("target", target.network, probes, target.store);
-  std::vector<ModelOutputs> observed;
-  observed.reserve(references.size());
-  for (std::size_t i = 0; i < references.size(); ++i) {
-    const auto& r = references[i];
-    if (!r.network || input_kind(r.network->config()) != input_kind(arch))
-      throw UsageError("reference " + std::to_string(i + 1) + " (" + (r.store ? r.store->path() : "?") +
-                       ") reads other inputs than the source");
-    observed.push_back(observe("reference", r.network, probes, r.store));
-  }
-  const double forward_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - forward_start).count();
-  std::vector<const ModelOutputs*> panel;
-  for (const auto& r : observed) panel.push_back(&r);
-  auto evidence = behavioural_evidence(probes, s, t, panel);
-  evidence.signals["forward_ms"] = forward_ms;
-  return evidence;
 }
 
 }  // namespace modeldna::evidence

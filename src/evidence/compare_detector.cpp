@@ -6,7 +6,8 @@
 
 #include "detectors.h"
 #include "modeldna/compare/compare.h"
-#include "modeldna/evidence/behaviour.h"
+#include "modeldna/compare/compare_files.h"
+#include "modeldna/evidence/model_behaviour.h"
 
 namespace modeldna::evidence {
 namespace {
@@ -26,13 +27,17 @@ class CompareDetector : public Detector {
     return compare(probes, source, target, {});
   }
 
-  Evidence compare(const ProbeSet& probes, const ModelOutputs& source, const ModelOutputs& target,
+  Evidence compare(const ProbeSet&, const ModelOutputs& source, const ModelOutputs& target,
                    const std::vector<const ModelOutputs*>& references) override {
     if (!source.store || !target.store) return detail::not_applicable("needs both models' files");
-    compare::CompareOptions options;
-    auto result = compare::compare_weights(*source.store, *target.store, options);
-    if (source.logits.defined() && target.logits.defined())
-      compare::fuse(result, behavioural_evidence(probes, source, target, references), options);
+    // What the CLI runs: compare_stores with the CLI's defaults and probes
+    // (the bench's own probe set is not used), references from their files.
+    compare::CompareFilesOptions options;
+    options.black_box = source.logits.defined() && target.logits.defined();
+    std::vector<compare::StorePtr> reference_stores;
+    for (const ModelOutputs* r : references)
+      if (r && r->store) reference_stores.push_back(r->store);
+    auto result = compare::compare_stores(source.store, target.store, reference_stores, options, &behaviour_);
     Evidence e;
     // The same tensors bit for bit are the strongest evidence there is, whatever
     // p-value the sampled test reaches on them.
@@ -41,7 +46,7 @@ class CompareDetector : public Detector {
                  {"relation", compare::relation_name(result.relation)},
                  {"log10_p", result.log10_p},
                  {"log10_p_white_box", result.log10_p_white_box},
-                 {"decided_by", result.decided_by},
+                 {"decided_by", compare::decided_by_name(result.decided_by)},
                  {"tested_layers", result.tested_layers}};
     if (result.black_box.available) {
       e.details["behavioural_similarity"] = result.black_box.score;
@@ -51,6 +56,9 @@ class CompareDetector : public Detector {
     }
     return e;
   }
+
+ private:
+  ModelBehaviour behaviour_;  // each model run once per bench
 };
 
 }  // namespace

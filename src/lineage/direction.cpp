@@ -10,9 +10,6 @@ constexpr double kPrunedZeros = 0.05;
 // A mean log-kurtosis change below this is noise.
 constexpr double kKurtosisNoise = 0.005;
 constexpr double kKurtosisScale = 0.02;
-// A layer changed when its values moved by more than this fraction (what
-// float16 or int8 storage alone cannot do).
-constexpr double kChanged = 0.03;
 
 }  // namespace
 
@@ -26,7 +23,7 @@ DirectionVote direction(const compare::ModelSketch& a, const compare::ModelSketc
     lossy_a += x.lossy && !y.lossy;
     zeros += y.zero_fraction - x.zero_fraction;
     zeros_both += std::min(y.zero_fraction, x.zero_fraction);
-    if (p.verdict != compare::LayerVerdict::New && p.relative_difference > kChanged && x.kurtosis > 0 && y.kurtosis > 0) {
+    if (p.verdict != compare::LayerVerdict::New && p.relative_difference > compare::kUnchangedRelativeDifference && x.kurtosis > 0 && y.kurtosis > 0) {
       log_kurtosis += std::log(y.kurtosis / x.kurtosis);
       ++changed;
     }

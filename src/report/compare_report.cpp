@@ -21,11 +21,6 @@ std::string number(double v, const char* format = "%.3f") {
   return buffer;
 }
 
-std::string p_text(double log10_p) {
-  if (log10_p > -4) return number(std::pow(10.0, log10_p), "%.4g");
-  return "1e" + number(log10_p, "%.1f");
-}
-
 std::string verdict_color(LayerVerdict v) {
   switch (v) {
     case LayerVerdict::FromSource: return "#009E73";
@@ -110,16 +105,16 @@ std::string compare_report_html(const compare::CompareResult& r, double alpha) {
        "th{background:#f4f4f4}.num{text-align:right;font-family:monospace}.tag{padding:1px 6px;border-radius:3px;color:#fff}\n"
        "code{font-size:12px;word-break:break-all}.small{color:#666;font-size:12px}\n</style></head><body>\n";
   h << "<div class=\"verdict\" style=\"background:" << banner << "\"><h1>Verdict: " << e(verdict) << "</h1>"
-    << "<p>p-value of &ldquo;the target was trained independently of the source&rdquo;: <b>" << e(p_text(r.log10_p))
+    << "<p>p-value of &ldquo;the target was trained independently of the source&rdquo;: <b>" << e(compare::p_value_text(r.log10_p))
     << "</b> (level &alpha; = " << number(alpha, "%g") << "). Relation: <b>" << e(std::string(compare::relation_name(r.relation)))
-    << "</b>. Decided by: " << e(r.decided_by) << ".</p></div>\n";
+    << "</b>. Decided by: " << e(std::string(compare::decided_by_name(r.decided_by))) << ".</p></div>\n";
   h << "<h2>Files</h2><table><tr><th></th><th>path</th><th>format</th></tr>"
     << "<tr><td>source</td><td><code>" << e(r.source_path) << "</code></td><td>" << e(r.source_format) << "</td></tr>"
     << "<tr><td>target</td><td><code>" << e(r.target_path) << "</code></td><td>" << e(r.target_format) << "</td></tr></table>\n";
   h << "<h2>How the p-value was computed</h2><p>White-box: " << r.tested_layers << " target tensors tested against their matched "
     << "source tensors; each test's p-value comes from the permutation distribution of the matched-unit statistic "
     << "(exact by Monte Carlo for few units, Hoeffding's combinatorial central limit theorem otherwise). Combined p = "
-    << e(p_text(r.log10_p_white_box)) << ": " << e(r.combination) << ".</p>\n";
+    << e(compare::p_value_text(r.log10_p_white_box)) << ": " << e(r.combination) << ".</p>\n";
   h << "<h2>Layer map</h2>\n" << layer_map(r) << "\n";
   h << "<h2>Statistic against its null</h2>\n" << null_figure(r) << "\n";
   h << "<h2>Matched tensors</h2><table><tr><th>#</th><th>target tensor</th><th>shape (layout)</th><th>source tensor</th>"
@@ -134,7 +129,7 @@ std::string compare_report_html(const compare::CompareResult& r, double alpha) {
       h << "<td><code>" << e(*l.source) << "</code></td><td>" << e(shape_text(l.source_shape)) << " " << e(l.source_layout)
         << "</td><td>" << e(l.matched_by) << (l.permuted ? ", units relabelled" : "") << "</td><td class=\"num\">"
         << number(l.similarity) << "</td><td class=\"num\">" << number(l.null_similarity) << "</td><td class=\"num\">"
-        << number(l.z, "%.1f") << "</td><td class=\"num\">" << e(p_text(l.log10_p)) << "</td><td class=\"num\">"
+        << number(l.z, "%.1f") << "</td><td class=\"num\">" << e(compare::p_value_text(l.log10_p)) << "</td><td class=\"num\">"
         << number(l.relative_difference, "%.4f") << "</td>";
     } else {
       h << "<td colspan=\"8\">no source tensor of this canonical shape</td>";
@@ -153,7 +148,7 @@ std::string compare_report_html(const compare::CompareResult& r, double alpha) {
     h << "<p>Not used: " << e(r.black_box.reason) << ".</p>\n";
   } else {
     h << "<p>Behavioural similarity " << number(r.black_box.score, "%.4f") << "; p-value "
-      << (r.black_box.log10_p ? e(p_text(*r.black_box.log10_p)) : std::string("none")) << " (" << e(r.black_box.calibration)
+      << (r.black_box.log10_p ? e(compare::p_value_text(*r.black_box.log10_p)) : std::string("none")) << " (" << e(r.black_box.calibration)
       << ").</p><table><tr><th>signal</th><th>value</th></tr>\n";
     for (const auto& item : r.black_box.signals.items())
       h << "<tr><td>" << e(item.key()) << "</td><td><code>"

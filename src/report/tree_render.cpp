@@ -31,13 +31,6 @@ Forest forest_of(const lineage::Tree& tree, std::size_t n) {
   return f;
 }
 
-std::string p_text(double log10_p) {
-  char buffer[32];
-  if (log10_p > -4) std::snprintf(buffer, sizeof buffer, "%.3g", std::pow(10.0, log10_p));
-  else std::snprintf(buffer, sizeof buffer, "1e%.0f", log10_p);
-  return buffer;
-}
-
 // Okabe-Ito colours per relation, so the figure reads the same in every run.
 std::string relation_colour(compare::Relation r) {
   switch (r) {
@@ -90,7 +83,7 @@ std::string tree_text(const lineage::Tree& tree, const std::vector<std::string>&
   std::function<void(std::size_t, int)> walk = [&](std::size_t v, int depth) {
     os << std::string(static_cast<std::size_t>(2 * depth), ' ') << (depth ? "<- " : "") << label(paths[v]);
     if (const auto* e = f.edge_to[v]) {
-      os << "  [" << compare::relation_name(e->relation) << ", p " << p_text(e->log10_p) << "]";
+      os << "  [" << compare::relation_name(e->relation) << ", p " << compare::p_value_text(e->log10_p) << "]";
       for (std::size_t d : e->also_from) os << " (also layers from " << label(paths[d]) << ")";
     }
     os << "\n";
@@ -175,7 +168,7 @@ std::string tree_svg(const lineage::Tree& tree, const std::vector<std::string>& 
     const std::string colour = relation_colour(e.relation);
     os << "<path d=\"M" << x1 << "," << y1 << " C" << mx << "," << y1 << " " << mx << "," << y2 << " " << x2 << "," << y2
        << "\" fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"1.6\"><title>"
-       << escape_xml(std::string(compare::relation_name(e.relation)) + ", p = " + p_text(e.log10_p) + ", " + e.direction_reason)
+       << escape_xml(std::string(compare::relation_name(e.relation)) + ", p = " + compare::p_value_text(e.log10_p) + ", " + e.direction_reason)
        << "</title></path>\n";
     os << "<text x=\"" << x2 - 4 << "\" y=\"" << y2 - 3 << "\" text-anchor=\"end\" font-size=\"9\" fill=\"" << colour << "\">"
        << escape_xml(std::string(compare::relation_name(e.relation))) << "</text>\n";

@@ -27,6 +27,7 @@ class ZooBuilder {
     make_directories((fs::path(options_.out_dir) / "models").string());
     Manifest manifest;
     manifest.preset = plan_.preset;
+    manifest.zoo_seed = plan_.zoo_seed;
     manifest.modality = plan_.modality;
     if (plan_.modality == data::Modality::Text) {
       manifest.tokenizer = kTokenizerFile;
@@ -64,7 +65,7 @@ class ZooBuilder {
   Manifest previous_manifest() const {
     if (!options_.resume || !fs::exists(manifest_path(options_.out_dir))) return {};
     Manifest m = load_manifest(options_.out_dir);
-    return m.preset == plan_.preset && m.modality == plan_.modality ? m : Manifest{};
+    return m.preset == plan_.preset && m.zoo_seed == plan_.zoo_seed && m.modality == plan_.modality ? m : Manifest{};
   }
 
   static constexpr const char* kTokenizerFile = "tokenizer.model";

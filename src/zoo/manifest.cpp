@@ -79,7 +79,7 @@ nlohmann::json to_json(const Manifest& manifest) {
                       {"parameters", m.parameters}, {"train_seconds", m.train_seconds},
                       {"built_from", m.built_from}, {"file_sha256", m.file_sha256}});
   }
-  nlohmann::json doc = {{"format", "modeldna-zoo"}, {"version", manifest.version}, {"preset", manifest.preset},
+  nlohmann::json doc = {{"format", "modeldna-zoo"}, {"version", manifest.version}, {"preset", manifest.preset}, {"zoo_seed", manifest.zoo_seed},
           {"modality", std::string(data::modality_name(manifest.modality))}, {"train_tasks", manifest.train_tasks}, {"test_tasks", manifest.test_tasks},
           {"train_sources", manifest.train_sources}, {"heldout_sources", manifest.heldout_sources},
           {"models", models}};
@@ -98,6 +98,7 @@ Manifest manifest_from_json(const nlohmann::json& doc, const std::string& path) 
     if (out.version != kManifestVersion)
       throw FormatError(path, "manifest version " + std::to_string(out.version) + " is not supported");
     out.preset = doc.at("preset").get<std::string>();
+    out.zoo_seed = doc.value("zoo_seed", uint64_t{0});
     const std::string modality = doc.value("modality", "image");
     const auto known = data::parse_modality(modality);
     if (!known) throw FormatError(path, "modality must be image or text, not '" + modality + "'");

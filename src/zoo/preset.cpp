@@ -303,7 +303,9 @@ PresetShape text_paper_shape() {
 
 std::vector<std::string> preset_names() { return {"tiny", "paper", "reference"}; }
 
-ZooPlan make_preset(const std::string& name, data::Modality modality) {
+namespace {
+
+ZooPlan make_preset_plan(const std::string& name, data::Modality modality) {
   const bool text = modality == data::Modality::Text;
   if (name == "tiny") return expand(name, text ? text_tiny_shape() : tiny_shape());
   if (name == "paper") return expand(name, text ? text_paper_shape() : paper_shape());
@@ -312,6 +314,21 @@ ZooPlan make_preset(const std::string& name, data::Modality modality) {
     return expand(name, reference_shape());
   }
   throw UsageError("unknown zoo preset '" + name + "' (tiny, paper or reference)");
+}
+
+ZooPlan with_zoo_seed(ZooPlan plan, uint64_t zoo_seed) {
+  // A stride larger than any preset's count of models and source seeds, so
+  // that no two zoo seeds give one model the same training seed.
+  constexpr uint64_t kZooSeedStride = 1'000'003;
+  plan.zoo_seed = zoo_seed;
+  for (auto& m : plan.models) m.recipe.seed += zoo_seed * kZooSeedStride;
+  return plan;
+}
+
+}  // namespace
+
+ZooPlan make_preset(const std::string& name, data::Modality modality, uint64_t zoo_seed) {
+  return with_zoo_seed(make_preset_plan(name, modality), zoo_seed);
 }
 
 }  // namespace modeldna::zoo

@@ -24,8 +24,12 @@ namespace {
 
 Fingerprint fingerprint_of(const std::string& path) { return fingerprint_store(io::open_store(path)); }
 
-// How much of donor A's head the other donor's head carries (below).
-constexpr float kHeadMix = 0.3f;
+// How much of donor A's head the other donor's head carries (below). It was
+// 0.3 while heads were tested over their rows; tested over their inputs
+// (docs/compare.md) the same mix reached p = 10^-5.6, past the premise's
+// upper bound, so it was lowered to 0.2 (0.15 holds too; the premise is
+// asserted in the test, so a value outside it fails rather than passes).
+constexpr float kHeadMix = 0.2f;
 
 class RegistryFiles : public ::testing::Test {
  protected:

@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -46,6 +47,19 @@ std::string npm_package(const std::string& name) {
 bool data_required() {
   const char* env = std::getenv("MODELDNA_REQUIRE_DATA");
   return env && std::string(env) == "1";
+}
+
+int64_t binomial_upper_bound(int64_t n, double alpha, double level) {
+  // P(X = k) by lgamma, the tail P(X > k) = 1 - P(X <= k) accumulated.
+  double below = 0;
+  for (int64_t k = 0; k <= n; ++k) {
+    const double log_pmf = std::lgamma(static_cast<double>(n + 1)) - std::lgamma(static_cast<double>(k + 1)) -
+                           std::lgamma(static_cast<double>(n - k + 1)) + static_cast<double>(k) * std::log(alpha) +
+                           static_cast<double>(n - k) * std::log1p(-alpha);
+    below += std::exp(log_pmf);
+    if (1 - below <= level) return k;
+  }
+  return n;
 }
 
 }  // namespace modeldna::testing

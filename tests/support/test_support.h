@@ -44,6 +44,12 @@ struct ShellResult {
 };
 ShellResult run_shell(const std::string& command);
 
+/// The most false positives a calibrated test at level `alpha` may make over
+/// `n` independent null pairs: the smallest k with P(Bin(n, alpha) > k) <=
+/// `level`, summed exactly. A test of a calibrated decision asserts its
+/// false-positive count against this, never "no false positive".
+int64_t binomial_upper_bound(int64_t n, double alpha, double level);
+
 /// Whether a missing data set fails the test rather than skipping it:
 /// scripts/test.sh sets MODELDNA_REQUIRE_DATA=1, so CI never passes on
 /// skipped data; a developer without the data sees skips.

@@ -162,6 +162,24 @@ TEST_P(Preset, IsDeterministic) {
   }
 }
 
+TEST_P(Preset, AZooSeedKeepsTheLineageAndGivesEveryModelItsOwnSeed) {
+  const ZooPlan other = make_preset(name_, modality_, 3);
+  EXPECT_EQ(plan_.zoo_seed, 0u);
+  EXPECT_EQ(other.zoo_seed, 3u);
+  ASSERT_EQ(other.models.size(), plan_.models.size());
+  std::set<uint64_t> seeds, first_seeds;
+  for (size_t i = 0; i < plan_.models.size(); ++i) {
+    EXPECT_EQ(other.models[i].id, plan_.models[i].id);
+    EXPECT_EQ(other.models[i].parent, plan_.models[i].parent);
+    EXPECT_NE(other.models[i].recipe.seed, plan_.models[i].recipe.seed);
+    seeds.insert(other.models[i].recipe.seed);
+    first_seeds.insert(plan_.models[i].recipe.seed);
+  }
+  // Models that shared a seed still do (a shift); no seed is zoo seed 0's.
+  EXPECT_EQ(seeds.size(), first_seeds.size());
+  for (uint64_t s : seeds) EXPECT_EQ(first_seeds.count(s), 0u) << "seed " << s << " is also zoo seed 0's";
+}
+
 // The reference preset has its own tests below: it holds only three relations.
 INSTANTIATE_TEST_SUITE_P(Zoo, Preset,
                          ::testing::Combine(::testing::Values("tiny", "paper"), ::testing::Values("image", "text")));

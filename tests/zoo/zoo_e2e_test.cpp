@@ -36,8 +36,8 @@ class TinyZoo : public ::testing::Test {
     const char* dir = std::getenv("MODELDNA_TINY_ZOO");
     ASSERT_NE(dir, nullptr) << "MODELDNA_TINY_ZOO: set by ctest's tiny_zoo fixture";
     dir_ = dir;
-    plan_ = make_preset("tiny");
     manifest_ = load_manifest(dir_);
+    plan_ = make_preset("tiny", data::Modality::Image, manifest_.zoo_seed);  // scripts/zoo_seeds.py builds others
   }
 
   std::string file(const ModelRecord& m) const { return (fs::path(dir_) / m.file).string(); }

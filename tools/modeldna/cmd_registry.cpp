@@ -136,13 +136,6 @@ void show_model(const RegistryOptions& o) {
               static_cast<long long>(fp->sketch.candidates), fp->outputs ? ", outputs on standard probes" : "");
 }
 
-std::string p_text(double log10_p) {
-  char buffer[48];
-  if (log10_p > -4) std::snprintf(buffer, sizeof buffer, "%.4g", std::pow(10.0, log10_p));
-  else std::snprintf(buffer, sizeof buffer, "1e%.1f", log10_p);
-  return buffer;
-}
-
 void find_parent(const RegistryOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   const auto query = evidence::fingerprint_file(o.files.at(0));
@@ -155,7 +148,7 @@ void find_parent(const RegistryOptions& o) {
   if (o.json) return print_json(registry::to_json(result));
   if (result.parent)
     std::printf("parent: %s (p = %s after Holm over %lld models; relation: %s; direction: %s)\n", result.parent->model.path.c_str(),
-                p_text(result.parent->log10_p_adjusted).c_str(), static_cast<long long>(result.registry_models),
+                compare::p_value_text(result.parent->log10_p_adjusted).c_str(), static_cast<long long>(result.registry_models),
                 std::string(compare::relation_name(result.parent->relation)).c_str(),
                 std::string(registry::direction_name(result.parent->direction)).c_str());
   else
@@ -164,7 +157,7 @@ void find_parent(const RegistryOptions& o) {
   if (result.same_file)
     std::printf("this file is registered itself, as %lld\n", static_cast<long long>(result.same_file->id));
   for (const auto& c : result.candidates)
-    std::printf("  %-5s p = %-10s closeness %.3f  %-20s %-12s %s\n", c.significant ? "yes" : "no", p_text(c.log10_p_adjusted).c_str(),
+    std::printf("  %-5s p = %-10s closeness %.3f  %-20s %-12s %s\n", c.significant ? "yes" : "no", compare::p_value_text(c.log10_p_adjusted).c_str(),
                 c.closeness, std::string(compare::relation_name(c.relation)).c_str(),
                 std::string(registry::direction_name(c.direction)).c_str(), c.model.path.c_str());
   for (const auto& note : result.notes) std::printf("note: %s\n", note.get<std::string>().c_str());

@@ -22,6 +22,7 @@ struct ZooOptions {
   std::string dir;
   bool fresh = false;
   bool summary = false;
+  uint64_t seed = 0;
   bool json = false;
   bench::DriftOptions drift;
 };
@@ -89,6 +90,9 @@ void add_zoo_command(CLI::App& app) {
       ->check(CLI::IsMember({"image", "text"}));
   build->add_option("--out", opts->out, "Output directory")->required();
   build->add_flag("--fresh", opts->fresh, "Retrain everything instead of resuming");
+  build->add_option("--seed", opts->seed,
+                    "Zoo seed: 0 (default) is the preset as documented; another value trains the same lineage with "
+                    "other initialisations and data orders");
   add_json_flag(build, opts->json, "Print the manifest (lineage, recipes, accuracies) as JSON");
   build->callback([opts] {
     const auto start = std::chrono::steady_clock::now();
@@ -96,7 +100,7 @@ void add_zoo_command(CLI::App& app) {
     options.out_dir = opts->out;
     options.resume = !opts->fresh;
     options.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
-    const auto manifest = zoo::build_zoo(zoo::make_preset(opts->preset, *data::parse_modality(opts->modality)), options);
+    const auto manifest = zoo::build_zoo(zoo::make_preset(opts->preset, *data::parse_modality(opts->modality), opts->seed), options);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (opts->json) return print_json(zoo::to_json(manifest));
     print_lineage(manifest);

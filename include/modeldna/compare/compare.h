@@ -43,8 +43,28 @@ enum class Relation : uint8_t {
 };
 std::string_view relation_name(Relation r);  // "identical", "converted", ..., "none"
 
+/// Which evidence the verdict rests on.
+enum class DecidedBy : uint8_t {
+  WhiteBox,          // the weights' calibrated p-value
+  BlackBox,          // the behaviour's calibrated p-value (fused with the weights')
+  WhiteAndBlackBox,  // each family alone is below the level the fused p-value needs
+  Identity,          // the same file, byte for byte: no test needed
+  None,              // no evidence decided (inconclusive)
+};
+std::string_view decided_by_name(DecidedBy d);  // "white-box", "black-box", "white-box and black-box", "identity", "none"
+
 enum class LayerVerdict : uint8_t { FromSource, Modified, New };
 std::string_view layer_verdict_name(LayerVerdict v);  // "from source", "modified", "new"
+
+/// A derived layer whose sampled values moved by at most this fraction of
+/// their norm counts as unchanged ("from source"): int8 and float16 copies
+/// stay below it, fine-tunes move well past it (docs/compare.md). Lineage's
+/// direction rule reads the same bound.
+inline constexpr double kUnchangedRelativeDifference = 0.03;
+
+/// A p-value as every output prints it: 4 significant digits down to 1e-4,
+/// then "1e-12.3" (log10 p can be far below what a double holds).
+std::string p_value_text(double log10_p);
 
 /// Why a tensor was left out of the test.
 enum class Exclusion : uint8_t {
@@ -79,6 +99,7 @@ struct LayerResult {
   double log10_p = 0;                // per-layer, one-sided (not corrected)
   bool exact_p = false;
   bool permuted = false;             // units matched after undoing a relabelling
+  bool over_inputs = false;          // an output head, tested over its inputs (docs/compare.md)
   double max_abs_difference = -1;    // over the sample, when shapes allow (-1: not computed)
   double relative_difference = -1;   // ||t - s|| / ||s|| over the sample
   double zero_fraction_source = 0, zero_fraction_target = 0;
@@ -108,7 +129,7 @@ struct CompareResult {
   Relation relation = Relation::None;
   double log10_p = 0;              // of the null "independent of the source", after combining
   double log10_p_white_box = 0;
-  std::string decided_by;          // "white-box", "black-box", "identity", "none"
+  DecidedBy decided_by = DecidedBy::None;
   std::string combination;         // the rule used
   int64_t tested_layers = 0;
   std::vector<LayerResult> layers; // every target tensor considered, in target order
@@ -126,9 +147,12 @@ struct CompareResult {
 CompareResult compare_weights(const io::TensorStore& source, const io::TensorStore& target,
                               const CompareOptions& options);
 
-/// Folds behavioural evidence into a white-box result: the verdict, p-value
-/// (Bonferroni over the two families when both carry one), relation and
-/// `decided_by` are updated.
+/// Folds behavioural evidence into a white-box result. With a calibrated
+/// black-box p-value the printed p-value becomes Bonferroni over the two
+/// families (or the black-box one alone when no layer was tested), and the
+/// verdict is the decision on it at options.alpha: derived exactly when the
+/// printed p-value is below alpha (an identical file stays derived). Without
+/// one, the white-box verdict stands and a note says why.
 void fuse(CompareResult& result, BlackBoxEvidence black_box, const CompareOptions& options);
 
 /// The result as docs/spec/compare-v1.md describes it.

@@ -19,6 +19,9 @@ struct UnitShape {
   int64_t inputs = 0;            // columns: everything else, flattened
   std::vector<int64_t> dims;     // canonical dims: units first
   std::vector<int> stored_axis;  // canonical dim k is stored axis stored_axis[k]
+  /// An output head seen over its inputs: its units are the previous layer's
+  /// hidden units, its "inputs" the model's outputs (docs/compare.md).
+  bool output_head = false;
 };
 
 /// The canonical unit view of a tensor of rank >= 1 (a vector is `units`

@@ -47,14 +47,6 @@ std::string input_kind(const nn::ArchConfig& arch);
 /// The probes run_behaviour shows models of `arch` (seeded by options.seed).
 ProbeSet behaviour_probes(const nn::ArchConfig& arch, const BehaviourOptions& options);
 
-/// Runs the source, target and references on probes of the source's input
-/// kind (image models: Fashion-MNIST training images, the built-in image
-/// source task; text models: State of the Union passages through
-/// `tokenizer`, or random ids) and returns the evidence. Unavailable, with
-/// the reason, when a model cannot run or reads other inputs than the source.
-compare::BlackBoxEvidence run_behaviour(const nn::LoadedModel& source, const nn::LoadedModel& target,
-                                        const std::vector<nn::LoadedModel>& references, const BehaviourOptions& options);
-
 /// log10 of P(T >= t) for Student's t with `df` degrees of freedom.
 double log10_student_upper_tail(double t, double df);
 

@@ -61,6 +61,7 @@ struct ModelRecord {
 struct Manifest {
   int version = kManifestVersion;
   std::string preset;
+  uint64_t zoo_seed = 0;  // make_preset's zoo seed (absent in older manifests: 0)
   data::Modality modality = data::Modality::Image;  // absent in older manifests: image
   std::string tokenizer;                   // text zoos: the tokenizer file, relative to the zoo directory
   int64_t seq_len = 0;                     // text zoos: tokens per model input

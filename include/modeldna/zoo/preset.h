@@ -35,6 +35,7 @@ struct ModelPlan {
 
 struct ZooPlan {
   std::string preset;
+  uint64_t zoo_seed = 0;  // make_preset's zoo_seed
   data::Modality modality = data::Modality::Image;
   data::TokenizerOptions tokenizer;    // text: trained first, saved as <zoo>/tokenizer.model
   int64_t seq_len = 0;                 // text: tokens per input
@@ -45,7 +46,10 @@ struct ZooPlan {
 
 /// "tiny" (tests: < 60 s for images, < 90 s for text) or "paper"
 /// (benchmarks), for image or text models; UsageError otherwise.
-ZooPlan make_preset(const std::string& name, data::Modality modality = data::Modality::Image);
+/// `zoo_seed` 0 is the preset as documented; another value shifts every
+/// model's training seed (initialisation and data order), the same lineage
+/// trained again: how zoo assertions are shown not to rest on one draw.
+ZooPlan make_preset(const std::string& name, data::Modality modality = data::Modality::Image, uint64_t zoo_seed = 0);
 std::vector<std::string> preset_names();
 
 }  // namespace modeldna::zoo
