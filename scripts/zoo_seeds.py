@@ -57,8 +57,8 @@ def main():
         out = os.path.join(BUILD, "zoo-seeds", str(seed))
         image, text = build_zoos(seed, out)
         for name, command, env, _ in tests:
-            run_env = dict(os.environ, **env, MODELDNA_TINY_ZOO=image, MODELDNA_TINY_TEXT_ZOO=text,
-                           MODELDNA_TEST_TMP=os.path.join(out, "test-tmp"), MODELDNA_REQUIRE_DATA="1")
+            run_env = {**os.environ, **env, "MODELDNA_TINY_ZOO": image, "MODELDNA_TINY_TEXT_ZOO": text,
+                       "MODELDNA_TEST_TMP": os.path.join(out, "test-tmp"), "MODELDNA_REQUIRE_DATA": "1"}
             start = time.time()
             r = subprocess.run(command, cwd=ROOT, env=run_env, capture_output=True, text=True)
             status = "passed" if r.returncode == 0 else "FAILED"

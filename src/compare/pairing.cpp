@@ -86,7 +86,7 @@ uint64_t sample_seed(uint64_t seed, const std::vector<int64_t>& dims) {
 }
 
 std::vector<Candidate> candidates(const io::TensorStore& store, const std::string& which, uint64_t seed,
-                                  std::vector<ExcludedTensor>& excluded) {
+                                  std::vector<ExcludedTensor>& excluded, bool heads_over_inputs) {
   std::vector<Candidate> out;
   for (const auto& t : store.tensors()) {
     const bool real = io::is_real(t.dtype) || t.quantization.has_value();
@@ -119,7 +119,7 @@ std::vector<Candidate> candidates(const io::TensorStore& store, const std::strin
     }
     out.push_back({t.name, std::move(shape), out.size(), &t});
   }
-  test_heads_over_their_inputs(out);
+  if (heads_over_inputs) test_heads_over_their_inputs(out);
   return out;
 }
 

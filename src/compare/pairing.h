@@ -23,9 +23,10 @@ struct Candidate {
 
 /// The learned, real-valued, non-constant tensors of `store` with at least
 /// two units of two inputs, in store order; the others are appended to
-/// `excluded` with the reason, under `which` ("source", "target").
+/// `excluded` with the reason, under `which` ("source", "target"). Output
+/// heads are viewed over their inputs unless `heads_over_inputs` is false.
 std::vector<Candidate> candidates(const io::TensorStore& store, const std::string& which, uint64_t seed,
-                                  std::vector<ExcludedTensor>& excluded);
+                                  std::vector<ExcludedTensor>& excluded, bool heads_over_inputs = true);
 
 /// The seed of a tensor's sample: the same canonical dims give the same
 /// units and inputs in both models.

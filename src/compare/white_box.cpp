@@ -101,8 +101,8 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
   r.target_format = std::string(io::format_name(target.format()));
   r.combination = "Bonferroni over the tested layers: p = min(1, K * min_k p_k), valid under any dependence";
 
-  const auto s_candidates = detail::candidates(source, "source", o.seed, r.excluded);
-  const auto t_candidates = detail::candidates(target, "target", o.seed, r.excluded);
+  const auto s_candidates = detail::candidates(source, "source", o.seed, r.excluded, o.heads_over_inputs);
+  const auto t_candidates = detail::candidates(target, "target", o.seed, r.excluded, o.heads_over_inputs);
   r.timings["candidates_ms"] = ms_since(start);
   const auto pairs = detail::pair_up(s_candidates, t_candidates);
 

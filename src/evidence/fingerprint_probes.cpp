@@ -58,7 +58,7 @@ void add_behavioural_candidates(registry::Registry& reg, const registry::Fingerp
                                 registry::FindResult& result) {
   if (result.tested > 0) return;
   if (!query.outputs) {
-    result.notes.push_back("the query cannot run (no built-in architecture): no black-box evidence either");
+    result.notes.push_back(registry::kQueryCannotRunNote);
     return;
   }
   const auto ids = reg.database().ids_with_input_kind(query.outputs->input_kind, kMaxBehaviouralCandidates);

@@ -127,6 +127,31 @@ TEST(Cli, CompareGivesAVerdictAndExitsZeroWhateverItIs) {
   EXPECT_TRUE(std::filesystem::exists(report));
 }
 
+// modeldna holds no libtorch (runtime.h); what runs a network continues as
+// modeldna-lab: a lab command, and compare of two runnable zoo models, whose
+// behaviour is then part of the evidence.
+TEST(Cli, TheFirstBinaryHasNoLibtorchAndHandsNetworksToTheLab) {
+  const auto libraries = testing::run_shell(std::string("ldd ") + MODELDNA_CLI_PATH);
+  ASSERT_EQ(libraries.status, 0) << libraries.output;
+  EXPECT_EQ(libraries.output.find("libtorch"), std::string::npos) << libraries.output;
+  EXPECT_EQ(libraries.output.find("libc10"), std::string::npos) << libraries.output;
+  auto r = run("zoo --help");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("build"), std::string::npos) << r.output;  // the lab's real help, with its subcommands
+  EXPECT_EQ(r.output.find("modeldna-lab"), std::string::npos) << "usage lines keep the name typed: " << r.output;
+  ASSERT_FALSE(tiny_zoo().empty());
+  r = run("compare --json " + tiny_zoo() + "/models/lenet-s0.safetensors " + tiny_zoo() +
+          "/models/lenet-s0-ft-mnist.safetensors");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["verdict"], "derived");
+  EXPECT_TRUE(j["evidence"]["black_box"]["available"].get<bool>()) << j["evidence"]["black_box"].dump();
+  // Files that cannot run stay in the first process: no black-box evidence.
+  r = run("compare --json " + compare_fixture("parent.pt") + " " + compare_fixture("parent.onnx"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(nlohmann::json::parse(r.output)["evidence"]["black_box"]["available"].get<bool>());
+}
+
 std::string io_fixture(const std::string& name) { return std::string(MODELDNA_SOURCE_DIR) + "/tests/io/fixtures/" + name; }
 
 TEST(Cli, InspectEveryFormat) {

@@ -4,6 +4,7 @@
 
 #include "cli_support.h"
 #include "commands.h"
+#include "lab_commands.h"
 #include "modeldna/bench/provbench.h"
 
 namespace modeldna::cli {
@@ -11,7 +12,7 @@ namespace modeldna::cli {
 void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<bench::BenchOptions>();
   auto json = std::make_shared<bool>(false);
-  auto* cmd = app.add_subcommand("bench", "Score every (source, candidate) pair of a zoo with every detector");
+  auto* cmd = app.add_subcommand("bench", lab_command_description("bench"));
   add_zoo_option(cmd, o->zoo_dir);
   cmd->add_option("--detectors", o->detectors, "Detectors (default: all; mgmp needs --detector)")->delimiter(',');
   add_detector_option(cmd, o->mgmp_detector_dir);

@@ -6,8 +6,8 @@
 #include "cli_support.h"
 #include "commands.h"
 #include "modeldna/compare/compare_files.h"
-#include "modeldna/evidence/model_behaviour.h"
 #include "modeldna/report/compare_report.h"
+#include "runtime.h"
 
 namespace modeldna::cli {
 namespace {
@@ -75,8 +75,8 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--report", o->report, "Also write a self-contained HTML evidence report here");
   cmd->callback([o] {
     o->files.black_box = !o->no_black_box;
-    evidence::ModelBehaviour behaviour(o->behaviour);
-    const auto result = compare::compare_files(o->source, o->target, o->files, &behaviour);
+    const auto behaviour = runtime().behaviour(o->behaviour);
+    const auto result = compare::compare_files(o->source, o->target, o->files, behaviour.get());
     if (!o->report.empty()) report::write_compare_report(o->report, result, o->files.weights.alpha);
     if (o->json) return print_json(compare::to_json(result));
     print_text(result, o->files.weights.alpha);

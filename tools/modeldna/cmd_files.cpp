@@ -7,7 +7,7 @@
 #include "commands.h"
 #include "modeldna/io/convert.h"
 #include "modeldna/io/open_store.h"
-#include "modeldna/nn/model_file.h"
+#include "runtime.h"
 
 namespace modeldna::cli {
 namespace {
@@ -72,8 +72,7 @@ void inspect(const FileOptions& o) {
   const double open_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   const auto summary = io::summarize(*store);
   // A store that carries a built-in architecture is also checked as a network.
-  std::optional<nn::LoadedModel> runnable;
-  if (nn::runnable_arch(*store)) runnable = nn::load_model(store);
+  const auto layers = runtime().runnable_layers(store);
 
   if (o.json) {
     nlohmann::json out = {{"file", o.path},
@@ -85,9 +84,9 @@ void inspect(const FileOptions& o) {
                           {"dtypes", summary.dtypes},
                           {"graph_nodes", store->graph().size()},
                           {"metadata", store->metadata()},
-                          {"runnable", runnable.has_value()},
+                          {"runnable", layers.has_value()},
                           {"open_ms", open_ms}};
-    if (runnable) out["layers"] = runnable->network->layer_names();
+    if (layers) out["layers"] = *layers;
     if (o.tensors || o.stats) {
       const auto stats_start = std::chrono::steady_clock::now();
       out["tensors"] = nlohmann::json::array();
@@ -109,9 +108,9 @@ void inspect(const FileOptions& o) {
   std::printf("\n");
   if (const auto hint = architecture_hint(*store); !hint.empty()) std::printf("architecture: %s\n", hint.c_str());
   if (!store->graph().empty()) std::printf("graph: %zu operators\n", store->graph().size());
-  if (runnable) {
+  if (layers) {
     std::printf("runnable: yes, layers:");
-    for (const auto& layer : runnable->network->layer_names()) std::printf(" %s", layer.c_str());
+    for (const auto& layer : *layers) std::printf(" %s", layer.c_str());
     std::printf("\n");
   }
   if (!store->metadata().empty()) {

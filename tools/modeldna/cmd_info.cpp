@@ -4,6 +4,7 @@
 
 #include "cli_support.h"
 #include "commands.h"
+#include "lab_commands.h"
 #include "modeldna/data/task.h"
 #include "modeldna/nn/network.h"
 
@@ -11,7 +12,7 @@ namespace modeldna::cli {
 
 void add_info_commands(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
-  auto* tasks = app.add_subcommand("tasks", "List the tasks models are trained on");
+  auto* tasks = app.add_subcommand("tasks", lab_command_description("tasks"));
   add_json_flag(tasks, *json);
   tasks->callback([json] {
     nlohmann::json out = nlohmann::json::array();
@@ -23,7 +24,7 @@ void add_info_commands(CLI::App& app) {
     }
     if (*json) print_json(out);
   });
-  auto* archs = app.add_subcommand("archs", "List the architectures");
+  auto* archs = app.add_subcommand("archs", lab_command_description("archs"));
   add_json_flag(archs, *json);
   archs->callback([json] {
     nlohmann::json out = nlohmann::json::array();

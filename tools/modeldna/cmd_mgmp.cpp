@@ -6,6 +6,7 @@
 
 #include "cli_support.h"
 #include "commands.h"
+#include "lab_commands.h"
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
 #include "modeldna/bench/mgmp_experiment.h"
@@ -52,7 +53,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }
 
 void add_train(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
-  auto* cmd = app.add_subcommand("train", "Train an MGMP detector (DNA generator + provenance classifier) on a zoo");
+  auto* cmd = app.add_subcommand("train", lab_command_description("train"));
   add_zoo_option(cmd, o->zoo);
   cmd->add_option("--out", o->out, "Detector directory to write")->required();
   cmd->add_option("--sources", o->sources, "train (the zoo's training sources), all, or comma-separated ids");
@@ -102,7 +103,7 @@ void add_train(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
 }
 
 void add_dna(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
-  auto* cmd = app.add_subcommand("dna", "Write a model's DNA on the detector's recorded probes");
+  auto* cmd = app.add_subcommand("dna", lab_command_description("dna"));
   cmd->add_option("model", o->model, "Model file (.safetensors)")->required();
   add_detector_option(cmd, o->detector)->required();
   cmd->add_option("--out", o->out, "Write the per-probe DNA [probes, d] here (.safetensors)");
@@ -131,7 +132,7 @@ void add_dna(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
 }
 
 void add_verify(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
-  auto* cmd = app.add_subcommand("verify", "Did TARGET come from SOURCE? Verdict, probability and its uncertainty");
+  auto* cmd = app.add_subcommand("verify", lab_command_description("verify"));
   cmd->add_option("source", o->source, "Source model file")->required();
   cmd->add_option("target", o->target, "Target model file")->required();
   add_detector_option(cmd, o->detector)->required();
@@ -167,7 +168,7 @@ void add_verify(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
 }
 
 void add_eval(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
-  auto* cmd = app.add_subcommand("eval", "Measure an MGMP detector on a zoo's held-out targets and sources");
+  auto* cmd = app.add_subcommand("eval", lab_command_description("eval"));
   add_zoo_option(cmd, o->zoo);
   add_detector_option(cmd, o->detector)->required();
   cmd->add_option("--out", o->out, "Also write eval.md and eval.json into this folder");

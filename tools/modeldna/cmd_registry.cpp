@@ -7,7 +7,7 @@
 
 #include "cli_support.h"
 #include "commands.h"
-#include "modeldna/evidence/fingerprint_probes.h"
+#include "runtime.h"
 #include "modeldna/core/error.h"
 #include "modeldna/registry/registry.h"
 
@@ -52,6 +52,12 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 void add_files(const RegistryOptions& o) {
   int64_t shard = 0, shards = 1;
   if (!o.shard.empty()) std::tie(shard, shards) = parse_shard(o.shard);
+  std::vector<std::string> mine;
+  for (std::size_t k = 0; k < o.files.size(); ++k)
+    if (static_cast<int64_t>(k) % shards == shard) mine.push_back(o.files[k]);
+  // Before any file is added or printed: a runnable model's outputs are part
+  // of its fingerprint.
+  runtime().hand_over_if_runnable(mine);
   registry::Registry reg(db_location(o));
   nlohmann::json out = nlohmann::json::array();
   int failed = 0;
@@ -60,7 +66,7 @@ void add_files(const RegistryOptions& o) {
     const auto& path = o.files[k];
     const auto start = std::chrono::steady_clock::now();
     try {
-      const auto fp = evidence::fingerprint_file(path);
+      const auto fp = runtime().fingerprint(path);
       const auto r = reg.add(fp);
       const double seconds = seconds_since(start);
       const auto bytes = registry::encode(fp).size();
@@ -138,11 +144,11 @@ void show_model(const RegistryOptions& o) {
 
 void find_parent(const RegistryOptions& o) {
   const auto start = std::chrono::steady_clock::now();
-  const auto query = evidence::fingerprint_file(o.files.at(0));
+  const auto query = runtime().fingerprint(o.files.at(0));
   const double fingerprint_ms = seconds_since(start) * 1000;
   registry::Registry reg(db_location(o));
   auto result = reg.find(query, o.find);
-  evidence::add_behavioural_candidates(reg, query, o.find, result);
+  runtime().add_behavioural_candidates(reg, query, o.find, result);
   result.timings["fingerprint_ms"] = fingerprint_ms;
   result.timings["total_ms"] = seconds_since(start) * 1000;
   if (o.json) return print_json(registry::to_json(result));

@@ -5,7 +5,7 @@
 
 #include "cli_support.h"
 #include "commands.h"
-#include "modeldna/evidence/fingerprint_probes.h"
+#include "runtime.h"
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
 #include "modeldna/lineage/tree.h"
@@ -33,7 +33,8 @@ void run_tree(const TreeCliOptions& o) {
   } else {
     // As the registry would store them (float16 sketches), so a tree over
     // files and one over a registry of the same files agree.
-    for (const auto& f : o.files) fingerprints.push_back(registry::decode(registry::encode(evidence::fingerprint_file(f)), f));
+    runtime().hand_over_if_runnable(o.files);
+    for (const auto& f : o.files) fingerprints.push_back(registry::decode(registry::encode(runtime().fingerprint(f)), f));
   }
   std::vector<const compare::ModelSketch*> sketches;
   std::vector<std::string> paths;

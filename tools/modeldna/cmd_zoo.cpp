@@ -7,6 +7,7 @@
 
 #include "cli_support.h"
 #include "commands.h"
+#include "lab_commands.h"
 #include "modeldna/bench/batchnorm_drift.h"
 #include "modeldna/nn/network.h"
 #include "modeldna/zoo/builder.h"
@@ -78,7 +79,7 @@ void print_summary(const zoo::Manifest& m, bool json) {
 
 void add_zoo_command(CLI::App& app) {
   auto opts = std::make_shared<ZooOptions>();
-  auto* zoo_cmd = app.add_subcommand("zoo", "Build or show a zoo of models with recorded lineage");
+  auto* zoo_cmd = app.add_subcommand("zoo", lab_command_description("zoo"));
   zoo_cmd->require_subcommand(1);
 
   auto* build = zoo_cmd->add_subcommand("build", "Train a zoo preset and write models + manifest.json");

@@ -1,23 +1,24 @@
 // modeldna: did this target model come from that source model?
-#include <cstddef>
-
+// This executable holds no libtorch: the commands that train or run networks
+// continue as modeldna-lab, found beside it (runtime.h).
 #include "cli_support.h"
 #include "commands.h"
-#include "modeldna/nn/runtime.h"
+#include "lab_commands.h"
+#include "runtime.h"
 
 int main(int argc, char** argv) {
+  modeldna::cli::set_command_line(argc, argv);
   CLI::App app{"modeldna: model provenance. Did this target model come from that source model?"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "modeldna 0.1.0");
-  modeldna::cli::add_compare_command(app);
-  modeldna::cli::add_registry_commands(app);
-  modeldna::cli::add_tree_command(app);
-  modeldna::cli::add_zoo_command(app);
-  modeldna::cli::add_info_commands(app);
-  modeldna::cli::add_file_commands(app);
-  modeldna::cli::add_mgmp_commands(app);
-  modeldna::cli::add_bench_command(app);
-  // Inside the parse, so that a refused OMP_NUM_THREADS exits like any other user error.
-  app.preparse_callback([](std::size_t) { modeldna::nn::configure_threads(); });
-  return modeldna::cli::run_command_line(app, argc, argv);
+  using namespace modeldna::cli;
+  add_compare_command(app);
+  add_registry_commands(app);
+  add_tree_command(app);
+  add_lab_placeholder(app, "zoo");
+  add_lab_placeholder(app, "tasks");
+  add_lab_placeholder(app, "archs");
+  add_file_commands(app);
+  for (const char* name : {"train", "dna", "verify", "eval", "bench"}) add_lab_placeholder(app, name);
+  return run_command_line(app, argc, argv);
 }

@@ -83,6 +83,9 @@ struct CompareOptions {
   uint64_t seed = 0;              // the sample; the same in both models
   bool match_permutations = true; // try to undo a relabelling of hidden units (docs/compare.md)
   int64_t max_permutation_units = 1024;  // beyond this many units, permutations are not searched
+  /// Output heads tested over their inputs (docs/compare.md, section 2);
+  /// false gives the row test on heads, as before issue 27, for measurement.
+  bool heads_over_inputs = true;
 };
 
 /// One tested pair of tensors (one target layer).

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "modeldna/compare/compare.h"
+#include "modeldna/evidence/behaviour_options.h"
 #include "modeldna/evidence/probe_set.h"
 #include "modeldna/nn/model_file.h"
 
@@ -31,20 +32,16 @@ compare::BlackBoxEvidence behavioural_evidence(const ProbeSet& probes, const Mod
                                                const ModelOutputs& target,
                                                const std::vector<const ModelOutputs*>& references);
 
-struct BehaviourOptions {
-  int64_t probes = 300;  // x3: clean, noisy, CutMix
-  uint64_t seed = 0;
-  /// Text models: the tokenizer their ids come from (a zoo's tokenizer.model),
-  /// for probes of real text; without it the probes are random token ids.
-  std::string tokenizer;
-};
 
 /// What a network reads, as a stable key ("images 1x28x28", "token ids,
 /// vocabulary 4000, length 64"): fingerprints store it and registries look
 /// models up by it, so its spelling is part of the fingerprint format.
 std::string input_kind(const nn::ArchConfig& arch);
 
-/// The probes run_behaviour shows models of `arch` (seeded by options.seed).
+/// The probes compare shows models of `arch` (seeded by options.seed): for
+/// image models, Fashion-MNIST training images (the built-in image source
+/// task); for text models, State of the Union passages through
+/// options.tokenizer, or random ids without one.
 ProbeSet behaviour_probes(const nn::ArchConfig& arch, const BehaviourOptions& options);
 
 /// log10 of P(T >= t) for Student's t with `df` degrees of freedom.

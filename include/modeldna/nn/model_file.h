@@ -16,13 +16,11 @@
 #include "modeldna/io/safetensors.h"
 #include "modeldna/io/tensor_store.h"
 
+#include "modeldna/nn/model_format.h"
 #include "modeldna/nn/network.h"
 
 namespace modeldna::nn {
 
-inline constexpr const char* kModelFormatKey = "modeldna.format";
-inline constexpr const char* kModelFormat = "model-v1";
-inline constexpr const char* kArchKey = "modeldna.arch";
 using io::kInt8PerTensor;
 using io::kQuantizationKey;
 

@@ -51,6 +51,11 @@ struct Candidate {
   nlohmann::json evidence = nlohmann::json::object();  // black-box numbers when they were used
 };
 
+/// find's note when white-box evidence found nothing to test and the query
+/// cannot run (so no outputs to judge it on either).
+inline constexpr const char* kQueryCannotRunNote =
+    "the query cannot run (no built-in architecture): no black-box evidence either";
+
 struct FindResult {
   std::optional<Candidate> parent;      // the query's parent in the lineage of its closest relatives
   std::vector<ModelRecord> also_from;   // other donors, when the query was assembled from several models' layers
