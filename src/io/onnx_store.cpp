@@ -298,7 +298,9 @@ std::optional<InputRole> role_of(const GraphNode& n, std::size_t input) {
     if (input >= 2) return InputRole{Role::QuantParam, Layout::Unknown};
   }
   if (op == "ConvTranspose") {
-    if (input == 1) return InputRole{Role::Weight, Layout::Unknown};  // [in, out/group, k...]
+    // [in, out/group, k...]: a layout claim only for one group
+    const bool grouped = n.int_attributes.count("group") && n.int_attributes.at("group") != 1;
+    if (input == 1) return InputRole{Role::Weight, grouped ? Layout::Unknown : Layout::IOHW};
     if (input == 2) return InputRole{Role::Bias, Layout::Unknown};
   }
   if (op == "QLinearConv") {

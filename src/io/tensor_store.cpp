@@ -78,6 +78,8 @@ std::string_view layout_name(Layout layout) {
     case Layout::HWIO: return "HWIO";
     case Layout::IHWO: return "1HWO";
     case Layout::HWCM: return "HWCM";
+    case Layout::HWOI: return "HWOI";
+    case Layout::IOHW: return "IOHW";
   }
   throw InternalError("invalid Layout value");
 }
@@ -95,6 +97,13 @@ std::vector<int> canonical_axes(Layout layout, std::size_t rank) {
     case Layout::HWIO: return rank == 4 ? std::vector<int>{3, 2, 0, 1} : std::vector<int>{};
     case Layout::IHWO: return rank == 4 ? std::vector<int>{3, 0, 1, 2} : std::vector<int>{};
     case Layout::HWCM: return rank == 4 ? std::vector<int>{2, 3, 0, 1} : std::vector<int>{};
+    case Layout::HWOI: return rank == 4 ? std::vector<int>{2, 3, 0, 1} : std::vector<int>{};
+    case Layout::IOHW: return rank >= 3 ? [&] {
+        std::vector<int> axes(rank);
+        for (std::size_t i = 0; i < rank; ++i) axes[i] = static_cast<int>(i);
+        std::swap(axes[0], axes[1]);
+        return axes;
+      }() : std::vector<int>{};
     case Layout::Unknown: return {};
   }
   return {};

@@ -37,7 +37,7 @@ struct InputRole {
 
 std::optional<InputRole> graph_role(const std::string& op, std::size_t input, const nlohmann::json& attr) {
   if (op == "Conv2D" || op == "_FusedConv2D" || op == "Conv2DBackpropInput") {
-    if (input == (op == "Conv2DBackpropInput" ? 1u : 1u)) return InputRole{Role::Weight, Layout::HWIO};
+    if (input == 1) return InputRole{Role::Weight, op == "Conv2DBackpropInput" ? Layout::HWOI : Layout::HWIO};
     if (input >= 2 && op == "_FusedConv2D") return InputRole{Role::Bias, Layout::Unknown};
     if (input == 0 && op == "Conv2DBackpropInput") return InputRole{Role::Constant, Layout::Unknown};
   }
@@ -258,7 +258,7 @@ TensorStore read_tfjs(const std::string& manifest_path) {
         if (!r) continue;
         TensorInfo* info = store.mutable_find(t.name);
         info->role = r->role;
-        if ((info->shape.size() == 4 && (r->layout == Layout::HWIO || r->layout == Layout::HWCM)) ||
+        if ((info->shape.size() == 4 && (r->layout == Layout::HWIO || r->layout == Layout::HWCM || r->layout == Layout::HWOI)) ||
             (info->shape.size() == 2 && (r->layout == Layout::IO || r->layout == Layout::OI)))
           info->layout = r->layout;
         break;

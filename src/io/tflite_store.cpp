@@ -80,6 +80,12 @@ std::optional<InputRole> role_of(const std::string& op, std::size_t input) {
     if (input == 1) return InputRole{Role::Weight, Layout::OI};
     if (input == 2) return InputRole{Role::Bias, Layout::Unknown};
   }
+  // MediaPipe's custom transposed convolution (with its bias fused in), as
+  // in the selfie segmentation models: weights OHWI like TRANSPOSE_CONV.
+  if (op == "CUSTOM:Convolution2DTransposeBias") {
+    if (input == 1) return InputRole{Role::Weight, Layout::OHWI};
+    if (input == 2) return InputRole{Role::Bias, Layout::Unknown};
+  }
   if (op == "TRANSPOSE_CONV") {
     if (input == 0) return InputRole{Role::Constant, Layout::Unknown};  // output shape
     if (input == 1) return InputRole{Role::Weight, Layout::OHWI};

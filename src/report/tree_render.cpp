@@ -10,12 +10,41 @@
 #include "modeldna/report/svg_chart.h"
 
 namespace modeldna::report {
-namespace {
 
-std::string label(const std::string& path) {
-  const auto p = std::filesystem::path(path);
-  return p.has_stem() ? p.stem().string() : p.string();
+std::vector<std::string> model_labels(const std::vector<std::string>& paths) {
+  // Each path's components, file stem last; a label is its last k of them.
+  std::vector<std::vector<std::string>> parts(paths.size());
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    const auto p = std::filesystem::path(paths[i]);
+    for (const auto& part : p.parent_path())
+      if (!part.empty() && part != "/" && part != ".") parts[i].push_back(part.string());
+    parts[i].push_back(p.has_stem() ? p.stem().string() : p.string());
+  }
+  auto last = [&](std::size_t i, std::size_t k) {
+    std::string text;
+    const auto& c = parts[i];
+    for (std::size_t j = c.size() - std::min(k, c.size()); j < c.size(); ++j) text += (text.empty() ? "" : "/") + c[j];
+    return text;
+  };
+  std::vector<std::size_t> depth(paths.size(), 1);
+  // Lengthen every label that another label equals, one component at a time,
+  // until all differ or the labels are whole paths.
+  for (bool changed = true; changed;) {
+    changed = false;
+    std::map<std::string, std::vector<std::size_t>> by_label;
+    for (std::size_t i = 0; i < paths.size(); ++i) by_label[last(i, depth[i])].push_back(i);
+    for (const auto& [text, same] : by_label) {
+      if (same.size() < 2) continue;
+      for (std::size_t i : same)
+        if (depth[i] < parts[i].size()) ++depth[i], changed = true;
+    }
+  }
+  std::vector<std::string> labels;
+  for (std::size_t i = 0; i < paths.size(); ++i) labels.push_back(last(i, depth[i]));
+  return labels;
 }
+
+namespace {
 
 struct Forest {
   std::vector<std::vector<std::size_t>> children;
@@ -78,13 +107,14 @@ nlohmann::json tree_json(const lineage::Tree& tree, const std::vector<std::strin
 }
 
 std::string tree_text(const lineage::Tree& tree, const std::vector<std::string>& paths) {
+  const auto labels = model_labels(paths);
   const auto f = forest_of(tree, paths.size());
   std::ostringstream os;
   std::function<void(std::size_t, int)> walk = [&](std::size_t v, int depth) {
-    os << std::string(static_cast<std::size_t>(2 * depth), ' ') << (depth ? "<- " : "") << label(paths[v]);
+    os << std::string(static_cast<std::size_t>(2 * depth), ' ') << (depth ? "<- " : "") << labels[v];
     if (const auto* e = f.edge_to[v]) {
       os << "  [" << compare::relation_name(e->relation) << ", p " << compare::p_value_text(e->log10_p) << "]";
-      for (std::size_t d : e->also_from) os << " (also layers from " << label(paths[d]) << ")";
+      for (std::size_t d : e->also_from) os << " (also layers from " << labels[d] << ")";
     }
     os << "\n";
     for (std::size_t c : f.children[v]) walk(c, depth + 1);
@@ -94,6 +124,7 @@ std::string tree_text(const lineage::Tree& tree, const std::vector<std::string>&
 }
 
 std::string tree_dot(const lineage::Tree& tree, const std::vector<std::string>& paths) {
+  const auto labels = model_labels(paths);
   auto quoted = [](const std::string& s) {
     std::string out = "\"";
     for (char c : s) out += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
@@ -101,7 +132,7 @@ std::string tree_dot(const lineage::Tree& tree, const std::vector<std::string>& 
   };
   std::ostringstream os;
   os << "digraph lineage {\n  rankdir=LR;\n  node [shape=box, fontname=\"DejaVu Sans\"];\n";
-  for (std::size_t v = 0; v < paths.size(); ++v) os << "  n" << v << " [label=" << quoted(label(paths[v])) << "];\n";
+  for (std::size_t v = 0; v < paths.size(); ++v) os << "  n" << v << " [label=" << quoted(labels[v]) << "];\n";
   for (const auto& e : tree.edges)
     os << "  n" << e.parent << " -> n" << e.child << " [label=" << quoted(std::string(compare::relation_name(e.relation)))
        << ", color=" << quoted(relation_colour(e.relation)) << "];\n";
@@ -112,12 +143,29 @@ std::string tree_dot(const lineage::Tree& tree, const std::vector<std::string>& 
   return os.str();
 }
 
+namespace {
+
+std::string counted(std::size_t n, const char* one, const char* many) { return std::to_string(n) + " " + (n == 1 ? one : many); }
+
+std::vector<compare::Relation> legend_relations() {
+  return {compare::Relation::FineTuned, compare::Relation::PartialOrNewHead, compare::Relation::Quantized,
+          compare::Relation::Pruned,    compare::Relation::LayersTransplanted, compare::Relation::Converted};
+}
+
+}  // namespace
+
 std::string tree_svg(const lineage::Tree& tree, const std::vector<std::string>& paths) {
   const std::size_t n = paths.size();
+  const auto labels = model_labels(paths);
   const auto f = forest_of(tree, n);
   // Tidy layout, root on the left: leaves take consecutive rows, a parent
   // sits at the middle of its children's rows.
-  constexpr double kRow = 22, kColumn = 300, kLeft = 20, kTop = 60, kBoxWidth = 230, kBoxHeight = 18;
+  // A column leaves room between boxes for the longest relation name at the
+  // edge labels' 9 px (about 5.5 px a character, DejaVu Sans).
+  constexpr double kRow = 22, kLeft = 20, kTop = 60, kBoxWidth = 230, kBoxHeight = 18, kEdgeLabelChar = 5.5;
+  std::size_t longest_relation = 0;
+  for (const auto& e : tree.edges) longest_relation = std::max(longest_relation, compare::relation_name(e.relation).size());
+  const double kColumn = kBoxWidth + 24 + kEdgeLabelChar * static_cast<double>(longest_relation);
   std::vector<double> y(n, 0);
   std::vector<int> depth(n, 0);
   double next_row = 0;
@@ -142,7 +190,13 @@ std::string tree_svg(const lineage::Tree& tree, const std::vector<std::string>& 
   const int columns = std::max(1, max_depth + 1);
   const double grid_top = next_row + 1.5;
   const double grid_rows = std::ceil(static_cast<double>(singletons.size()) / columns);
-  const double width = kLeft * 2 + columns * kColumn;
+  // Wide enough for the columns, the legend and the title (about 7 px a
+  // character at 11 px, 9 at 16 px bold).
+  const auto legend = legend_relations();
+  double legend_width = 0;
+  for (auto r : legend) legend_width += 40 + 7.0 * static_cast<double>(compare::relation_name(r).size());
+  const double title_width = 9.0 * 60;
+  const double width = std::max({kLeft * 2 + (columns - 1) * kColumn + kBoxWidth, kLeft * 2 + legend_width, kLeft + title_width});
   const double height = kTop + (grid_top + grid_rows + 1) * kRow + 40;
   auto px = [&](std::size_t v) { return kLeft + depth[v] * kColumn; };
   auto py = [&](double row) { return kTop + row * kRow; };
@@ -151,12 +205,12 @@ std::string tree_svg(const lineage::Tree& tree, const std::vector<std::string>& 
   os << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height << "\" viewBox=\"0 0 "
      << width << " " << height << "\" font-family=\"DejaVu Sans, sans-serif\" font-size=\"11\">\n";
   os << "<title>modeldna lineage</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  os << "<text x=\"" << kLeft << "\" y=\"24\" font-size=\"16\" font-weight=\"bold\">Model lineage: " << families.size()
-     << " families, " << tree.edges.size() << " edges, " << singletons.size() << " unrelated models</text>\n";
+  os << "<text x=\"" << kLeft << "\" y=\"24\" font-size=\"16\" font-weight=\"bold\">Model lineage: "
+     << counted(families.size(), "family", "families") << ", " << counted(tree.edges.size(), "edge", "edges") << ", "
+     << counted(singletons.size(), "unrelated model", "unrelated models") << "</text>\n";
   // Legend.
   double lx = kLeft;
-  for (auto r : {compare::Relation::FineTuned, compare::Relation::PartialOrNewHead, compare::Relation::Quantized,
-                 compare::Relation::Pruned, compare::Relation::LayersTransplanted, compare::Relation::Converted}) {
+  for (auto r : legend) {
     const std::string name(compare::relation_name(r));
     os << "<line x1=\"" << lx << "\" y1=\"42\" x2=\"" << lx + 24 << "\" y2=\"42\" stroke=\"" << relation_colour(r)
        << "\" stroke-width=\"2.5\"/><text x=\"" << lx + 30 << "\" y=\"46\">" << escape_xml(name) << "</text>\n";
@@ -175,7 +229,7 @@ std::string tree_svg(const lineage::Tree& tree, const std::vector<std::string>& 
     for (std::size_t d : e.also_from)
       os << "<path d=\"M" << px(d) + kBoxWidth << "," << py(y[d]) << " L" << x2 << "," << y2 << "\" fill=\"none\" stroke=\""
          << colour << "\" stroke-width=\"1\" stroke-dasharray=\"4 3\"><title>also layers from "
-         << escape_xml(label(paths[d])) << "</title></path>\n";
+         << escape_xml(labels[d]) << "</title></path>\n";
   }
   auto box = [&](double x, double yy, const std::string& text, bool assembled) {
     os << "<rect x=\"" << x << "\" y=\"" << yy - kBoxHeight / 2 << "\" width=\"" << kBoxWidth << "\" height=\"" << kBoxHeight
@@ -185,13 +239,13 @@ std::string tree_svg(const lineage::Tree& tree, const std::vector<std::string>& 
        << "</title></text>\n";
   };
   for (std::size_t v = 0; v < n; ++v)
-    if (!(f.edge_to[v] == nullptr && f.children[v].empty())) box(px(v), py(y[v]), label(paths[v]), tree.assembled[v]);
+    if (!(f.edge_to[v] == nullptr && f.children[v].empty())) box(px(v), py(y[v]), labels[v], tree.assembled[v]);
   if (!singletons.empty()) {
     os << "<text x=\"" << kLeft << "\" y=\"" << py(grid_top - 0.8) << "\" font-weight=\"bold\">Unrelated to every other model ("
        << singletons.size() << ")</text>\n";
     for (std::size_t k = 0; k < singletons.size(); ++k)
       box(kLeft + static_cast<double>(k % static_cast<std::size_t>(columns)) * kColumn,
-          py(grid_top + std::floor(static_cast<double>(k) / columns)), label(paths[singletons[k]]), false);
+          py(grid_top + std::floor(static_cast<double>(k) / columns)), labels[singletons[k]], false);
   }
   os << "</svg>\n";
   return os.str();

@@ -7,6 +7,7 @@
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
 #include "modeldna/core/sha256.h"
+#include "modeldna/data/modality.h"
 #include "modeldna/data/task.h"
 #include "modeldna/nn/compress.h"
 #include "modeldna/nn/model_file.h"
@@ -62,10 +63,19 @@ class ZooBuilder {
   }
 
  private:
+  static std::string describe(data::Modality modality, const std::string& preset, uint64_t zoo_seed) {
+    return std::string(data::modality_name(modality)) + " " + preset + " zoo built with zoo seed " + std::to_string(zoo_seed);
+  }
+
   Manifest previous_manifest() const {
     if (!options_.resume || !fs::exists(manifest_path(options_.out_dir))) return {};
     Manifest m = load_manifest(options_.out_dir);
-    return m.preset == plan_.preset && m.zoo_seed == plan_.zoo_seed && m.modality == plan_.modality ? m : Manifest{};
+    // Resuming another zoo's folder would retrain every model over it: refuse.
+    if (m.preset != plan_.preset || m.zoo_seed != plan_.zoo_seed || m.modality != plan_.modality)
+      throw UsageError(manifest_path(options_.out_dir) + ": holds the " + describe(m.modality, m.preset, m.zoo_seed) +
+                       ", not the " + describe(plan_.modality, plan_.preset, plan_.zoo_seed) +
+                       "; pass the same preset, modality and --seed to resume it, or another --out");
+    return m;
   }
 
   static constexpr const char* kTokenizerFile = "tokenizer.model";

@@ -167,7 +167,14 @@ TEST(CliConvention, JsonOnTheZooCommands) {
   // Resuming a copy of the built zoo retrains nothing and prints the same manifest.
   const std::string copy = testing::fresh_temp_dir() + "/zoo";
   fs::copy(tiny, copy, fs::copy_options::recursive);
-  const auto resumed = run("zoo build --json --preset tiny --out " + copy);
+  const auto zoo_seed = shown.at("zoo_seed").get<uint64_t>();
+  // Another seed's build over it is refused, one line naming the manifest, and retrains nothing.
+  const auto other = run("zoo build --json --preset tiny --seed " + std::to_string(zoo_seed + 1) + " --out " + copy);
+  EXPECT_EQ(other.exit_code, 1) << other.err;
+  EXPECT_NE(other.err.find(copy + "/manifest.json: holds the image tiny zoo built with zoo seed " + std::to_string(zoo_seed)),
+            std::string::npos) << other.err;
+  EXPECT_EQ(other.err.find("] "), std::string::npos) << "retrained: " << other.err;
+  const auto resumed = run("zoo build --json --preset tiny --seed " + std::to_string(zoo_seed) + " --out " + copy);
   EXPECT_EQ(resumed.err.find("] "), std::string::npos) << "retrained on resume: " << resumed.err;  // "[i/n] id ..."
   const auto rebuilt = json_of(resumed, "zoo build");
   ASSERT_TRUE(rebuilt.contains("models"));

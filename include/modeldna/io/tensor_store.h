@@ -37,6 +37,11 @@ enum class Layout : uint8_t {
   HWIO,     // Keras / TensorFlow.js Conv2D
   IHWO,     // TFLite DEPTHWISE_CONV_2D: [1, H, W, C*M]
   HWCM,     // Keras / TensorFlow.js DepthwiseConv2D: [H, W, C, M]
+  // Transposed convolutions, whose canonical form is [out, in, H, W] with
+  // "out" the transposed convolution's own output channels (TFLite's
+  // TRANSPOSE_CONV stores it that way already, as OHWI):
+  HWOI,     // TensorFlow / TF.js Conv2DBackpropInput: [H, W, out, in]
+  IOHW,     // ONNX ConvTranspose (one group): [in, out, H, W]
 };
 std::string_view layout_name(Layout layout);
 /// The permutation taking a tensor of this layout to the canonical one (OI or

@@ -14,6 +14,11 @@
 
 namespace modeldna::report {
 
+/// Short names for models in pictures and text: each file's stem, lengthened
+/// by parent folders where two would read the same (four model.json files
+/// become face/model, hand/model, ...).
+std::vector<std::string> model_labels(const std::vector<std::string>& paths);
+
 nlohmann::json tree_json(const lineage::Tree& tree, const std::vector<std::string>& paths);
 std::string tree_text(const lineage::Tree& tree, const std::vector<std::string>& paths);
 std::string tree_dot(const lineage::Tree& tree, const std::vector<std::string>& paths);
