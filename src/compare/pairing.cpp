@@ -131,15 +131,24 @@ std::vector<Candidate> candidates(const io::TensorStore& store, const std::strin
   return out;
 }
 
+// A name as both ecosystems spell it: TensorFlow names a tensor by the op
+// output it is ("conv/kernel:0"), Keras and TF.js by the variable ("conv/kernel").
+static std::string matching_name(const std::string& name) {
+  constexpr std::string_view kFirstOutput = ":0";
+  if (name.size() > kFirstOutput.size() && name.compare(name.size() - kFirstOutput.size(), kFirstOutput.size(), kFirstOutput) == 0)
+    return name.substr(0, name.size() - kFirstOutput.size());
+  return name;
+}
+
 std::vector<Pair> pair_up(const std::vector<Candidate>& source, const std::vector<Candidate>& target) {
   std::vector<Pair> pairs;
   std::vector<bool> source_used(source.size(), false), target_used(target.size(), false);
   std::map<std::string, std::size_t> by_name;
-  for (std::size_t i = 0; i < source.size(); ++i) by_name[source[i].name] = i;
+  for (std::size_t i = 0; i < source.size(); ++i) by_name.emplace(matching_name(source[i].name), i);
   for (std::size_t j = 0; j < target.size(); ++j) {
-    const auto it = by_name.find(target[j].name);
-    if (it == by_name.end() || source[it->second].shape.dims != target[j].shape.dims) continue;
-    pairs.push_back({&source[it->second], &target[j], "name"});
+    const auto it = by_name.find(matching_name(target[j].name));
+    if (it == by_name.end() || source_used[it->second] || source[it->second].shape.dims != target[j].shape.dims) continue;
+    pairs.push_back({&source[it->second], &target[j], PairedBy::Name});
     source_used[it->second] = target_used[j] = true;
   }
   std::map<std::vector<int64_t>, std::vector<std::size_t>> free_sources;
@@ -152,7 +161,7 @@ std::vector<Pair> pair_up(const std::vector<Candidate>& source, const std::vecto
     if (it == free_sources.end()) continue;
     std::size_t& k = next[target[j].shape.dims];
     if (k >= it->second.size()) continue;
-    pairs.push_back({&source[it->second[k++]], &target[j], "order"});
+    pairs.push_back({&source[it->second[k++]], &target[j], PairedBy::Structure});
   }
   std::sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) { return a.target->order < b.target->order; });
   return pairs;

@@ -35,7 +35,7 @@ uint64_t sample_seed(uint64_t seed, const std::vector<int64_t>& dims);
 struct Pair {
   const Candidate* source;
   const Candidate* target;
-  std::string matched_by;  // "name" or "order"
+  PairedBy matched_by = PairedBy::None;
 };
 
 /// Pairs without trusting names alone: the same name and canonical dims

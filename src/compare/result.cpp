@@ -18,6 +18,15 @@ std::string_view verdict_name(Verdict v) {
   throw InternalError("invalid Verdict");
 }
 
+std::string_view paired_by_name(PairedBy p) {
+  switch (p) {
+    case PairedBy::None: return "none";
+    case PairedBy::Name: return "name";
+    case PairedBy::Structure: return "structure";
+  }
+  throw InternalError("invalid PairedBy value");
+}
+
 std::string_view relation_name(Relation r) {
   switch (r) {
     case Relation::Identical: return "identical";
@@ -124,7 +133,7 @@ nlohmann::json to_json(const CompareResult& r) {
                         {"source", l.source ? nlohmann::json(*l.source) : nlohmann::json(nullptr)},
                         {"target_shape", l.target_shape},
                         {"target_layout", l.target_layout},
-                        {"matched_by", l.matched_by},
+                        {"matched_by", paired_by_name(l.matched_by)},
                         {"verdict", layer_verdict_name(l.verdict)}};
     if (l.source) {
       j["source_shape"] = l.source_shape;

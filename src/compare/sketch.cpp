@@ -1,6 +1,9 @@
 #include "modeldna/compare/sketch.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <unordered_set>
 
 #include "modeldna/compare/stats.h"
@@ -54,6 +57,19 @@ constexpr double kCopyLog10P = -300;
 
 }  // namespace
 
+int mantissa_bits(const std::vector<float>& values) {
+  int bits = 0;
+  for (float v : values) {
+    if (v == 0 || !std::isfinite(v)) continue;
+    uint32_t word = 0;
+    std::memcpy(&word, &v, sizeof word);
+    const uint32_t mantissa = word & 0x7fffffu;  // the 23 stored bits; the implicit one is always significant
+    const int trailing_zeros = mantissa == 0 ? 23 : __builtin_ctz(mantissa);
+    bits = std::max(bits, 24 - trailing_zeros);
+  }
+  return bits;
+}
+
 ModelSketch sketch_store(const io::TensorStore& store, const SketchOptions& o) {
   MDNA_CHECK(o.max_tensors >= 1 && o.units >= 2 && o.inputs >= 2, "sketch options need at least one tensor of 2 x 2 values");
   ModelSketch sketch;
@@ -89,6 +105,7 @@ ModelSketch sketch_store(const io::TensorStore& store, const SketchOptions& o) {
     t.zero_fraction = static_cast<double>(stats.zeros) / static_cast<double>(std::max<int64_t>(c.info->numel(), 1));
     t.distinct_sampled = static_cast<int64_t>(std::unordered_set<float>(t.values.begin(), t.values.end()).size());
     t.lossy = detail::lossy(*c.info);
+    t.mantissa_bits = mantissa_bits(t.values);
     sketch.tensors.push_back(std::move(t));
   }
   prepare(sketch);

@@ -124,7 +124,6 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
     layer.target = tc.name;
     layer.target_shape = tc.info->shape;
     layer.target_layout = layout_text(*tc.info);
-    layer.matched_by = "none";
     const auto it = pair_of_target.find(&tc);
     if (it == pair_of_target.end()) {
       r.layers.push_back(std::move(layer));

@@ -14,13 +14,20 @@ constexpr double kKurtosisScale = 0.02;
 }  // namespace
 
 DirectionVote direction(const compare::ModelSketch& a, const compare::ModelSketch& b, const compare::SketchComparison& c) {
-  int lossy_b = 0, lossy_a = 0, changed = 0;
+  int lossy_b = 0, lossy_a = 0, changed = 0, fewer_bits_b = 0, fewer_bits_a = 0;
   double zeros = 0, log_kurtosis = 0, zeros_both = 0;
   for (const auto& p : c.pairs) {
     const auto& x = a.tensors[p.source];
     const auto& y = b.tensors[p.target];
     lossy_b += y.lossy && !x.lossy;
     lossy_a += x.lossy && !y.lossy;
+    // Precision is read only off layers the two share up to rounding: a
+    // float32 fine-tune of a float16 model gains bits by training.
+    if (p.verdict != compare::LayerVerdict::New && p.relative_difference >= 0 &&
+        p.relative_difference <= compare::kUnchangedRelativeDifference) {
+      fewer_bits_b += y.mantissa_bits < x.mantissa_bits;
+      fewer_bits_a += x.mantissa_bits < y.mantissa_bits;
+    }
     zeros += y.zero_fraction - x.zero_fraction;
     zeros_both += std::min(y.zero_fraction, x.zero_fraction);
     if (p.verdict != compare::LayerVerdict::New && p.relative_difference > compare::kUnchangedRelativeDifference && x.kurtosis > 0 && y.kurtosis > 0) {
@@ -31,6 +38,10 @@ DirectionVote direction(const compare::ModelSketch& a, const compare::ModelSketc
   if (c.pairs.empty()) return {0, "no tensor in common"};
   if (lossy_b > lossy_a) return {1, "the second is quantized and the first is not (quantization loses information)"};
   if (lossy_a > lossy_b) return {-1, "the first is quantized and the second is not (quantization loses information)"};
+  if (fewer_bits_b > fewer_bits_a)
+    return {1, "the second carries fewer bits per value (a float16 or bfloat16 copy loses precision, never gains it)"};
+  if (fewer_bits_a > fewer_bits_b)
+    return {-1, "the first carries fewer bits per value (a float16 or bfloat16 copy loses precision, never gains it)"};
   zeros /= static_cast<double>(c.pairs.size());
   if (zeros > kPrunedZeros) return {1, "the second has more exact zeros (pruned)"};
   if (zeros < -kPrunedZeros) return {-1, "the first has more exact zeros (pruned)"};

@@ -1,6 +1,6 @@
-// The binary encoding of a fingerprint (docs/spec/fingerprint-v2.md):
-//   8 bytes magic "MDNA-FP\0", u32 version, u32 H, H bytes of header (binary
-//   in version 2, JSON in version 1, which is still read), u64 tensor hashes,
+// The binary encoding of a fingerprint (docs/spec/fingerprint-v3.md):
+//   8 bytes magic "MDNA-FP\0", u32 version, u32 H, H bytes of binary
+//   header, u64 tensor hashes,
 //   then float16 sketch values (each tensor divided by its largest magnitude,
 //   kept as "scale"), then float16 probe logits. Every count comes from the
 //   header and is bounded before use; the sizes must add up to the length
@@ -10,7 +10,6 @@
 #include <cstring>
 
 #include "modeldna/core/error.h"
-#include "modeldna/core/json_file.h"
 #include "modeldna/io/dequantize.h"
 #include "modeldna/registry/fingerprint.h"
 
@@ -18,7 +17,8 @@ namespace modeldna::registry {
 namespace {
 
 constexpr char kMagic[8] = {'M', 'D', 'N', 'A', '-', 'F', 'P', '\0'};
-constexpr uint32_t kJsonHeaderVersion = 1;  // read, no longer written
+// Versions 1 and 2 ordered the sketch as the file stored its tensors: refused.
+constexpr uint32_t kLastStoreOrderVersion = 2;
 constexpr uint32_t kMaxHeaderBytes = 1u << 20;
 constexpr std::size_t kMaxSketchTensors = 1024;
 constexpr int64_t kMaxSketchValues = 1 << 16;  // per tensor
@@ -98,18 +98,6 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
-// A header field of the expected JSON type, or FormatError naming it.
-template <typename T>
-T field(const nlohmann::json& j, const char* key, const std::string& what) {
-  const auto it = j.find(key);
-  if (it == j.end()) throw FormatError(what, std::string("fingerprint header lacks '") + key + "'");
-  try {
-    return it->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw FormatError(what, std::string("fingerprint header field '") + key + "' has the wrong type");
-  }
-}
-
 double max_abs(const std::vector<float>& v) {
   double m = 0;
   for (float x : v) m = std::max(m, static_cast<double>(std::abs(x)));
@@ -151,65 +139,7 @@ void check_outputs(const ProbeOutputs& o, const std::string& what) {
     throw FormatError(what, "fingerprint outputs have an invalid size");
 }
 
-// The version 1 header: a JSON object with the keys of header_json().
-Header read_json_header(std::string_view text, const std::string& what) {
-  JsonLimits limits;
-  limits.max_bytes = kMaxHeaderBytes;
-  limits.max_depth = 8;
-  const auto header = parse_json(what, text, limits);
-  if (!header.is_object()) throw FormatError(what, "fingerprint header is not an object");
-  Header h;
-  auto& f = h.fingerprint;
-  f.version = kJsonHeaderVersion;
-  f.path = field<std::string>(header, "path", what);
-  f.content_hash = field<std::string>(header, "content_hash", what);
-  check_format(h, field<std::string>(header, "format", what), what);
-  f.tensors = field<int64_t>(header, "tensors", what);
-  f.parameters = field<int64_t>(header, "parameters", what);
-  f.bytes = field<int64_t>(header, "bytes", what);
-  f.architecture = field<std::string>(header, "architecture", what);
-  f.shape_signature = field<std::string>(header, "shape_signature", what);
-  f.tensors_hash = field<std::string>(header, "tensors_hash", what);
-  h.tensor_hashes = field<uint64_t>(header, "tensor_hashes", what);
-  check_tensor_hashes(h.tensor_hashes, what);
-  const auto sketch = header.find("sketch");
-  if (sketch == header.end() || !sketch->is_object()) throw FormatError(what, "fingerprint header lacks 'sketch'");
-  f.sketch.seed = field<uint64_t>(*sketch, "seed", what);
-  f.sketch.candidates = field<int64_t>(*sketch, "candidates", what);
-  const auto tensors = sketch->find("tensors");
-  if (tensors == sketch->end() || !tensors->is_array() || tensors->size() > kMaxSketchTensors)
-    throw FormatError(what, "fingerprint sketch tensors missing or too many");
-  for (const auto& t : *tensors) {
-    if (!t.is_object()) throw FormatError(what, "fingerprint sketch tensor is not an object");
-    compare::TensorSketch s;
-    s.name = field<std::string>(t, "name", what);
-    s.dims = field<std::vector<int64_t>>(t, "dims", what);
-    s.order = field<int64_t>(t, "order", what);
-    s.units = field<int64_t>(t, "units", what);
-    s.inputs = field<int64_t>(t, "inputs", what);
-    s.stddev = field<double>(t, "stddev", what);
-    s.kurtosis = field<double>(t, "kurtosis", what);
-    s.zero_fraction = field<double>(t, "zero_fraction", what);
-    s.distinct_sampled = field<int64_t>(t, "distinct_sampled", what);
-    s.lossy = field<bool>(t, "lossy", what);
-    const double scale = field<double>(t, "scale", what);
-    check_sketch_tensor(s, scale, what);
-    h.scales.push_back(scale);
-    f.sketch.tensors.push_back(std::move(s));
-  }
-  const auto outputs = header.find("outputs");
-  if (outputs != header.end() && !outputs->is_null()) {
-    ProbeOutputs o;
-    o.input_kind = field<std::string>(*outputs, "input_kind", what);
-    o.probes = field<int64_t>(*outputs, "probes", what);
-    o.classes = field<int64_t>(*outputs, "classes", what);
-    check_outputs(o, what);
-    f.outputs = std::move(o);
-  }
-  return h;
-}
-
-// The version 2 header, field by field in the order of write_binary_header().
+// The header, field by field in the order of write_binary_header().
 Header read_binary_header(std::string_view bytes, const std::string& what) {
   Reader in(bytes, what);
   Header h;
@@ -247,6 +177,10 @@ Header read_binary_header(std::string_view bytes, const std::string& what) {
     const uint8_t lossy = in.u8("a sketch tensor's statistics");
     if (lossy > 1) throw FormatError(what, "fingerprint sketch tensor '" + s.name + "' has an invalid 'lossy' flag");
     s.lossy = lossy == 1;
+    s.mantissa_bits = in.u8("a sketch tensor's statistics");
+    if (s.mantissa_bits > 24)
+      throw FormatError(what, "fingerprint sketch tensor '" + s.name + "' claims " + std::to_string(s.mantissa_bits) +
+                                  " mantissa bits, more than float32's 24");
     check_sketch_tensor(s, scale, what);
     h.scales.push_back(scale);
     f.sketch.tensors.push_back(std::move(s));
@@ -294,6 +228,7 @@ void write_binary_header(Writer& out, const Fingerprint& f, const std::vector<do
     out.f64(t.zero_fraction);
     out.i64(t.distinct_sampled);
     out.u8(t.lossy ? 1 : 0);
+    out.u8(static_cast<uint8_t>(t.mantissa_bits));
   }
   out.u8(f.outputs ? 1 : 0);
   if (f.outputs) {
@@ -303,7 +238,7 @@ void write_binary_header(Writer& out, const Fingerprint& f, const std::vector<do
   }
 }
 
-// The summary of `registry show --json` (and version 1's header).
+// The summary of `registry show --json`.
 nlohmann::json header_json(const Fingerprint& f) {
   nlohmann::json tensors = nlohmann::json::array();
   for (const auto& t : f.sketch.tensors)
@@ -317,7 +252,8 @@ nlohmann::json header_json(const Fingerprint& f) {
                        {"kurtosis", t.kurtosis},
                        {"zero_fraction", t.zero_fraction},
                        {"distinct_sampled", t.distinct_sampled},
-                       {"lossy", t.lossy}});
+                       {"lossy", t.lossy},
+                       {"mantissa_bits", t.mantissa_bits}});
   nlohmann::json header = {{"path", f.path},
                            {"content_hash", f.content_hash},
                            {"format", io::format_name(f.format)},
@@ -364,13 +300,19 @@ Fingerprint decode(std::string_view bytes, const std::string& what) {
   if (in.take(sizeof kMagic, "the magic") != std::string_view(kMagic, sizeof kMagic))
     throw FormatError(what, "not a modeldna fingerprint (bad magic)");
   const uint32_t version = in.u32("the version");
-  if (version != kFingerprintVersion && version != kJsonHeaderVersion)
-    throw FormatError(what, "fingerprint version " + std::to_string(version) + ", this build reads versions " +
-                                std::to_string(kJsonHeaderVersion) + " and " + std::to_string(kFingerprintVersion));
+  if (version >= 1 && version <= kLastStoreOrderVersion)
+    throw FormatError(what, "fingerprint version " + std::to_string(version) +
+                                " sketched the layers in the file's order; this build pairs them by their place in the "
+                                "model (version " + std::to_string(kFingerprintVersion) +
+                                "): remove the model and add its file again (modeldna registry remove ID; modeldna "
+                                "registry add FILE)");
+  if (version != kFingerprintVersion)
+    throw FormatError(what, "fingerprint version " + std::to_string(version) + ", this build reads version " +
+                                std::to_string(kFingerprintVersion));
   const uint32_t header_bytes = in.u32("the header length");
   if (header_bytes > kMaxHeaderBytes) throw FormatError(what, "fingerprint header of " + std::to_string(header_bytes) + " bytes");
   const auto header_text = in.take(header_bytes, "the header");
-  auto header = version == kJsonHeaderVersion ? read_json_header(header_text, what) : read_binary_header(header_text, what);
+  auto header = read_binary_header(header_text, what);
   auto& f = header.fingerprint;
   f.sketch.shape_signature = f.shape_signature;
   // The payload's size follows from the header: check it before reading.

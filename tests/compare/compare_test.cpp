@@ -49,7 +49,7 @@ TEST(Compare, TensorsMatchWithoutNamesAndAcrossLayouts) {
   ASSERT_EQ(r.layers.size(), 4u);
   EXPECT_EQ(r.layers[0].target, "model/conv_a/Conv2D/ReadVariableOp");
   EXPECT_EQ(*r.layers[0].source, "conv1.weight");
-  EXPECT_EQ(r.layers[0].matched_by, "order");
+  EXPECT_EQ(r.layers[0].matched_by, PairedBy::Structure);
   EXPECT_EQ(r.layers[0].target_layout, "HWIO");
   EXPECT_EQ(r.layers[2].target_layout, "IO");
   for (const auto& layer : r.layers) EXPECT_EQ(layer.max_abs_difference, 0.0) << layer.target;

@@ -2,9 +2,11 @@
 // the parent (docs/registry.md, "Direction").
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
+#include "modeldna/io/dequantize.h"
 #include "modeldna/lineage/direction.h"
 #include "random_sketch.h"
 
@@ -36,6 +38,55 @@ TEST(Direction, AQuantizedModelIsTheChild) {
   for (auto& t : child.tensors) t.lossy = true;
   EXPECT_EQ(vote(parent, child).score, 1);
   EXPECT_EQ(vote(child, parent).score, -1);
+}
+
+// Each value through float16 (or bfloat16) and back, as a re-encoding
+// stores it; the sketch's mantissa_bits as sketch_store would count them.
+compare::ModelSketch rounded(compare::ModelSketch s, bool bfloat) {
+  for (auto& t : s.tensors) {
+    for (float& v : t.values) v = bfloat ? io::bf16_to_f32(io::f32_to_bf16(v)) : io::f16_to_f32(io::f32_to_f16(v));
+    t.mantissa_bits = compare::mantissa_bits(t.values);
+  }
+  compare::prepare(s);
+  return s;
+}
+
+TEST(Direction, MantissaBitsCountTheSignificantBitsAValueCarries) {
+  EXPECT_EQ(compare::mantissa_bits({1.0f}), 1);
+  EXPECT_EQ(compare::mantissa_bits({1.5f, -0.75f}), 2);
+  EXPECT_EQ(compare::mantissa_bits({0.0f, 1.0f + 0x1p-23f}), 24);
+  EXPECT_EQ(compare::mantissa_bits({0.0f}), 0);
+  // Every finite float16 value carries at most 11; every bfloat16 at most 8.
+  int f16_most = 0, bf16_most = 0;
+  for (uint32_t bits = 0; bits < 0x10000; ++bits) {
+    const float h = io::f16_to_f32(static_cast<uint16_t>(bits)), b = io::bf16_to_f32(static_cast<uint16_t>(bits));
+    if (std::isfinite(h)) f16_most = std::max(f16_most, compare::mantissa_bits({h}));
+    if (std::isfinite(b)) bf16_most = std::max(bf16_most, compare::mantissa_bits({b}));
+  }
+  EXPECT_EQ(f16_most, 11);
+  EXPECT_EQ(bf16_most, 8);
+}
+
+// A float16 copy of a float32 model is its child (issue 27: the tree made a
+// copy the parent of its original); so is a bfloat16 one. A float32 upcast
+// of a bfloat16 model carries bfloat16's bits, so precision claims nothing,
+// and neither does a float32 fine-tune of a float16 model (its layers
+// changed: training gains bits).
+TEST(Direction, AFloat16CopyIsTheChildAndAnUpcastClaimsNothing) {
+  const auto original = random_sketch(12);
+  for (bool bfloat : {false, true}) {
+    const auto copy = rounded(original, bfloat);
+    EXPECT_EQ(vote(original, copy).score, 1) << vote(original, copy).reason;
+    EXPECT_EQ(vote(copy, original).score, -1);
+    EXPECT_NE(vote(original, copy).reason.find("fewer bits per value"), std::string::npos);
+  }
+  const auto bf16_model = rounded(random_sketch(13), true);
+  const auto upcast = bf16_model;  // the same values, stored as float32
+  EXPECT_EQ(vote(bf16_model, upcast).reason.find("bits"), std::string::npos) << vote(bf16_model, upcast).reason;
+  const auto f16_model = rounded(random_sketch(14), false);
+  auto f32_finetune = child_of(f16_model, 15);
+  for (auto& t : f32_finetune.tensors) t.mantissa_bits = compare::mantissa_bits(t.values);
+  EXPECT_EQ(vote(f16_model, f32_finetune).reason.find("bits"), std::string::npos) << vote(f16_model, f32_finetune).reason;
 }
 
 TEST(Direction, ThePrunedModelIsTheChildAndTwoAlikePrunedAreSiblings) {

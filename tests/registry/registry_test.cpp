@@ -12,6 +12,7 @@
 
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
+#include "modeldna/io/convert.h"
 #include "modeldna/io/open_store.h"
 #include "modeldna/io/safetensors.h"
 #include "modeldna/lineage/tree.h"
@@ -115,36 +116,19 @@ TEST(Fingerprint, TheCommittedFuzzSeedsDecode) {
   }
 }
 
-TEST(Fingerprint, VersionOneIsStillReadAndReEncodesWithoutLoss) {
-  // Written by the build before the binary header (tests/registry/fixtures/README.md).
-  for (const char* name : {"lenet-s0.v1.fingerprint", "lenet-s0-int8.v1.fingerprint"}) {
+TEST(Fingerprint, OlderVersionsAreRefusedWithTheWayOut) {
+  // Written by earlier builds (tests/registry/fixtures/README.md): their
+  // sketches follow the file's tensor order, which version 3 replaced by the
+  // model's structure, so they could pair the wrong layers. Refused, saying
+  // how to rebuild them.
+  for (const auto& [name, version] : std::vector<std::pair<std::string, int>>{
+           {"lenet-s0.v1.fingerprint", 1}, {"lenet-s0-int8.v1.fingerprint", 1},
+           {"lenet-s0.v2.fingerprint", 2}, {"lenet-s0-int8.v2.fingerprint", 2}}) {
     const std::string path = std::string(MODELDNA_SOURCE_DIR) + "/tests/registry/fixtures/" + name;
-    const auto old = decode(read_file(path), path);
-    EXPECT_EQ(old.version, 1u) << name;
-    ASSERT_TRUE(old.outputs.has_value()) << name;
-    const auto now = decode(encode(old), "re-encoded");
-    EXPECT_EQ(now.version, kFingerprintVersion);
-    EXPECT_EQ(now.path, old.path);
-    EXPECT_EQ(now.content_hash, old.content_hash);
-    EXPECT_EQ(now.format, old.format);
-    EXPECT_EQ(now.parameters, old.parameters);
-    EXPECT_EQ(now.architecture, "lenet");
-    EXPECT_EQ(now.shape_signature, old.shape_signature);
-    EXPECT_EQ(now.tensor_hashes, old.tensor_hashes);
-    EXPECT_EQ(now.tensors_hash, old.tensors_hash);
-    EXPECT_EQ(now.sketch.seed, old.sketch.seed);
-    EXPECT_EQ(now.sketch.candidates, old.sketch.candidates);
-    ASSERT_EQ(now.sketch.tensors.size(), old.sketch.tensors.size());
-    for (std::size_t t = 0; t < old.sketch.tensors.size(); ++t) {
-      const auto& a = old.sketch.tensors[t];
-      const auto& b = now.sketch.tensors[t];
-      EXPECT_EQ(b.name, a.name);
-      EXPECT_EQ(b.dims, a.dims);
-      EXPECT_EQ(b.values, a.values) << a.name;  // bit for bit: float16 under the same scale
-      EXPECT_EQ(b.kurtosis, a.kurtosis);
-      EXPECT_EQ(b.lossy, a.lossy);
-    }
-    EXPECT_EQ(now.outputs->logits, old.outputs->logits);
+    EXPECT_THROW_MSG(decode(read_file(path), "registry model 7"), FormatError,
+                     "registry model 7: fingerprint version " + std::to_string(version) +
+                         " sketched the layers in the file's order; this build pairs them by their place in the model "
+                         "(version 3): remove the model and add its file again");
   }
 }
 
@@ -287,6 +271,34 @@ TEST_F(RegistryFiles, TheTreeLinksChildrenToTheirSourceAndLeavesStrangersAsRoots
   ASSERT_EQ(tree.edges.size(), 3u);
   for (const auto& e : tree.edges) EXPECT_EQ(e.parent, 0u) << "child " << e.child;
   EXPECT_EQ(tree.roots, (std::vector<std::size_t>{0, 4, 5}));
+}
+
+// `modeldna convert --dtype f16` of a float32 model: the copy is the child
+// in `find` and in the tree, whichever of the two is registered first
+// (issue 27: the tree made a float16 copy the parent of its original).
+TEST_F(RegistryFiles, AFloat16CopyIsTheChildOfItsFloat32Original) {
+  const auto original = write_model(file("original.safetensors"), random_model(60));
+  const auto copy = file("copy-f16.safetensors");
+  io::convert_to_safetensors(io::open_store(original), copy, io::ConvertDType::F16);
+  const auto original_fp = fingerprint_of(original), copy_fp = fingerprint_of(copy);
+  Registry reg(file("r.sqlite"));
+  reg.add(copy_fp);
+  reg.add(original_fp);
+  for (uint64_t s = 61; s < 64; ++s)
+    reg.add(fingerprint_of(write_model(file("unrelated-" + std::to_string(s) + ".safetensors"), random_model(s))));
+  const auto found = reg.find(copy_fp, {});
+  ASSERT_TRUE(found.parent) << to_json(found).dump(1);
+  EXPECT_EQ(found.parent->model.path, original_fp.path);
+  EXPECT_EQ(found.parent->direction, Direction::CandidateIsParent) << found.parent->direction_reason;
+  const auto of_original = reg.find(original_fp, {});
+  EXPECT_FALSE(of_original.parent) << "the original was given its copy as parent";
+  for (const auto* first : {&copy_fp, &original_fp}) {
+    const auto* second = first == &copy_fp ? &original_fp : &copy_fp;
+    const auto tree = lineage::build_tree({&first->sketch, &second->sketch});
+    ASSERT_EQ(tree.edges.size(), 1u);
+    const auto& parent = tree.edges[0].parent == 0 ? *first : *second;
+    EXPECT_EQ(parent.path, original_fp.path) << tree.edges[0].direction_reason;
+  }
 }
 
 // A transplant: C is donor A's body with donor B's head. B's head is

@@ -88,13 +88,21 @@ struct CompareOptions {
   bool heads_over_inputs = true;
 };
 
+/// How a target tensor found its source tensor (docs/compare.md, section 3).
+enum class PairedBy : uint8_t {
+  None,       // no source tensor of its canonical shape
+  Name,       // the same name (TensorFlow's ":0" aside) and canonical shape
+  Structure,  // the same place in the model's structure, within its canonical shape
+};
+std::string_view paired_by_name(PairedBy p);  // "none", "name", "structure"
+
 /// One tested pair of tensors (one target layer).
 struct LayerResult {
   std::string target;                // tensor name in the target
   std::optional<std::string> source; // matched source tensor, if any
   std::vector<int64_t> target_shape, source_shape;
   std::string target_layout, source_layout;
-  std::string matched_by;            // "name", "order", "none"
+  PairedBy matched_by = PairedBy::None;
   int64_t units = 0, inputs = 0;     // the sample the statistic saw
   double similarity = 0;             // mean correlation of matched units
   double null_similarity = 0;        // mean correlation of all unit pairs (what chance gives)

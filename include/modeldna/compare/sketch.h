@@ -28,10 +28,18 @@ struct TensorSketch {
   double stddev = 0, kurtosis = 0, zero_fraction = 0;
   int64_t distinct_sampled = 0;  // distinct values among `values`
   bool lossy = false;            // stored quantized or as 8-bit floats
+  /// The most significant bits (implicit bit included) any sampled value
+  /// carries: 24 for values trained in float32, at most 11 once copied to
+  /// float16, 8 to bfloat16, whatever dtype holds them now (an upcast keeps
+  /// the fewer bits). A re-encoding loses bits, never gains them.
+  int mantissa_bits = 24;
   /// `values` with each row scaled to zero mean and unit length: what the
   /// unit similarities are products of. Filled by prepare(); derived, never stored.
   std::vector<float> unit_rows;
 };
+
+/// `mantissa_bits` of a sample: the largest over its values (0 for none or all zeros).
+int mantissa_bits(const std::vector<float>& values);
 
 struct ModelSketch {
   uint64_t seed = 0;

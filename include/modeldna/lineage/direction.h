@@ -17,7 +17,8 @@ namespace modeldna::lineage {
 
 struct DirectionVote {
   /// > 0: `a` is the parent of `b`; < 0: the reverse; 0: no evidence.
-  /// +-1 for the lossy rules (quantization, pruning), at most +-0.5 for kurtosis.
+  /// +-1 for the lossy rules (quantization, fewer bits per value, pruning),
+  /// at most +-0.5 for kurtosis.
   double score = 0;
   std::string reason;
   /// Neither is the other's parent: two models pruned to the same sparsity
