@@ -53,7 +53,6 @@ constexpr int64_t kSketchPermutations = 2000;
 // many distinct values is a copy: no independent training run produces it,
 // whatever the permutation test's resolution (1/2001 for a small layer).
 constexpr int64_t kCopyDistinctValues = 16;
-constexpr double kCopyLog10P = -300;
 
 }  // namespace
 
@@ -145,7 +144,9 @@ SketchComparison compare_sketches(const ModelSketch& source, const ModelSketch& 
     p.source = i;
     p.target = j;
     p.similarity = test.statistic;
-    p.log10_p = copied ? std::min(test.log10_p, kCopyLog10P) : test.log10_p;
+    p.log10_p = test.log10_p;
+    p.copied = copied;
+    out.copied = out.copied || copied;
     p.relative_difference = d.relative;
     p.max_abs_difference = d.max_abs;
     out.pairs.push_back(p);
@@ -154,7 +155,7 @@ SketchComparison compare_sketches(const ModelSketch& source, const ModelSketch& 
   }
   out.tested = static_cast<int64_t>(out.pairs.size());
   out.log10_p = bonferroni_log10(min_log10_p, out.tested);
-  out.derived = out.tested > 0 && out.log10_p < std::log10(alpha);
+  out.derived = out.copied || (out.tested > 0 && out.log10_p < std::log10(alpha));
   const std::size_t larger = std::max(source.tensors.size(), target.tensors.size());
   out.closeness = larger ? similarity_sum / static_cast<double>(larger) : 0;
 
@@ -162,7 +163,7 @@ SketchComparison compare_sketches(const ModelSketch& source, const ModelSketch& 
   const double layer_level = std::log10(alpha / static_cast<double>(std::max<int64_t>(out.tested, 1)));
   std::vector<detail::LayerFacts> facts(target.tensors.size());
   for (auto& p : out.pairs) {
-    p.verdict = detail::layer_verdict(p.log10_p < layer_level, false, p.relative_difference);
+    p.verdict = detail::layer_verdict(p.copied || p.log10_p < layer_level, false, p.relative_difference);
     const auto& a = source.tensors[p.source];
     const auto& b = target.tensors[p.target];
     auto& f = facts[p.target];

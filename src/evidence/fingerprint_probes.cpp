@@ -83,7 +83,7 @@ void add_behavioural_candidates(registry::Registry& reg, const registry::Fingerp
     const auto e = behavioural_evidence(probes, others[i].second, q, panel);
     registry::Candidate c;
     c.model = others[i].first;
-    c.found_by = "outputs on standard probes";
+    c.found_by = registry::FoundBy::ProbeOutputs;
     c.log10_p = e.log10_p.value_or(0.0);
     c.closeness = e.score;
     c.relation = compare::Relation::Distilled;

@@ -49,7 +49,7 @@ std::vector<bool> tensors_with(const compare::SketchComparison& c, std::size_t t
   std::vector<bool> out(tensors, false);
   for (const auto& p : c.pairs)
     if ((unchanged_only ? p.verdict == compare::LayerVerdict::FromSource : p.verdict != compare::LayerVerdict::New) &&
-        (below_log10_p >= 0 || p.log10_p < below_log10_p))
+        (below_log10_p >= 0 || p.copied || p.log10_p < below_log10_p))
       out[source_side ? p.source : p.target] = true;
   return out;
 }
@@ -71,7 +71,7 @@ Tree build_tree(const std::vector<const compare::ModelSketch*>& models, const Tr
     for (std::size_t j = i + 1; j < n; ++j) {
       const auto c = compare::compare_sketches(*models[i], *models[j], o.alpha);
       ++tree.comparisons;
-      if (c.tested == 0 || c.log10_p >= tree.log10_edge_level) continue;
+      if (c.tested == 0 || !(c.copied || c.log10_p < tree.log10_edge_level)) continue;
       const std::size_t ti = models[i]->tensors.size(), tj = models[j]->tensors.size();
       facts[{i, j}] = {c, c.log10_p, c.closeness, tensors_with(c, ti, true, false, tree.log10_edge_level),
                        tensors_with(c, tj, false, false, tree.log10_edge_level), tensors_with(c, ti, true, true),
@@ -292,6 +292,7 @@ Tree build_tree(const std::vector<const compare::ModelSketch*>& models, const Tr
     e.parent = u;
     e.child = v;
     e.log10_p = f.log10_p;
+    e.copied = f.comparison.copied;
     e.closeness = f.closeness;
     e.relation = compare::compare_sketches(*models[u], *models[v], o.alpha).relation;
     const auto& vote = votes.at({u, v});

@@ -36,7 +36,11 @@ std::vector<float> flat(const std::vector<std::vector<float>>& vectors) {
 }  // namespace
 
 void apply_holm(std::vector<Candidate>& candidates, int64_t registry_models, double alpha) {
-  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) { return a.log10_p < b.log10_p; });
+  // Copies first: their hypotheses are rejected outright (as at p = 0), and
+  // Holm goes on over the rest with the same n - j multipliers.
+  std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return a.copied != b.copied ? a.copied : a.log10_p < b.log10_p;
+  });
   const double n = static_cast<double>(std::max<int64_t>(registry_models, 1));
   double running = -INFINITY;
   for (std::size_t j = 0; j < candidates.size(); ++j) {
@@ -45,7 +49,7 @@ void apply_holm(std::vector<Candidate>& candidates, int64_t registry_models, dou
     const double adjusted = std::min(0.0, candidates[j].log10_p + std::log10(std::max(1.0, n - static_cast<double>(j))));
     running = std::max(running, adjusted);
     candidates[j].log10_p_adjusted = running;
-    candidates[j].significant = running < std::log10(alpha);
+    candidates[j].significant = candidates[j].copied || running < std::log10(alpha);
   }
 }
 
@@ -56,6 +60,16 @@ std::string_view direction_name(Direction d) {
     case Direction::Undetermined: return "undetermined";
   }
   throw InternalError("invalid Direction value");
+}
+
+std::string_view found_by_name(FoundBy f) {
+  switch (f) {
+    case FoundBy::TensorHashes: return "tensor hashes";
+    case FoundBy::Index: return "index";
+    case FoundBy::ShapeBucket: return "shape bucket";
+    case FoundBy::ProbeOutputs: return "outputs on standard probes";
+  }
+  throw InternalError("invalid FoundBy value");
 }
 
 Registry::Registry(const std::string& location) : location_(location), db_(open_database(location)) {}
@@ -241,13 +255,14 @@ void Registry::test_candidates(const Fingerprint& query, const FindOptions& o, c
     const auto& cmp = w.cmp;
     c.model = std::move(w.record);
     c.log10_p = cmp.log10_p;
+    c.copied = cmp.copied;
     c.closeness = cmp.closeness;
     c.relation = cmp.relation;
     c.layers_tested = cmp.tested;
     for (const auto& p : cmp.pairs) c.layers_derived += p.verdict != compare::LayerVerdict::New;
     if (!query.tensor_hashes.empty() && w.fp.tensors_hash == query.tensors_hash) {
       c.relation = compare::Relation::Identical;  // the same tensors, renamed or re-sharded
-      c.log10_p = std::min(c.log10_p, -300.0);
+      c.copied = true;
     }
     c.direction = w.vote.score >= kDecisiveVote   ? Direction::CandidateIsParent
                   : w.vote.score <= -kDecisiveVote ? Direction::CandidateIsChild
@@ -275,19 +290,19 @@ FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
   const auto search_start = Clock::now();
   result.same_file = db_->by_content_hash(query.content_hash);
   std::map<int64_t, Candidate> found;
-  auto propose = [&](int64_t id, const char* how, double score) {
+  auto propose = [&](int64_t id, FoundBy how, double score) {
     if (result.same_file && id == result.same_file->id) return;
     auto [it, fresh] = found.emplace(id, Candidate{});
     if (fresh) it->second.found_by = how;
     it->second.index_score = std::max(it->second.index_score, score);
   };
   if (!query.tensor_hashes.empty())
-    for (int64_t id : db_->ids_with_tensors_hash(query.tensors_hash)) propose(id, "tensor hashes", 1.0);
-  for (const auto& hit : idx.search(anchor_vectors(query.sketch), o.neighbours)) propose(hit.id, "index", hit.score);
+    for (int64_t id : db_->ids_with_tensors_hash(query.tensors_hash)) propose(id, FoundBy::TensorHashes, 1.0);
+  for (const auto& hit : idx.search(anchor_vectors(query.sketch), o.neighbours)) propose(hit.id, FoundBy::Index, hit.score);
   const auto [bucket, bucket_size] = db_->ids_with_shape(query.shape_signature, o.bucket_scan);
   const bool bucket_scanned = bucket_size <= o.bucket_scan;
   if (bucket_scanned)
-    for (int64_t id : bucket) propose(id, "shape bucket", 0.0);
+    for (int64_t id : bucket) propose(id, FoundBy::ShapeBucket, 0.0);
   // The N of the correction: the models the index knows, and any newer one
   // (added by another process since it was opened) that the database
   // queries proposed. Counting the table instead grew with the registry.
@@ -306,7 +321,7 @@ FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
   std::vector<std::pair<int64_t, double>> by_index;
   std::vector<int64_t> first, second;
   for (const auto& [id, c] : found)
-    if (c.found_by == "index" && !(bucket_scanned && std::count(bucket.begin(), bucket.end(), id)))
+    if (c.found_by == FoundBy::Index && !(bucket_scanned && std::count(bucket.begin(), bucket.end(), id)))
       by_index.emplace_back(id, c.index_score);
     else first.push_back(id);
   std::stable_sort(by_index.begin(), by_index.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
@@ -314,13 +329,13 @@ FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
   const double first_round_level = std::log10(o.alpha / static_cast<double>(std::max<int64_t>(result.registry_models, 1)));
   test_candidates(query, o, first, found, tested, prints, comparisons, result);
   const bool relative_found =
-      std::any_of(tested.begin(), tested.end(), [&](const Candidate& c) { return c.log10_p < first_round_level; });
+      std::any_of(tested.begin(), tested.end(), [&](const Candidate& c) { return c.copied || c.log10_p < first_round_level; });
   if (relative_found) test_candidates(query, o, second, found, tested, prints, comparisons, result);
   else if (!second.empty())
     result.notes.push_back("the index's " + std::to_string(second.size()) +
                            " farther proposals were not tested: none of the closer ones is related (they count with p = 1)");
-  // Closest to the index first, whatever the rounds: ties in p (copied
-  // layers) and in closeness are then broken the same way for the same
+  // Closest to the index first, whatever the rounds: ties (copies) and in
+  // closeness are then broken the same way for the same
   // candidates, in favour of what the index ranks closer.
   std::sort(tested.begin(), tested.end(), [](const Candidate& a, const Candidate& b) {
     return a.index_score != b.index_score ? a.index_score > b.index_score : a.model.id < b.model.id;
@@ -357,6 +372,7 @@ nlohmann::json to_json(const FindResult& r) {
                           {"p_value", std::pow(10.0, c.log10_p_adjusted)},
                           {"log10_p", c.log10_p_adjusted},
                           {"log10_p_uncorrected", c.log10_p},
+                          {"copied", c.copied},
                           {"significant", c.significant},
                           {"relation", compare::relation_name(c.relation)},
                           {"closeness", c.closeness},
@@ -364,7 +380,7 @@ nlohmann::json to_json(const FindResult& r) {
                           {"direction_reason", c.direction_reason},
                           {"layers_tested", c.layers_tested},
                           {"layers_derived", c.layers_derived},
-                          {"found_by", c.found_by},
+                          {"found_by", found_by_name(c.found_by)},
                           {"index_score", c.index_score},
                           {"evidence", c.evidence}};
   };

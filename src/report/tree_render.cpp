@@ -92,6 +92,7 @@ nlohmann::json tree_json(const lineage::Tree& tree, const std::vector<std::strin
                           {"child", paths[e.child]},
                           {"p_value", std::pow(10.0, e.log10_p)},
                           {"log10_p", e.log10_p},
+                          {"copied", e.copied},
                           {"relation", compare::relation_name(e.relation)},
                           {"closeness", e.closeness},
                           {"direction_vote", e.direction_vote},
@@ -113,7 +114,7 @@ std::string tree_text(const lineage::Tree& tree, const std::vector<std::string>&
   std::function<void(std::size_t, int)> walk = [&](std::size_t v, int depth) {
     os << std::string(static_cast<std::size_t>(2 * depth), ' ') << (depth ? "<- " : "") << labels[v];
     if (const auto* e = f.edge_to[v]) {
-      os << "  [" << compare::relation_name(e->relation) << ", p " << compare::p_value_text(e->log10_p) << "]";
+      os << "  [" << compare::relation_name(e->relation) << ", " << (e->copied ? "copy, tested p " : "p ") << compare::p_value_text(e->log10_p) << "]";
       for (std::size_t d : e->also_from) os << " (also layers from " << labels[d] << ")";
     }
     os << "\n";
@@ -222,7 +223,7 @@ std::string tree_svg(const lineage::Tree& tree, const std::vector<std::string>& 
     const std::string colour = relation_colour(e.relation);
     os << "<path d=\"M" << x1 << "," << y1 << " C" << mx << "," << y1 << " " << mx << "," << y2 << " " << x2 << "," << y2
        << "\" fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"1.6\"><title>"
-       << escape_xml(std::string(compare::relation_name(e.relation)) + ", p = " + compare::p_value_text(e.log10_p) + ", " + e.direction_reason)
+       << escape_xml(std::string(compare::relation_name(e.relation)) + (e.copied ? ", a copy, tested p = " : ", p = ") + compare::p_value_text(e.log10_p) + ", " + e.direction_reason)
        << "</title></path>\n";
     os << "<text x=\"" << x2 - 4 << "\" y=\"" << y2 - 3 << "\" text-anchor=\"end\" font-size=\"9\" fill=\"" << colour << "\">"
        << escape_xml(std::string(compare::relation_name(e.relation))) << "</text>\n";

@@ -7,6 +7,9 @@
 
 #include <cmath>
 #include <map>
+#include <random>
+#include <set>
+#include <vector>
 
 #include "modeldna/compare/compare.h"
 #include "modeldna/core/error.h"
@@ -43,6 +46,42 @@ TEST(Sketch, DerivedCopiesInAnyFormatAreSignificantAndAnIndependentModelIsNot) {
   EXPECT_LT(independent.closeness, 0.5);
   EXPECT_FALSE(independent.derived);
   EXPECT_EQ(independent.relation, Relation::None);
+}
+
+// One small layer (4 units: its relabellings give p no lower than 1/2001)
+// holding `values`, as sketch_store would record it.
+ModelSketch small_layer(const std::vector<float>& values) {
+  ModelSketch s;
+  TensorSketch t;
+  t.name = "head.weight";
+  t.dims = {4, 32};
+  t.units = 4;
+  t.inputs = 32;
+  t.values = values;
+  t.distinct_sampled = static_cast<int64_t>(std::set<float>(values.begin(), values.end()).size());
+  s.tensors.push_back(std::move(t));
+  prepare(s);
+  return s;
+}
+
+// A copy is a typed finding, not an invented p-value (issue 27, item 4): the
+// p stays what the relabelling test can give, the copy is derived all the
+// same; a layer of few distinct values equal in both is no proof of a copy.
+TEST(Sketch, ACopyIsAFindingWithTheTestedPValue) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal;
+  std::vector<float> values(4 * 32);
+  for (float& v : values) v = normal(rng);
+  const auto copy = compare_sketches(small_layer(values), small_layer(values));
+  EXPECT_TRUE(copy.copied);
+  EXPECT_TRUE(copy.derived);
+  ASSERT_EQ(copy.pairs.size(), 1u);
+  EXPECT_TRUE(copy.pairs[0].copied);
+  EXPECT_GE(copy.log10_p, std::log10(1.0 / 2001) - 1e-9) << "a p-value the test cannot give";
+  EXPECT_EQ(copy.pairs[0].verdict, LayerVerdict::FromSource);
+  std::vector<float> few(4 * 32);
+  for (std::size_t k = 0; k < few.size(); ++k) few[k] = static_cast<float>(k % 3);
+  EXPECT_FALSE(compare_sketches(small_layer(few), small_layer(few)).copied);
 }
 
 TEST(Sketch, GivesTheStatisticCompareGivesOnTheSameSample) {

@@ -52,6 +52,25 @@ std::vector<std::size_t> parents(const Tree& tree, std::size_t n) {
 // them; the chain is not additive. (The other two make the source the
 // middle of the family: with the four alone it is the far end of one
 // branch, and no distance can tell it from a sibling.)
+// A copy's edge carries the typed finding and the p-value its test gave;
+// a fine-tune's edge is no copy.
+TEST(Tree, ACopysEdgeSaysCopied) {
+  const auto base = random_sketch(70);
+  auto tuned = base;
+  std::mt19937_64 rng(71);
+  std::normal_distribution<float> noise(0.0f, 0.3f);
+  for (auto& t : tuned.tensors)
+    for (float& v : t.values) v += noise(rng);
+  compare::prepare(tuned);
+  const auto copy_tree = build_tree({&base, &base});
+  ASSERT_EQ(copy_tree.edges.size(), 1u);
+  EXPECT_TRUE(copy_tree.edges[0].copied);
+  EXPECT_LT(copy_tree.edges[0].log10_p, 0);
+  const auto tuned_tree = build_tree({&base, &tuned});
+  ASSERT_EQ(tuned_tree.edges.size(), 1u);
+  EXPECT_FALSE(tuned_tree.edges[0].copied);
+}
+
 TEST(Tree, SiblingsThatDriftAlikeStaySiblings) {
   const auto source = random_sketch(1, 6);
   const auto drifted = moved(source, 100, 0.5f);

@@ -153,7 +153,8 @@ void find_parent(const RegistryOptions& o) {
   result.timings["total_ms"] = seconds_since(start) * 1000;
   if (o.json) return print_json(registry::to_json(result));
   if (result.parent)
-    std::printf("parent: %s (p = %s after Holm over %lld models; relation: %s; direction: %s)\n", result.parent->model.path.c_str(),
+    std::printf("parent: %s (%sp = %s after Holm over %lld models; relation: %s; direction: %s)\n", result.parent->model.path.c_str(),
+                result.parent->copied ? "a copy, layers equal float for float; tested " : "",
                 compare::p_value_text(result.parent->log10_p_adjusted).c_str(), static_cast<long long>(result.registry_models),
                 std::string(compare::relation_name(result.parent->relation)).c_str(),
                 std::string(registry::direction_name(result.parent->direction)).c_str());
@@ -163,7 +164,8 @@ void find_parent(const RegistryOptions& o) {
   if (result.same_file)
     std::printf("this file is registered itself, as %lld\n", static_cast<long long>(result.same_file->id));
   for (const auto& c : result.candidates)
-    std::printf("  %-5s p = %-10s closeness %.3f  %-20s %-12s %s\n", c.significant ? "yes" : "no", compare::p_value_text(c.log10_p_adjusted).c_str(),
+    std::printf("  %-5s %-14s closeness %.3f  %-20s %-12s %s\n", c.significant ? "yes" : "no",
+                (c.copied ? std::string("copy") : "p = " + compare::p_value_text(c.log10_p_adjusted)).c_str(),
                 c.closeness, std::string(compare::relation_name(c.relation)).c_str(),
                 std::string(registry::direction_name(c.direction)).c_str(), c.model.path.c_str());
   for (const auto& note : result.notes) std::printf("note: %s\n", note.get<std::string>().c_str());

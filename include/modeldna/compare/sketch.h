@@ -72,6 +72,11 @@ struct SketchPair {
   double log10_p = 0;                  // per pair, uncorrected
   double relative_difference = 0;     // ||t - s|| / ||s|| over the sample
   double max_abs_difference = 0;
+  /// The sample equal float for float, with enough distinct values that no
+  /// independent training run produces it: a copy. A finding, not a p-value:
+  /// `log10_p` stays what the test gave (a small layer's relabellings cannot
+  /// go below 1/2001).
+  bool copied = false;
   LayerVerdict verdict = LayerVerdict::New;
 };
 
@@ -82,7 +87,8 @@ struct SketchComparison {
   /// sketch's tensor count: 1 for a copy, lower as layers change or go
   /// missing, about 0 for independent models. What `find` and `tree` rank by.
   double closeness = 0;
-  bool derived = false;   // log10_p below log10(alpha)
+  bool copied = false;    // some tested pair is a copy (SketchPair::copied)
+  bool derived = false;   // copied, or log10_p below log10(alpha)
   Relation relation = Relation::None;  // compare's rules on the sketched layers
   std::vector<SketchPair> pairs;
 };

@@ -68,6 +68,7 @@ struct TreeEdge {
   double direction_vote = 0;          // > 0: the evidence agrees with this direction
   std::string direction_reason;
   std::vector<std::size_t> also_from;  // other donors of a model assembled from several
+  bool copied = false;                 // a layer equal float for float: an edge whatever the p-value
 };
 
 struct Tree {

@@ -36,10 +36,22 @@ struct FindOptions {
   int64_t bucket_scan = 64; // models of the query's shape bucket tested outright when there are at most this many
 };
 
+/// How `find` came to test a registered model.
+enum class FoundBy : uint8_t {
+  TensorHashes,  // the same set of tensors (renamed or re-sharded)
+  Index,         // the nearest-neighbour index of sketch anchors
+  ShapeBucket,   // every model of the query's architecture, when few
+  ProbeOutputs,  // outputs on the standard probes (behaviour; no weights in common)
+};
+std::string_view found_by_name(FoundBy f);  // "tensor hashes", "index", "shape bucket", "outputs on standard probes"
+
 struct Candidate {
   ModelRecord model;
   double log10_p = 0;           // the sketch test, uncorrected
   double log10_p_adjusted = 0;  // Holm over every model the registry holds
+  /// The same tensors, or a sketched layer equal float for float: a copy,
+  /// significant whatever the p-values say (they are reported as tested).
+  bool copied = false;
   bool significant = false;
   double closeness = 0;         // compare_sketches' closeness (1: a copy)
   compare::Relation relation = compare::Relation::None;  // how the query came from it, if it is the parent
@@ -47,7 +59,7 @@ struct Candidate {
   std::string direction_reason;
   int64_t layers_tested = 0, layers_derived = 0;
   double index_score = 0;       // what the index saw (NaN-free; 0 when found another way)
-  std::string found_by;         // "index", "shape bucket", "tensor hashes"
+  FoundBy found_by = FoundBy::Index;
   nlohmann::json evidence = nlohmann::json::object();  // black-box numbers when they were used
 };
 
