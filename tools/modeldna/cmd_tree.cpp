@@ -47,8 +47,9 @@ void run_tree(const TreeCliOptions& o) {
   if (!o.dot.empty()) write_file_atomically(o.dot, report::tree_dot(tree, paths));
   if (!o.svg.empty()) write_file_atomically(o.svg, report::tree_svg(tree, paths));
   if (o.json) return print_json(j);
-  std::printf("%zu models, %zu families, %zu edges (edge level p < 1e%.1f: alpha %g over %lld pairs)\n", paths.size(),
-              tree.roots.size(), tree.edges.size(), tree.log10_edge_level, o.tree.alpha,
+  std::printf("%zu models, %zu %s, %zu %s (edge level p < 1e%.1f: alpha %g over %lld pairs)\n", paths.size(),
+              tree.roots.size(), tree.roots.size() == 1 ? "family" : "families", tree.edges.size(),
+              tree.edges.size() == 1 ? "edge" : "edges", tree.log10_edge_level, o.tree.alpha,
               static_cast<long long>(tree.comparisons));
   std::printf("%s", report::tree_text(tree, paths).c_str());
 }
