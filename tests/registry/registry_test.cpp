@@ -16,6 +16,8 @@
 #include "modeldna/io/open_store.h"
 #include "modeldna/io/safetensors.h"
 #include "modeldna/lineage/tree.h"
+#include "modeldna/registry/family_tree.h"
+#include "modeldna/registry/find_file.h"
 #include "modeldna/registry/registry.h"
 #include "synthetic_models.h"
 #include "test_support.h"
@@ -257,20 +259,54 @@ TEST_F(RegistryFiles, FindTestsTheIndexsFartherHalfOnlyWhenTheCloserHalfHoldsARe
   EXPECT_EQ(child.notes.dump().find("not tested"), std::string::npos) << child.notes.dump();
 }
 
+// tree's library call, over files and over a registry of the same files:
+// the same forest (both test the stored float16 sketches).
 TEST_F(RegistryFiles, TheTreeLinksChildrenToTheirSourceAndLeavesStrangersAsRoots) {
   const auto source = random_model(40);
-  std::vector<Fingerprint> prints;
-  prints.push_back(fingerprint_of(write_model(file("source.safetensors"), source)));
+  std::vector<std::string> paths{write_model(file("source.safetensors"), source)};
   for (uint64_t s = 41; s < 44; ++s)
-    prints.push_back(fingerprint_of(write_model(file("child-" + std::to_string(s) + ".safetensors"), perturbed(source, s, 0.3f))));
-  prints.push_back(fingerprint_of(write_model(file("stranger-a.safetensors"), random_model(50))));
-  prints.push_back(fingerprint_of(write_model(file("stranger-b.safetensors"), random_model(51))));
-  std::vector<const compare::ModelSketch*> sketches;
-  for (const auto& p : prints) sketches.push_back(&p.sketch);
-  const auto tree = lineage::build_tree(sketches);
-  ASSERT_EQ(tree.edges.size(), 3u);
-  for (const auto& e : tree.edges) EXPECT_EQ(e.parent, 0u) << "child " << e.child;
-  EXPECT_EQ(tree.roots, (std::vector<std::size_t>{0, 4, 5}));
+    paths.push_back(write_model(file("child-" + std::to_string(s) + ".safetensors"), perturbed(source, s, 0.3f)));
+  paths.push_back(write_model(file("stranger-a.safetensors"), random_model(50)));
+  paths.push_back(write_model(file("stranger-b.safetensors"), random_model(51)));
+  StoreFingerprinter weights_only;
+  const auto of_files = family_tree_of_files(paths, {}, weights_only);
+  EXPECT_EQ(of_files.paths, paths);
+  ASSERT_EQ(of_files.tree.edges.size(), 3u);
+  for (const auto& e : of_files.tree.edges) EXPECT_EQ(e.parent, 0u) << "child " << e.child;
+  EXPECT_EQ(of_files.tree.roots, (std::vector<std::size_t>{0, 4, 5}));
+
+  Registry reg(file("tree.sqlite"));
+  for (const auto& path : paths) reg.add(weights_only.fingerprint(path));
+  const auto of_registry = family_tree_of_registry(reg, {});
+  EXPECT_EQ(of_registry.paths, paths);
+  ASSERT_EQ(of_registry.tree.edges.size(), of_files.tree.edges.size());
+  for (std::size_t k = 0; k < of_files.tree.edges.size(); ++k) {
+    EXPECT_EQ(of_registry.tree.edges[k].parent, of_files.tree.edges[k].parent);
+    EXPECT_EQ(of_registry.tree.edges[k].child, of_files.tree.edges[k].child);
+    EXPECT_DOUBLE_EQ(of_registry.tree.edges[k].log10_p, of_files.tree.edges[k].log10_p);
+  }
+}
+
+// find's library call from a file: the parent, and the timings of the whole.
+// With weights only, a query that shares no tensor shape gets a note, not a
+// behavioural guess.
+TEST_F(RegistryFiles, FindFileFingerprintsTheFileAndNamesItsParent) {
+  const auto source = random_model(70);
+  Registry reg(file("find.sqlite"));
+  const auto source_fp = add_source_and_strangers(reg, source, 71, 3);
+  StoreFingerprinter weights_only;
+  const auto child = find_file(reg, write_model(file("child.safetensors"), perturbed(source, 90, 0.3f)), {}, weights_only);
+  ASSERT_TRUE(child.parent) << to_json(child).dump(1);
+  EXPECT_EQ(child.parent->model.path, source_fp.path);
+  EXPECT_TRUE(child.timings.contains("fingerprint_ms"));
+  EXPECT_GE(child.timings["total_ms"].get<double>(), child.timings["fingerprint_ms"].get<double>());
+
+  const std::vector<float> odd(33 * 17, 0.25f);  // a shape no registered model has
+  io::write_safetensors(file("other.safetensors"), {{"w", io::DType::F32, {33, 17}, odd.data(), odd.size() * sizeof(float)}});
+  const auto other_shapes = find_file(reg, file("other.safetensors"), {}, weights_only);
+  EXPECT_FALSE(other_shapes.parent);
+  EXPECT_EQ(other_shapes.tested, 0);
+  EXPECT_NE(other_shapes.notes.dump().find(kQueryCannotRunNote), std::string::npos) << other_shapes.notes.dump();
 }
 
 // `modeldna convert --dtype f16` of a float32 model: the copy is the child

@@ -35,7 +35,8 @@
 #include <string>
 
 #include "modeldna/evidence/fingerprint_probes.h"
-#include "modeldna/lineage/tree.h"
+#include "modeldna/registry/family_tree.h"
+#include "modeldna/registry/find_file.h"
 #include "modeldna/registry/registry.h"
 #include "modeldna/zoo/manifest.h"
 #include "test_support.h"
@@ -76,6 +77,7 @@ ZooRegistry register_zoo(const std::string& dir, Registry& reg) {
 void check_find(const std::string& dir, const std::set<std::string>& asserted) {
   Registry reg(testing::fresh_temp_dir() + "/zoo.sqlite");
   const auto z = register_zoo(dir, reg);
+  evidence::ModelFingerprinter runner;
   std::map<std::string, std::pair<int, int>> score;  // relation -> (right, total)
   std::map<std::string, std::string> id_of;           // canonical path -> model id
   for (const auto& [id, path] : z.path_of) id_of[path] = id;
@@ -87,8 +89,7 @@ void check_find(const std::string& dir, const std::set<std::string>& asserted) {
   for (std::size_t i = 0; i < z.manifest.models.size(); ++i) {
     const auto& m = z.manifest.models[i];
     SCOPED_TRACE(m.id + " (" + zoo::relation_label(m) + ")");
-    auto found = reg.find(z.prints[i], {});
-    evidence::add_behavioural_candidates(reg, z.prints[i], {}, found);
+    const auto found = find_fingerprint(reg, z.prints[i], {}, runner);
     const std::string parent = found.parent ? canonical(found.parent->model.path) : "";
     std::set<std::string> named;
     if (found.parent) named.insert(parent);
@@ -125,18 +126,20 @@ void check_find(const std::string& dir, const std::set<std::string>& asserted) {
 
 void check_tree(const std::string& dir, const std::set<std::string>& asserted) {
   Registry reg(testing::fresh_temp_dir() + "/zoo.sqlite");
-  auto z = register_zoo(dir, reg);
-  // Trees are built from stored fingerprints (float16 sketches), as `tree --db` does.
-  std::vector<Fingerprint> stored;
-  for (const auto& fp : z.prints) stored.push_back(decode(encode(fp), fp.path));
-  std::vector<const compare::ModelSketch*> sketches;
-  for (const auto& fp : stored) sketches.push_back(&fp.sketch);
-  const auto tree = lineage::build_tree(sketches);
+  const auto z = register_zoo(dir, reg);
+  // As `tree --db` builds it: from the stored fingerprints (float16 sketches).
+  const auto family = family_tree_of_registry(reg, {});
+  const auto& tree = family.tree;
 
-  std::map<std::size_t, std::size_t> parent_of;
-  for (const auto& e : tree.edges) parent_of[e.child] = e.parent;
-  std::map<std::string, std::size_t> index_of;
-  for (std::size_t i = 0; i < z.manifest.models.size(); ++i) index_of[z.manifest.models[i].id] = i;
+  std::map<std::string, std::size_t> index_of, index_of_path;  // model id / canonical path -> manifest position
+  for (std::size_t i = 0; i < z.manifest.models.size(); ++i) {
+    index_of[z.manifest.models[i].id] = i;
+    index_of_path[z.path_of.at(z.manifest.models[i].id)] = i;
+  }
+  ASSERT_EQ(family.paths.size(), z.manifest.models.size());
+  std::map<std::size_t, std::size_t> parent_of;  // manifest positions, child -> parent
+  for (const auto& e : tree.edges)
+    parent_of[index_of_path.at(canonical(family.paths[e.child]))] = index_of_path.at(canonical(family.paths[e.parent]));
   int expected = 0, predicted = 0, right = 0, all_expected = 0, all_right = 0;
   for (std::size_t i = 0; i < z.manifest.models.size(); ++i) {
     const auto& m = z.manifest.models[i];

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "runtime.h"
 #include "modeldna/core/error.h"
+#include "modeldna/registry/find_file.h"
 #include "modeldna/registry/registry.h"
 
 namespace modeldna::cli {
@@ -66,7 +67,7 @@ void add_files(const RegistryOptions& o) {
     const auto& path = o.files[k];
     const auto start = std::chrono::steady_clock::now();
     try {
-      const auto fp = runtime().fingerprint(path);
+      const auto fp = runtime().fingerprinter().fingerprint(path);
       const auto r = reg.add(fp);
       const double seconds = seconds_since(start);
       const auto bytes = registry::encode(fp).size();
@@ -143,14 +144,8 @@ void show_model(const RegistryOptions& o) {
 }
 
 void find_parent(const RegistryOptions& o) {
-  const auto start = std::chrono::steady_clock::now();
-  const auto query = runtime().fingerprint(o.files.at(0));
-  const double fingerprint_ms = seconds_since(start) * 1000;
   registry::Registry reg(db_location(o));
-  auto result = reg.find(query, o.find);
-  runtime().add_behavioural_candidates(reg, query, o.find, result);
-  result.timings["fingerprint_ms"] = fingerprint_ms;
-  result.timings["total_ms"] = seconds_since(start) * 1000;
+  const auto result = registry::find_file(reg, o.files.at(0), o.find, runtime().fingerprinter());
   if (o.json) return print_json(registry::to_json(result));
   if (result.parent)
     std::printf("parent: %s (%sp = %s after Holm over %lld models; relation: %s; direction: %s)\n", result.parent->model.path.c_str(),

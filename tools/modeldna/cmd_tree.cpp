@@ -8,7 +8,7 @@
 #include "runtime.h"
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
-#include "modeldna/lineage/tree.h"
+#include "modeldna/registry/family_tree.h"
 #include "modeldna/report/tree_render.h"
 
 namespace modeldna::cli {
@@ -21,28 +21,19 @@ struct TreeCliOptions {
   lineage::TreeOptions tree;
 };
 
-void run_tree(const TreeCliOptions& o) {
-  MDNA_CHECK(o.files.empty() != o.db.empty(), "tree: name model files or --db REGISTRY, not both");
-  std::vector<registry::Fingerprint> fingerprints;
+registry::FamilyTree family_tree(const TreeCliOptions& o) {
   if (!o.db.empty()) {
     registry::Registry reg(o.db);
-    for (auto& [record, fp] : reg.fingerprints()) {
-      fp.path = record.path;
-      fingerprints.push_back(std::move(fp));
-    }
-  } else {
-    // As the registry would store them (float16 sketches), so a tree over
-    // files and one over a registry of the same files agree.
-    runtime().hand_over_if_runnable(o.files);
-    for (const auto& f : o.files) fingerprints.push_back(registry::decode(registry::encode(runtime().fingerprint(f)), f));
+    return registry::family_tree_of_registry(reg, o.tree);
   }
-  std::vector<const compare::ModelSketch*> sketches;
-  std::vector<std::string> paths;
-  for (const auto& fp : fingerprints) {
-    sketches.push_back(&fp.sketch);
-    paths.push_back(fp.path);
-  }
-  const auto tree = lineage::build_tree(sketches, o.tree);
+  runtime().hand_over_if_runnable(o.files);  // before anything is printed
+  return registry::family_tree_of_files(o.files, o.tree, runtime().fingerprinter());
+}
+
+void run_tree(const TreeCliOptions& o) {
+  MDNA_CHECK(o.files.empty() != o.db.empty(), "tree: name model files or --db REGISTRY, not both");
+  const auto family = family_tree(o);
+  const auto& [tree, paths] = family;
   const auto j = report::tree_json(tree, paths);
   if (!o.dot.empty()) write_file_atomically(o.dot, report::tree_dot(tree, paths));
   if (!o.svg.empty()) write_file_atomically(o.svg, report::tree_svg(tree, paths));

@@ -17,7 +17,7 @@
 
 #include "modeldna/compare/compare_files.h"
 #include "modeldna/evidence/behaviour_options.h"
-#include "modeldna/registry/registry.h"
+#include "modeldna/registry/fingerprinter.h"
 
 namespace modeldna::cli {
 
@@ -35,12 +35,9 @@ class Runtime {
   [[noreturn]] virtual void hand_over() = 0;
   /// The model runner compare uses, or nullptr where networks cannot run.
   virtual std::unique_ptr<compare::Behaviour> behaviour(const evidence::BehaviourOptions& options) = 0;
-  /// A file's registry fingerprint: its store's, plus its outputs on the
-  /// standard probes when it is a model modeldna can run.
-  virtual registry::Fingerprint fingerprint(const std::string& path) = 0;
-  /// find, when no tensor shape is shared: candidates judged on stored outputs.
-  virtual void add_behavioural_candidates(registry::Registry& registry, const registry::Fingerprint& query,
-                                          const registry::FindOptions& options, registry::FindResult& result) = 0;
+  /// How files become registry fingerprints (find, tree, registry add): with
+  /// outputs on the standard probes where a model can run.
+  virtual registry::Fingerprinter& fingerprinter() = 0;
   /// A runnable model's layer names (inspect), or nullopt for a file that is
   /// data only.
   virtual std::optional<std::vector<std::string>> runnable_layers(const std::shared_ptr<const io::TensorStore>& store) = 0;

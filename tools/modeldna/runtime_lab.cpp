@@ -16,15 +16,14 @@ class LabRuntime : public Runtime {
   std::unique_ptr<compare::Behaviour> behaviour(const evidence::BehaviourOptions& options) override {
     return std::make_unique<evidence::ModelBehaviour>(options);
   }
-  registry::Fingerprint fingerprint(const std::string& path) override { return evidence::fingerprint_file(path); }
-  void add_behavioural_candidates(registry::Registry& registry, const registry::Fingerprint& query,
-                                  const registry::FindOptions& options, registry::FindResult& result) override {
-    evidence::add_behavioural_candidates(registry, query, options, result);
-  }
+  registry::Fingerprinter& fingerprinter() override { return fingerprinter_; }
   std::optional<std::vector<std::string>> runnable_layers(const std::shared_ptr<const io::TensorStore>& store) override {
     if (!nn::runnable_arch(*store)) return std::nullopt;
     return nn::load_model(store).network->layer_names();
   }
+
+ private:
+  evidence::ModelFingerprinter fingerprinter_;
 };
 
 }  // namespace

@@ -61,6 +61,27 @@ class HandOverBehaviour : public compare::Behaviour {
   }
 };
 
+// Fingerprints here: a file whose model can run continues as modeldna-lab,
+// whose fingerprint includes the model's outputs.
+class HandOverFingerprinter : public registry::Fingerprinter {
+ public:
+  registry::Fingerprint fingerprint(const std::string& path) override {
+    const auto store = io::open_store(path);
+    if (nn::declares_runnable_model(store)) continue_as_lab();
+    return registry::fingerprint_store(store);
+  }
+  void judge_on_outputs(registry::Registry& registry, const registry::Fingerprint& query,
+                        const registry::FindOptions& options, registry::FindResult& result) override {
+    // Only a query that cannot run reaches here (fingerprint() hands the
+    // others over), and such a query has no outputs to compare.
+    if (query.outputs) continue_as_lab();
+    weights_only_.judge_on_outputs(registry, query, options, result);
+  }
+
+ private:
+  registry::StoreFingerprinter weights_only_;
+};
+
 class LightRuntime : public Runtime {
  public:
   bool runs_networks() const override { return false; }
@@ -72,22 +93,14 @@ class LightRuntime : public Runtime {
   std::unique_ptr<compare::Behaviour> behaviour(const evidence::BehaviourOptions&) override {
     return std::make_unique<HandOverBehaviour>();
   }
-  registry::Fingerprint fingerprint(const std::string& path) override {
-    const auto store = io::open_store(path);
-    if (nn::declares_runnable_model(store)) hand_over();
-    return registry::fingerprint_store(store);
-  }
-  void add_behavioural_candidates(registry::Registry&, const registry::Fingerprint& query, const registry::FindOptions&,
-                                  registry::FindResult& result) override {
-    // Only a query that cannot run reaches here (fingerprint() hands the
-    // others over), and such a query has no outputs to compare.
-    if (query.outputs) hand_over();
-    if (result.tested == 0) result.notes.push_back(registry::kQueryCannotRunNote);
-  }
+  registry::Fingerprinter& fingerprinter() override { return fingerprinter_; }
   std::optional<std::vector<std::string>> runnable_layers(const std::shared_ptr<const io::TensorStore>& store) override {
     if (nn::declares_runnable_model(*store)) hand_over();
     return std::nullopt;
   }
+
+ private:
+  HandOverFingerprinter fingerprinter_;
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "modeldna/nn/model_file.h"
+#include "modeldna/registry/fingerprinter.h"
 #include "modeldna/registry/registry.h"
 
 namespace modeldna::evidence {
@@ -32,5 +33,16 @@ registry::Fingerprint fingerprint_file(const std::string& path);
 /// stored outputs to `result` (and says so in its notes).
 void add_behavioural_candidates(registry::Registry& registry, const registry::Fingerprint& query,
                                 const registry::FindOptions& options, registry::FindResult& result);
+
+/// The fingerprinter that runs models: find_file and family_tree_of_files
+/// with it see outputs as well as weights.
+class ModelFingerprinter : public registry::Fingerprinter {
+ public:
+  registry::Fingerprint fingerprint(const std::string& path) override { return fingerprint_file(path); }
+  void judge_on_outputs(registry::Registry& registry, const registry::Fingerprint& query,
+                        const registry::FindOptions& options, registry::FindResult& result) override {
+    add_behavioural_candidates(registry, query, options, result);
+  }
+};
 
 }  // namespace modeldna::evidence

@@ -67,6 +67,10 @@ struct Candidate {
 /// cannot run (so no outputs to judge it on either).
 inline constexpr const char* kQueryCannotRunNote =
     "the query cannot run (no built-in architecture): no black-box evidence either";
+/// find's note when the query has outputs but the caller runs no models
+/// (registry::StoreFingerprinter): its outputs were not compared.
+inline constexpr const char* kOutputsNeedARunnerNote =
+    "the query's outputs on standard probes were not compared: this run reads weights only";
 
 struct FindResult {
   std::optional<Candidate> parent;      // the query's parent in the lineage of its closest relatives
