@@ -1,5 +1,8 @@
 #include "pairing.h"
 
+#include "block_alignment.h"
+#include "name_map.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -64,7 +67,12 @@ void test_heads_over_their_inputs(std::vector<Candidate>& all) {
   std::vector<bool> head(all.size(), false);
   for (std::size_t i = 0; i < all.size(); ++i) {
     const auto& c = all[i];
-    head[i] = c.shape.dims.size() == 2 && c.info->role != io::Role::Embedding &&
+    // A tensor of a module inside a stack of blocks (a grouped-query
+    // attention's K and V also feed no candidate of their width) is never
+    // the model's head; a Sequential's own "layers.4.weight" may be.
+    const auto slot = block_slot(c.match_name);
+    const bool in_block_module = slot && slot->role.find('.') != std::string::npos;
+    head[i] = c.shape.dims.size() == 2 && c.info->role != io::Role::Embedding && !in_block_module &&
               !feeds_another(all, c, c.shape.units) && produced_by_another(all, c, c.shape.inputs);
   }
   for (std::size_t i = 0; i < all.size(); ++i) {
@@ -100,6 +108,7 @@ std::vector<Candidate> candidates(const io::TensorStore& store, const std::strin
       continue;
     }
     UnitShape shape = unit_shape(t);
+    if (auto rows = rotary_stored_rows(store, t)) shape.stored_unit = std::move(*rows);
     if (shape.units < 2 || t.numel() < 2) {
       excluded.push_back({which, t.name, Exclusion::TooSmall, std::to_string(t.numel()) + " values"});
       continue;
@@ -118,7 +127,7 @@ std::vector<Candidate> candidates(const io::TensorStore& store, const std::strin
       excluded.push_back({which, t.name, Exclusion::Structured, *why});
       continue;
     }
-    out.push_back({t.name, std::move(shape), out.size(), &t});
+    out.push_back({t.name, ecosystem_name(store, t.name), std::move(shape), out.size(), &t});
   }
   if (heads_over_inputs) test_heads_over_their_inputs(out);
   // Candidates in structural order (structure.h): pairing takes each shape's
@@ -131,24 +140,15 @@ std::vector<Candidate> candidates(const io::TensorStore& store, const std::strin
   return out;
 }
 
-// A name as both ecosystems spell it: TensorFlow names a tensor by the op
-// output it is ("conv/kernel:0"), Keras and TF.js by the variable ("conv/kernel").
-static std::string matching_name(const std::string& name) {
-  constexpr std::string_view kFirstOutput = ":0";
-  if (name.size() > kFirstOutput.size() && name.compare(name.size() - kFirstOutput.size(), kFirstOutput.size(), kFirstOutput) == 0)
-    return name.substr(0, name.size() - kFirstOutput.size());
-  return name;
-}
-
 std::vector<Pair> pair_up(const std::vector<Candidate>& source, const std::vector<Candidate>& target) {
   std::vector<Pair> pairs;
   std::vector<bool> source_used(source.size(), false), target_used(target.size(), false);
   std::map<std::string, std::size_t> by_name;
-  for (std::size_t i = 0; i < source.size(); ++i) by_name.emplace(matching_name(source[i].name), i);
+  for (std::size_t i = 0; i < source.size(); ++i) by_name.emplace(source[i].match_name, i);
   for (std::size_t j = 0; j < target.size(); ++j) {
-    const auto it = by_name.find(matching_name(target[j].name));
+    const auto it = by_name.find(target[j].match_name);
     if (it == by_name.end() || source_used[it->second] || source[it->second].shape.dims != target[j].shape.dims) continue;
-    pairs.push_back({&source[it->second], &target[j], PairedBy::Name});
+    pairs.push_back({&source[it->second], &target[j], target[j].realigned ? PairedBy::BlockAlignment : PairedBy::Name});
     source_used[it->second] = target_used[j] = true;
   }
   std::map<std::vector<int64_t>, std::vector<std::size_t>> free_sources;

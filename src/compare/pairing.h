@@ -16,9 +16,11 @@ namespace modeldna::compare::detail {
 /// A tensor of one model that can be tested.
 struct Candidate {
   std::string name;
+  std::string match_name;                 // the name pairing compares (name_map.h, block_alignment.h)
   UnitShape shape;
   std::size_t order = 0;                  // rank among the model's candidates in structural order
   const io::TensorInfo* info = nullptr;   // null for a sketch (no store behind it)
+  bool realigned = false;                 // match_name renumbered by the block alignment
 };
 
 /// The learned, real-valued, non-constant tensors of `store` with at least

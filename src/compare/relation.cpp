@@ -2,15 +2,18 @@
 
 #include <algorithm>
 
+#include "encoding_error.h"
+
 namespace modeldna::compare::detail {
 
 bool lossy(const io::TensorInfo& t) {
   return io::is_block(t.dtype) || t.quantization || t.dtype == io::DType::F8_E4M3 || t.dtype == io::DType::F8_E5M2;
 }
 
-LayerVerdict layer_verdict(bool significant, bool permuted, double relative_difference) {
+LayerVerdict layer_verdict(bool significant, bool permuted, double relative_difference, double encoding_error) {
   if (!significant && !permuted) return LayerVerdict::New;
-  if (!permuted && relative_difference >= 0 && relative_difference <= kUnchangedRelativeDifference) return LayerVerdict::FromSource;
+  const double unchanged = std::max(kUnchangedRelativeDifference, kEncodingErrorMultiple * encoding_error);
+  if (!permuted && relative_difference >= 0 && relative_difference <= unchanged) return LayerVerdict::FromSource;
   return LayerVerdict::Modified;
 }
 

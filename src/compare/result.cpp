@@ -18,11 +18,27 @@ std::string_view verdict_name(Verdict v) {
   throw InternalError("invalid Verdict");
 }
 
+std::string_view undone_name(Undone u) {
+  switch (u) {
+    case Undone::Layout: return "layout";
+    case Undone::RotaryRows: return "rotary rows";
+    case Undone::Relabelling: return "relabelling";
+  }
+  throw InternalError("invalid Undone value");
+}
+
+std::string undone_list(const std::vector<Undone>& undone) {
+  std::string out;
+  for (const auto u : undone) out += (out.empty() ? "" : ", ") + std::string(undone_name(u));
+  return out;
+}
+
 std::string_view paired_by_name(PairedBy p) {
   switch (p) {
     case PairedBy::None: return "none";
     case PairedBy::Name: return "name";
     case PairedBy::Structure: return "structure";
+    case PairedBy::BlockAlignment: return "block alignment";
   }
   throw InternalError("invalid PairedBy value");
 }
@@ -33,6 +49,7 @@ std::string_view relation_name(Relation r) {
     case Relation::Converted: return "re-export/converted";
     case Relation::Quantized: return "quantized";
     case Relation::Pruned: return "pruned";
+    case Relation::DepthPruned: return "depth-pruned (blocks dropped)";
     case Relation::FineTuned: return "fine-tuned";
     case Relation::PartialOrNewHead: return "partially fine-tuned or new head";
     case Relation::LayersTransplanted: return "layers transplanted";
@@ -147,6 +164,9 @@ nlohmann::json to_json(const CompareResult& r) {
       j["units_sampled"] = l.units;
       j["inputs_sampled"] = l.inputs;
       j["permuted"] = l.permuted;
+      if (l.encoding_error >= 0) j["encoding_error"] = l.encoding_error;
+      j["undone"] = nlohmann::json::array();
+      for (const auto u : l.undone) j["undone"].push_back(undone_name(u));
       j["tested_over"] = l.over_inputs ? "inputs" : "units";
       j["relative_difference"] = l.relative_difference;
       j["max_abs_difference"] = l.max_abs_difference;

@@ -36,6 +36,7 @@ std::vector<std::size_t> chosen(std::size_t n, std::size_t budget) {
 detail::Candidate as_candidate(const TensorSketch& t) {
   detail::Candidate c;
   c.name = t.name;
+  c.match_name = t.name;  // sketched under the name pairing compares
   c.shape.dims = t.dims;
   c.shape.units = t.dims.empty() ? 1 : t.dims[0];
   c.shape.inputs = 1;
@@ -92,7 +93,7 @@ ModelSketch sketch_store(const io::TensorStore& store, const SketchOptions& o) {
     const auto units = sample_indices(c.shape.units, o.units, seed);
     const auto inputs = sample_indices(c.shape.inputs, o.inputs, seed + 1);
     TensorSketch t;
-    t.name = c.name;
+    t.name = c.match_name;
     t.dims = c.shape.dims;
     t.order = static_cast<int64_t>(c.order);
     t.units = static_cast<int64_t>(units.size());

@@ -81,12 +81,13 @@ std::vector<float> read_units(const io::TensorStore& store, const io::TensorInfo
     input_offset[j] = offset;
   }
   const int64_t unit_stride = stride[static_cast<std::size_t>(s.stored_axis[0])];
+  auto stored = [&](int64_t unit) { return s.stored_unit.empty() ? unit : s.stored_unit[static_cast<std::size_t>(unit)]; };
   if (s.stored_axis[0] == 0) {
     // Each unit's values are one contiguous span: read the sampled units only.
     const int64_t span = s.inputs;
     std::vector<float> row(static_cast<std::size_t>(span));
     for (std::size_t i = 0; i < units.size(); ++i) {
-      store.read_f32(t, units[i] * unit_stride, span, row.data());
+      store.read_f32(t, stored(units[i]) * unit_stride, span, row.data());
       for (std::size_t j = 0; j < inputs.size(); ++j) out[i * inputs.size() + j] = row[static_cast<std::size_t>(input_offset[j])];
     }
     return out;
@@ -96,7 +97,7 @@ std::vector<float> read_units(const io::TensorStore& store, const io::TensorInfo
   wanted.reserve(out.size());
   for (std::size_t i = 0; i < units.size(); ++i)
     for (std::size_t j = 0; j < inputs.size(); ++j)
-      wanted.emplace_back(units[i] * unit_stride + input_offset[j], i * inputs.size() + j);
+      wanted.emplace_back(stored(units[i]) * unit_stride + input_offset[j], i * inputs.size() + j);
   std::sort(wanted.begin(), wanted.end());
   std::vector<float> chunk;
   int64_t chunk_begin = -1, chunk_end = -1;

@@ -2,13 +2,16 @@
 // stores, pairing without trusting names, the matched-unit test per pair,
 // the optional search for relabelled units, and the combined p-value.
 #include <algorithm>
+#include <optional>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <numeric>
 
+#include "block_alignment.h"
 #include "constants.h"
+#include "encoding_error.h"
 #include "pairing.h"
 #include "modeldna/compare/assignment.h"
 #include "modeldna/compare/compare.h"
@@ -29,6 +32,20 @@ using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 std::string layout_text(const io::TensorInfo& t) { return std::string(io::layout_name(t.layout)); }
+
+// Whether reading the tensor's units reorders its stored axes.
+bool layout_rearranged(const io::TensorInfo& t) {
+  const auto axes = io::canonical_axes(t.layout, t.shape.size());
+  return !std::is_sorted(axes.begin(), axes.end());
+}
+
+// The transforms reading a pair's units undoes, before any test.
+std::vector<Undone> undone_by_reading(const detail::Pair& p) {
+  std::vector<Undone> undone;
+  if (layout_rearranged(*p.source->info) || layout_rearranged(*p.target->info)) undone.push_back(Undone::Layout);
+  if (!p.source->shape.stored_unit.empty() || !p.target->shape.stored_unit.empty()) undone.push_back(Undone::RotaryRows);
+  return undone;
+}
 
 // A relabelling of the target's units found by optimal matching on half the
 // inputs and scored on the other half (docs/compare.md: approximate, kept
@@ -83,6 +100,48 @@ PermutationEvidence search_permutation(const io::TensorStore& source_store, cons
   return e;
 }
 
+// "5-10" for consecutive numbers, "3, 7" otherwise.
+std::string ranges(const std::vector<int64_t>& v) {
+  std::string out;
+  for (std::size_t k = 0; k < v.size();) {
+    std::size_t end = k;
+    while (end + 1 < v.size() && v[end + 1] == v[end] + 1) ++end;
+    out += (out.empty() ? "" : ", ") + std::to_string(v[k]) + (end > k ? "-" + std::to_string(v[end]) : "");
+    k = end + 1;
+  }
+  return out;
+}
+
+// Source blocks the target lacks while most of its blocks align: depth pruning.
+bool dropped_blocks(const detail::BlockAlignment& b) {
+  return !b.unmatched_source.empty() && b.unmatched_target.empty() && b.source_of_target.size() >= b.unmatched_source.size();
+}
+
+// Relations whose every matched layer kept (or re-encoded, or tuned) the
+// source's weights: with blocks dropped, the story is depth pruning.
+bool keeps_the_weights(Relation r) {
+  return r == Relation::Identical || r == Relation::Converted || r == Relation::Quantized || r == Relation::FineTuned;
+}
+
+// What the block alignment changed, when it changed the story: renumbered
+// blocks, or source blocks the target dropped while most of them align.
+std::optional<std::string> block_note(const detail::BlockAlignment& b) {
+  const std::size_t aligned = b.source_of_target.size();
+  if (!b.renumbered && !dropped_blocks(b)) return std::nullopt;
+  std::vector<int64_t> moved_from, moved_to;
+  for (const auto& [t, s] : b.source_of_target)
+    if (t != s) {
+      moved_to.push_back(t);
+      moved_from.push_back(s);
+    }
+  std::string note = "blocks aligned by their inputs' Gram matrices (" + std::to_string(aligned) + " of the target's '" + b.stack +
+                     "' blocks come from the source's)";
+  if (!moved_to.empty()) note += "; target blocks " + ranges(moved_to) + " come from source blocks " + ranges(moved_from);
+  if (!b.unmatched_source.empty()) note += "; source blocks " + ranges(b.unmatched_source) + " have no counterpart in the target";
+  if (!b.unmatched_target.empty()) note += "; target blocks " + ranges(b.unmatched_target) + " come from no source block";
+  return note;
+}
+
 bool same_bytes(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   if (a.size() != 1 || b.size() != 1) return false;
   const auto x = io::map_file(a[0]), y = io::map_file(b[0]);
@@ -102,8 +161,14 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
   r.combination = "Bonferroni over the tested layers: p = min(1, K * min_k p_k), valid under any dependence";
 
   const auto s_candidates = detail::candidates(source, "source", o.seed, r.excluded, o.heads_over_inputs);
-  const auto t_candidates = detail::candidates(target, "target", o.seed, r.excluded, o.heads_over_inputs);
+  auto t_candidates = detail::candidates(target, "target", o.seed, r.excluded, o.heads_over_inputs);
   r.timings["candidates_ms"] = ms_since(start);
+  const auto blocks = detail::align_blocks(source, s_candidates, target, t_candidates, o.seed);
+  if (blocks) {
+    detail::apply_block_alignment(*blocks, t_candidates);
+    if (const auto note = block_note(*blocks)) r.notes.push_back(*note);
+  }
+  r.timings["block_alignment_ms"] = ms_since(start) - r.timings["candidates_ms"].get<double>();
   const auto pairs = detail::pair_up(s_candidates, t_candidates);
 
   const auto test_start = Clock::now();
@@ -135,6 +200,7 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
     layer.source_shape = p.source->info->shape;
     layer.source_layout = layout_text(*p.source->info);
     layer.matched_by = p.matched_by;
+    layer.undone = undone_by_reading(p);
     const uint64_t seed = detail::sample_seed(o.seed, shape.dims);
     const auto units = sample_indices(shape.units, o.max_units, seed);
     const auto inputs = sample_indices(shape.inputs, o.max_inputs, seed + 1);
@@ -165,6 +231,10 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
     layer.relative_difference = d.relative;
     layer.zero_fraction_source = d.zero_fraction_a;
     layer.zero_fraction_target = d.zero_fraction_b;
+    const auto& stored = *p.target->info;
+    if (const auto explained = detail::encoding_relative_error(
+            target, stored, sample_indices(stored.shape.empty() ? 0 : stored.shape[0], o.max_units, seed + 4)))
+      layer.encoding_error = *explained;
     // Done with these tensors: their pages may leave memory (bounded RSS).
     source.release(*p.source->info);
     target.release(*p.target->info);
@@ -182,6 +252,7 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
       // The relabelling carried in explains this layer's inputs.
       any_permuted = true;
       layer.permuted = true;
+      layer.undone.push_back(Undone::Relabelling);
     }
     if (aligned || !o.match_permutations || fruitless_searches >= kMaxFruitlessSearches) {
       carried.clear();
@@ -189,6 +260,7 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
       const auto perm = search_permutation(source, target, p, o, seed + 3, carry ? &carried : nullptr, group);
       if (perm.found) {
         layer.permuted = true;
+        layer.undone.push_back(Undone::Relabelling);
         any_permuted = true;
         layer.similarity = perm.held_out_similarity;
         r.notes.push_back("target tensor '" + layer.target + "': units match the source's after relabelling (held-out correlation " +
@@ -210,7 +282,8 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
   const double layer_level = std::log10(o.alpha / static_cast<double>(std::max<int64_t>(k, 1)));
   for (auto& layer : r.layers) {
     if (!layer.source) continue;
-    layer.verdict = detail::layer_verdict(layer.log10_p < layer_level, layer.permuted, layer.relative_difference);
+    layer.verdict =
+        detail::layer_verdict(layer.log10_p < layer_level, layer.permuted, layer.relative_difference, layer.encoding_error);
   }
   r.identical_files = same_bytes(source.files(), target.files());
 
@@ -240,6 +313,7 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
     r.decided_by = DecidedBy::WhiteBox;
   }
   r.relation = detail::guess_relation(r, source, target);
+  if (blocks && dropped_blocks(*blocks) && keeps_the_weights(r.relation)) r.relation = Relation::DepthPruned;
   r.timings["white_box_ms"] = ms_since(start);
   return r;
 }

@@ -141,7 +141,7 @@ compare::BlackBoxEvidence behavioural_evidence(const ProbeSet& probes, const Mod
   return e;
 }
 
-// Stored in fingerprints and indexed by registries (docs/spec/fingerprint-v3.md):
+// Stored in fingerprints and indexed by registries (docs/spec/fingerprint-v4.md):
 // this spelling must not change, unlike InputSpec::describe(), which is for people.
 std::string input_kind(const nn::ArchConfig& arch) {
   const auto in = arch.input;

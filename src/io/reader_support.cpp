@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <regex>
 
 #include "byte_reader.h"
 #include "readers.h"
@@ -15,6 +16,14 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }
 
 bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
+
+// Hugging Face GPT-2's Conv1D weights (h.N.attn.c_attn, attn.c_proj,
+// mlp.c_fc, mlp.c_proj) are stored [in, out]; llama.cpp's converter
+// transposes them. Other models' c_fc / c_proj (CLIP's) are Linear, [out, in].
+bool is_gpt2_conv1d(const std::string& name) {
+  static const std::regex kConv1d(R"((^|\.)h\.[0-9]+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$)");
+  return std::regex_search(name, kConv1d);
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -60,7 +69,7 @@ void tag_by_name(TensorInfo& t) {
     t.role = Role::Embedding;
   } else if (rank >= 2) {
     t.role = Role::Weight;
-    t.layout = rank == 2 ? Layout::OI : Layout::OIHW;
+    t.layout = rank == 2 ? (is_gpt2_conv1d(name) ? Layout::IO : Layout::OI) : Layout::OIHW;
   }
 }
 

@@ -1,4 +1,4 @@
-// The binary encoding of a fingerprint (docs/spec/fingerprint-v3.md):
+// The binary encoding of a fingerprint (docs/spec/fingerprint-v4.md):
 //   8 bytes magic "MDNA-FP\0", u32 version, u32 H, H bytes of binary
 //   header, u64 tensor hashes,
 //   then float16 sketch values (each tensor divided by its largest magnitude,
@@ -19,6 +19,9 @@ namespace {
 constexpr char kMagic[8] = {'M', 'D', 'N', 'A', '-', 'F', 'P', '\0'};
 // Versions 1 and 2 ordered the sketch as the file stored its tensors: refused.
 constexpr uint32_t kLastStoreOrderVersion = 2;
+// Version 3 named llama.cpp's GGUF tensors as stored and sketched their Q and
+// K rows in llama.cpp's rotary order: refused.
+constexpr uint32_t kLastStoredNamesVersion = 3;
 constexpr uint32_t kMaxHeaderBytes = 1u << 20;
 constexpr std::size_t kMaxSketchTensors = 1024;
 constexpr int64_t kMaxSketchValues = 1 << 16;  // per tensor
@@ -304,6 +307,12 @@ Fingerprint decode(std::string_view bytes, const std::string& what) {
     throw FormatError(what, "fingerprint version " + std::to_string(version) +
                                 " sketched the layers in the file's order; this build pairs them by their place in the "
                                 "model (version " + std::to_string(kFingerprintVersion) +
+                                "): remove the model and add its file again (modeldna registry remove ID; modeldna "
+                                "registry add FILE)");
+  if (version == kLastStoredNamesVersion)
+    throw FormatError(what, "fingerprint version 3 sketched llama.cpp's GGUF tensors under their stored names and row "
+                            "order; this build sketches them as Hugging Face names and orders them (version " +
+                                std::to_string(kFingerprintVersion) +
                                 "): remove the model and add its file again (modeldna registry remove ID; modeldna "
                                 "registry add FILE)");
   if (version != kFingerprintVersion)

@@ -127,7 +127,7 @@ std::string compare_report_html(const compare::CompareResult& r, double alpha) {
       << " " << e(l.target_layout) << "</td>";
     if (l.source) {
       h << "<td><code>" << e(*l.source) << "</code></td><td>" << e(shape_text(l.source_shape)) << " " << e(l.source_layout)
-        << "</td><td>" << e(std::string(compare::paired_by_name(l.matched_by))) << (l.permuted ? ", units relabelled" : "") << "</td><td class=\"num\">"
+        << "</td><td>" << e(std::string(compare::paired_by_name(l.matched_by))) << (l.undone.empty() ? "" : "; undone: " + e(compare::undone_list(l.undone))) << "</td><td class=\"num\">"
         << number(l.similarity) << "</td><td class=\"num\">" << number(l.null_similarity) << "</td><td class=\"num\">"
         << number(l.z, "%.1f") << "</td><td class=\"num\">" << e(compare::p_value_text(l.log10_p)) << "</td><td class=\"num\">"
         << number(l.relative_difference, "%.4f") << "</td>";

@@ -66,7 +66,8 @@ std::string relation_colour(compare::Relation r) {
     case compare::Relation::Identical:
     case compare::Relation::Converted: return "#000000";
     case compare::Relation::Quantized: return "#E69F00";
-    case compare::Relation::Pruned: return "#CC79A7";
+    case compare::Relation::Pruned:
+    case compare::Relation::DepthPruned: return "#CC79A7";
     case compare::Relation::FineTuned: return "#0072B2";
     case compare::Relation::PartialOrNewHead: return "#56B4E9";
     case compare::Relation::LayersTransplanted: return "#D55E00";

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -251,6 +252,139 @@ TEST(Compare, APublishedTfliteToTfjsConversionPairsEveryLayer) {
   }
   EXPECT_GE(r.tested_layers, 40);
   EXPECT_EQ(new_layers, 0);
+}
+
+}  // namespace
+}  // namespace modeldna::compare
+
+namespace modeldna::compare {
+namespace {
+
+// A stack of transformer-like blocks as Hugging Face names them, and a
+// depth-pruned copy: block 2 dropped, later blocks renumbered, every weight
+// moved a little (healing). Name pairing alone would test target block 2
+// against source block 2; the block alignment pairs it with source block 3
+// and says which source block has no counterpart.
+TEST(Compare, ADepthPrunedCopyPairsEachBlockWithTheBlockItCameFrom) {
+  const std::string dir = modeldna::testing::fresh_temp_dir();
+  constexpr int kBlocks = 6;
+  std::mt19937 rng(21);
+  std::normal_distribution<float> normal;
+  struct Tensor {
+    std::string role;
+    std::vector<int64_t> shape;
+  };
+  const std::vector<Tensor> roles = {{"self_attn.q_proj.weight", {48, 48}}, {"mlp.up_proj.weight", {96, 48}}};
+  std::vector<std::vector<std::vector<float>>> blocks(kBlocks);  // block -> role -> values
+  for (auto& block : blocks)
+    for (const auto& role : roles) {
+      std::vector<float> v(static_cast<std::size_t>(role.shape[0] * role.shape[1]));
+      for (float& x : v) x = normal(rng);
+      block.push_back(std::move(v));
+    }
+  auto write = [&](const std::string& path, const std::vector<int>& kept, float noise, uint64_t seed) {
+    std::mt19937 moved(static_cast<std::mt19937::result_type>(seed));
+    std::vector<std::vector<float>> stored;
+    std::vector<io::TensorToWrite> tensors;
+    std::vector<std::string> names;
+    for (std::size_t k = 0; k < kept.size(); ++k)
+      for (std::size_t r = 0; r < roles.size(); ++r) {
+        stored.push_back(blocks[static_cast<std::size_t>(kept[k])][r]);
+        for (float& x : stored.back()) x += noise * normal(moved);
+        names.push_back("model.layers." + std::to_string(k) + "." + roles[r].role);
+      }
+    for (std::size_t k = 0; k < stored.size(); ++k)
+      tensors.push_back({names[k], io::DType::F32, roles[k % roles.size()].shape, stored[k].data(), stored[k].size() * 4});
+    io::write_safetensors(path, tensors);
+    return path;
+  };
+  const auto source = write(dir + "/source.safetensors", {0, 1, 2, 3, 4, 5}, 0.0f, 1);
+  const auto pruned = write(dir + "/pruned.safetensors", {0, 1, 3, 4, 5}, 0.1f, 2);
+  const auto r = run(source, pruned);
+  EXPECT_EQ(r.verdict, Verdict::Derived);
+  ASSERT_EQ(r.layers.size(), 10u);
+  for (const auto& layer : r.layers) {
+    ASSERT_TRUE(layer.source.has_value()) << layer.target;
+    const int block = std::stoi(layer.target.substr(std::string("model.layers.").size()));
+    const int from = block < 2 ? block : block + 1;
+    EXPECT_EQ(*layer.source, "model.layers." + std::to_string(from) + layer.target.substr(layer.target.find('.', 13)))
+        << layer.target;
+    EXPECT_EQ(layer.matched_by, block < 2 ? PairedBy::Name : PairedBy::BlockAlignment) << layer.target;
+    EXPECT_EQ(layer.verdict, LayerVerdict::Modified) << layer.target;  // healing moved every weight by 10%
+  }
+  EXPECT_NE(r.notes.dump().find("source blocks 2 have no counterpart"), std::string::npos) << r.notes.dump();
+
+  // An independent stack of the same shapes: no block aligns, nothing renamed.
+  for (auto& block : blocks)
+    for (auto& v : block)
+      for (float& x : v) x = normal(rng);
+  const auto stranger = write(dir + "/stranger.safetensors", {0, 1, 3, 4, 5}, 0.0f, 3);
+  const auto independent = run(source, stranger);
+  EXPECT_EQ(independent.verdict, Verdict::Independent);
+  for (const auto& layer : independent.layers) EXPECT_NE(layer.matched_by, PairedBy::BlockAlignment) << layer.target;
+}
+
+}  // namespace
+}  // namespace modeldna::compare
+
+namespace modeldna::compare {
+namespace {
+
+std::string llama(const std::string& name) { return fixture("llama/" + name); }
+
+// A tiny Llama in Hugging Face layout and what llama.cpp's own converter and
+// quantizer made of it (fixtures/llama/README.md): every tensor paired by
+// name with the one it came from (llama.cpp's names mapped back, its rotary
+// Q/K rows undone), and the relation the encoding explains.
+TEST(Compare, ALlamaAndItsLlamaCppFilesPairEveryTensorWithItsSource) {
+  const auto base = llama("base/model.safetensors");
+  const std::vector<std::pair<std::string, Relation>> cases = {
+      {"base-f16.gguf", Relation::Converted},        {"base-q8_0.gguf", Relation::Quantized},
+      {"base-q6_k.gguf", Relation::Quantized},       {"base-q4_k_m.gguf", Relation::Quantized},
+      {"finetune-q8_0.gguf", Relation::FineTuned},   {"depth-pruned-q8_0.gguf", Relation::DepthPruned},
+  };
+  for (const auto& [file, relation] : cases) {
+    SCOPED_TRACE(file);
+    const auto r = run(base, llama(file));
+    EXPECT_EQ(r.verdict, Verdict::Derived);
+    EXPECT_EQ(r.relation, relation) << relation_name(r.relation);
+    ASSERT_EQ(r.layers.size(), file.rfind("depth-pruned", 0) == 0 ? 79u : 86u);
+    for (const auto& layer : r.layers) {
+      ASSERT_TRUE(layer.source.has_value()) << layer.target;
+      EXPECT_NE(layer.verdict, LayerVerdict::New) << layer.target;
+      const bool rotary = layer.target.find("attn_q.") != std::string::npos || layer.target.find("attn_k.") != std::string::npos;
+      EXPECT_EQ(std::count(layer.undone.begin(), layer.undone.end(), Undone::RotaryRows), rotary ? 1 : 0) << layer.target;
+    }
+  }
+  // Q4_K's rounding (about 7% of the norm) is what its encoding explains.
+  const auto q4 = run(base, llama("base-q4_k_m.gguf"));
+  for (const auto& layer : q4.layers) {
+    EXPECT_GT(layer.relative_difference, 0.0) << layer.target;
+    EXPECT_LE(layer.relative_difference, 2 * layer.encoding_error) << layer.target;
+  }
+  // The fine-tune moved weights by 2-14% (fixtures/llama/finetune.json): modified.
+  const auto tuned = run(base, llama("finetune-q8_0.gguf"));
+  EXPECT_GT(std::count_if(tuned.layers.begin(), tuned.layers.end(),
+                          [](const LayerResult& l) { return l.verdict == LayerVerdict::Modified; }),
+            0);
+}
+
+TEST(Compare, TheDepthPrunedLlamaNamesTheDroppedBlock) {
+  const auto r = run(llama("base/model.safetensors"), llama("depth-pruned-q8_0.gguf"));
+  for (const auto& layer : r.layers) {
+    const int block = layer.target.rfind("blk.", 0) == 0 ? std::stoi(layer.target.substr(4)) : -1;
+    if (block < 0) continue;
+    const std::string from = "model.layers." + std::to_string(block < 5 ? block : block + 1) + ".";
+    EXPECT_EQ(layer.source->rfind(from, 0), 0u) << layer.target << " <- " << *layer.source;
+    EXPECT_EQ(layer.matched_by, block < 5 ? PairedBy::Name : PairedBy::BlockAlignment) << layer.target;
+  }
+  EXPECT_NE(r.notes.dump().find("source blocks 5 have no counterpart"), std::string::npos) << r.notes.dump();
+}
+
+TEST(Compare, AnIndependentLlamaIsIndependent) {
+  const auto r = run(llama("base/model.safetensors"), llama("scratch-q8_0.gguf"));
+  EXPECT_EQ(r.verdict, Verdict::Independent);
+  for (const auto& layer : r.layers) EXPECT_NE(layer.matched_by, PairedBy::BlockAlignment) << layer.target;
 }
 
 }  // namespace

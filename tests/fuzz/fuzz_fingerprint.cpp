@@ -1,4 +1,4 @@
-// libFuzzer target: a registry fingerprint's decoder (docs/spec/fingerprint-v3.md),
+// libFuzzer target: a registry fingerprint's decoder (docs/spec/fingerprint-v4.md),
 // which reads bytes from a database other processes (or people) write.
 #include <cstddef>
 #include <cstdint>

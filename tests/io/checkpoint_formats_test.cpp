@@ -6,6 +6,7 @@
 
 #include "modeldna/core/error.h"
 #include "modeldna/io/open_store.h"
+#include "modeldna/io/safetensors.h"
 #include "store_fixtures.h"
 #include "test_support.h"
 
@@ -22,6 +23,24 @@ TEST(SafetensorsStore, EveryDTypeOfTheSpec) {
   expect_values(store, "expected_all_dtypes.json");
   EXPECT_EQ(store.find("e4m3")->dtype, DType::F8_E4M3);
   EXPECT_EQ(store.find("u64")->dtype, DType::U64);
+}
+
+// Hugging Face GPT-2 stores its Conv1D weights [in, out]; CLIP's c_fc and
+// c_proj are Linear, [out, in].
+TEST(SafetensorsStore, Gpt2sConv1DWeightsAreInputMajor) {
+  const std::string path = modeldna::testing::fresh_temp_dir() + "/gpt2.safetensors";
+  const std::vector<float> v(12, 0.5f);
+  std::vector<TensorToWrite> w;
+  for (const char* name : {"transformer.h.0.attn.c_attn.weight", "h.11.mlp.c_proj.weight",
+                           "visual.transformer.resblocks.0.mlp.c_fc.weight", "transformer.h.0.attn.c_attn.bias"})
+    w.push_back({name, DType::F32, std::string(name).find("bias") == std::string::npos ? std::vector<int64_t>{3, 4} : std::vector<int64_t>{12},
+                 v.data(), v.size() * sizeof(float)});
+  write_safetensors(path, w);
+  const auto store = open_store(path);
+  EXPECT_EQ(store.find("transformer.h.0.attn.c_attn.weight")->layout, Layout::IO);
+  EXPECT_EQ(store.find("h.11.mlp.c_proj.weight")->layout, Layout::IO);
+  EXPECT_EQ(store.find("visual.transformer.resblocks.0.mlp.c_fc.weight")->layout, Layout::OI);
+  EXPECT_EQ(store.find("transformer.h.0.attn.c_attn.bias")->role, Role::Bias);
 }
 
 TEST(SafetensorsStore, ShardedCheckpointFromTheIndexOrItsFolder) {

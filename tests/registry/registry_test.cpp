@@ -130,7 +130,15 @@ TEST(Fingerprint, OlderVersionsAreRefusedWithTheWayOut) {
     EXPECT_THROW_MSG(decode(read_file(path), "registry model 7"), FormatError,
                      "registry model 7: fingerprint version " + std::to_string(version) +
                          " sketched the layers in the file's order; this build pairs them by their place in the model "
-                         "(version 3): remove the model and add its file again");
+                         "(version 4): remove the model and add its file again");
+  }
+  // Version 3 (tests/registry/fixtures/README.md): llama.cpp's names as stored.
+  for (const char* name : {"lenet-s0.v3.fingerprint", "lenet-s0-int8.v3.fingerprint"}) {
+    const std::string path = std::string(MODELDNA_SOURCE_DIR) + "/tests/registry/fixtures/" + name;
+    EXPECT_THROW_MSG(decode(read_file(path), "registry model 7"), FormatError,
+                     "registry model 7: fingerprint version 3 sketched llama.cpp's GGUF tensors under their stored "
+                     "names and row order; this build sketches them as Hugging Face names and orders them (version 4): "
+                     "remove the model and add its file again");
   }
 }
 

@@ -36,7 +36,8 @@ void print_text(const compare::CompareResult& r, double alpha) {
     }
     std::printf("  %-40s %-12s <- %-32s similarity %6.3f (chance %6.3f) p = %s%s\n", l.target.c_str(),
                 std::string(compare::layer_verdict_name(l.verdict)).c_str(), l.source->c_str(), l.similarity,
-                l.null_similarity, compare::p_value_text(l.log10_p).c_str(), l.permuted ? " [units relabelled]" : "");
+                l.null_similarity, compare::p_value_text(l.log10_p).c_str(),
+                l.undone.empty() ? "" : (" [undone: " + compare::undone_list(l.undone) + "]").c_str());
   }
   if (!r.excluded.empty()) {
     std::printf("left out (%zu tensors):\n", r.excluded.size());

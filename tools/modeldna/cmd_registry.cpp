@@ -194,7 +194,7 @@ void add_registry_commands(CLI::App& app) {
   auto* show = reg->add_subcommand("show", "Show one model's fingerprint");
   show->add_option("model", o->keys, "Id, path or SHA-256 content hash")->required()->expected(1);
   add_db_option(show, *o);
-  add_json_flag(show, o->json, "Print the fingerprint as JSON (docs/spec/fingerprint-v3.md)");
+  add_json_flag(show, o->json, "Print the fingerprint as JSON (docs/spec/fingerprint-v4.md)");
   show->callback([o] { show_model(*o); });
 
   add_registry_bench_command(*reg);

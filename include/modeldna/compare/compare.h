@@ -35,6 +35,7 @@ enum class Relation : uint8_t {
   Converted,           // the same values in another format, layout or float precision
   Quantized,           // the same weights up to quantization error
   Pruned,              // the same weights with many more exact zeros
+  DepthPruned,         // blocks dropped, every remaining block from the source's (block_alignment.h)
   FineTuned,           // every matched layer derived and changed
   PartialOrNewHead,    // derived backbone; some layers unchanged, or a new head
   LayersTransplanted,  // some layers from the source, the others independent
@@ -91,10 +92,20 @@ struct CompareOptions {
 /// How a target tensor found its source tensor (docs/compare.md, section 3).
 enum class PairedBy : uint8_t {
   None,       // no source tensor of its canonical shape
-  Name,       // the same name (TensorFlow's ":0" aside) and canonical shape
+  Name,       // the same name as both ecosystems spell it (name_map.h) and canonical shape
   Structure,  // the same place in the model's structure, within its canonical shape
+  BlockAlignment,  // the same name in the source block its block was aligned with (block_alignment.h)
 };
-std::string_view paired_by_name(PairedBy p);  // "none", "name", "structure"
+std::string_view paired_by_name(PairedBy p);  // "none", "name", "structure", "block alignment"
+
+/// What was undone before a pair was tested (the layer map says which).
+enum class Undone : uint8_t {
+  Layout,       // axes reordered to [out, in, ...] (OHWI, HWIO, [in, out], ...)
+  RotaryRows,   // llama.cpp's rotary row order of Q and K (docs/formats/gguf.md)
+  Relabelling,  // the target's units relabelled to match the source's
+};
+std::string_view undone_name(Undone u);  // "layout", "rotary rows", "relabelling"
+std::string undone_list(const std::vector<Undone>& undone);  // "layout, rotary rows"; "" for none
 
 /// One tested pair of tensors (one target layer).
 struct LayerResult {
@@ -110,9 +121,11 @@ struct LayerResult {
   double log10_p = 0;                // per-layer, one-sided (not corrected)
   bool exact_p = false;
   bool permuted = false;             // units matched after undoing a relabelling
+  std::vector<Undone> undone;        // transforms undone before (or found by) the test
   bool over_inputs = false;          // an output head, tested over its inputs (docs/compare.md)
   double max_abs_difference = -1;    // over the sample, when shapes allow (-1: not computed)
   double relative_difference = -1;   // ||t - s|| / ||s|| over the sample
+  double encoding_error = -1;        // what rounding to the target's encoding explains, same measure (-1: float storage)
   double zero_fraction_source = 0, zero_fraction_target = 0;
   LayerVerdict verdict = LayerVerdict::New;
 };

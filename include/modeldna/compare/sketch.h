@@ -17,7 +17,8 @@
 namespace modeldna::compare {
 
 struct TensorSketch {
-  std::string name;
+  std::string name;           // as pairing compares it: Hugging Face's spelling of llama.cpp's names, ":0" dropped
+
   std::vector<int64_t> dims;  // canonical dims, units first (unit_rows.h)
   int64_t order = 0;          // position among the model's candidates
   int64_t units = 0;          // rows sampled

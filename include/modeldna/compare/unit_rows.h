@@ -22,6 +22,9 @@ struct UnitShape {
   /// An output head seen over its inputs: its units are the previous layer's
   /// hidden units, its "inputs" the model's outputs (docs/compare.md).
   bool output_head = false;
+  /// Canonical unit k is stored unit stored_unit[k] (llama.cpp's rotary row
+  /// order of Q and K, undone); empty when they are the same.
+  std::vector<int64_t> stored_unit;
 };
 
 /// The canonical unit view of a tensor of rank >= 1 (a vector is `units`

@@ -1,5 +1,5 @@
 // File: modeldna/registry/fingerprint.h
-// What the registry keeps of a model (docs/spec/fingerprint-v3.md): computed
+// What the registry keeps of a model (docs/spec/fingerprint-v4.md): computed
 // once from the tensor store, a few tens of kilobytes whatever the model's
 // size. It holds compare's sketches (the matched-unit test runs on them),
 // a hash of every tensor (exact copies, renamed or re-sharded), the shape
@@ -20,7 +20,7 @@
 
 namespace modeldna::registry {
 
-inline constexpr uint32_t kFingerprintVersion = 3;  // written and read; 1 and 2 are refused (the spec says why)
+inline constexpr uint32_t kFingerprintVersion = 4;  // written and read; 1 to 3 are refused (the spec says why)
 /// The encoded fingerprint never exceeds this (decode refuses more).
 inline constexpr std::size_t kMaxFingerprintBytes = 4u << 20;
 
@@ -63,7 +63,7 @@ struct FingerprintOptions {
 /// caller's to add (running a model needs torch: evidence/fingerprint_probes.h).
 Fingerprint fingerprint_store(const io::TensorStore& store, const FingerprintOptions& options = {});
 
-/// The binary encoding of docs/spec/fingerprint-v3.md.
+/// The binary encoding of docs/spec/fingerprint-v4.md.
 std::string encode(const Fingerprint& fingerprint);
 /// Decodes bytes from a registry; FormatError naming `what` for anything
 /// malformed (every count and size bounded before it is used).
