@@ -12,7 +12,9 @@ bool lossy(const io::TensorInfo& t) {
 
 LayerVerdict layer_verdict(bool significant, bool permuted, double relative_difference, double encoding_error) {
   if (!significant && !permuted) return LayerVerdict::New;
-  const double unchanged = std::max(kUnchangedRelativeDifference, kEncodingErrorMultiple * encoding_error);
+  // A quantized target's own rounding sets the bound (a fine-tune's 2-3%
+  // change is not a Q8_0 copy's 0.5%); float storage keeps the fixed one.
+  const double unchanged = encoding_error >= 0 ? kEncodingErrorMultiple * encoding_error : kUnchangedRelativeDifference;
   if (!permuted && relative_difference >= 0 && relative_difference <= unchanged) return LayerVerdict::FromSource;
   return LayerVerdict::Modified;
 }

@@ -13,9 +13,9 @@ inline constexpr double kRoundingRelativeDifference = 0.002;
 
 /// A tested layer's verdict: significant at the corrected level (or matched
 /// after relabelling), then unchanged or modified by its relative difference:
-/// unchanged within kUnchangedRelativeDifference, or within
-/// kEncodingErrorMultiple times what the target's encoding explains
-/// (`encoding_error`, encoding_error.h; negative when unknown).
+/// unchanged within kEncodingErrorMultiple times what a quantized target's
+/// encoding explains (`encoding_error`, encoding_error.h), or, for float
+/// storage (`encoding_error` negative), within kUnchangedRelativeDifference.
 LayerVerdict layer_verdict(bool significant, bool permuted, double relative_difference, double encoding_error = -1);
 
 /// What the relation rules look at in one target layer.
