@@ -34,6 +34,7 @@ seeds_for() {  # reader -> seed files
     keras_zip) find "$fixtures" -name '*.keras' ;;
     tfjs) find "$fixtures" -path '*tfjs_graph*' -name 'model.json' ;;  # its shards match the target's file names
     fingerprint) find tests/registry/fixtures -name '*.fingerprint' ;;
+    sentencepiece) find tests/compare/fixtures/llama -name 'tokenizer.model' ;;
   esac
 }
 status=0

@@ -21,6 +21,7 @@ struct Candidate {
   std::size_t order = 0;                  // rank among the model's candidates in structural order
   const io::TensorInfo* info = nullptr;   // null for a sketch (no store behind it)
   bool realigned = false;                 // match_name renumbered by the block alignment
+  bool vocabulary_aligned = false;        // token rows restricted to the shared tokens (vocabulary_alignment.h)
 };
 
 /// The learned, real-valued, non-constant tensors of `store` with at least

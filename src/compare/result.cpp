@@ -22,6 +22,7 @@ std::string_view undone_name(Undone u) {
   switch (u) {
     case Undone::Layout: return "layout";
     case Undone::RotaryRows: return "rotary rows";
+    case Undone::Vocabulary: return "vocabulary";
     case Undone::Relabelling: return "relabelling";
   }
   throw InternalError("invalid Undone value");
@@ -50,6 +51,7 @@ std::string_view relation_name(Relation r) {
     case Relation::Quantized: return "quantized";
     case Relation::Pruned: return "pruned";
     case Relation::DepthPruned: return "depth-pruned (blocks dropped)";
+    case Relation::VocabularyExtended: return "vocabulary-extended (tokens added)";
     case Relation::FineTuned: return "fine-tuned";
     case Relation::PartialOrNewHead: return "partially fine-tuned or new head";
     case Relation::LayersTransplanted: return "layers transplanted";

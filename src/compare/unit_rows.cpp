@@ -72,6 +72,10 @@ std::vector<float> read_units(const io::TensorStore& store, const io::TensorInfo
   for (std::size_t d = rank - 1; d-- > 0;) stride[d] = stride[d + 1] * t.shape[d + 1];
   std::vector<int64_t> input_offset(inputs.size());
   for (std::size_t j = 0; j < inputs.size(); ++j) {
+    if (!s.stored_input.empty()) {  // rank 2: one stored axis of inputs, mapped
+      input_offset[j] = s.stored_input[static_cast<std::size_t>(inputs[j])] * stride[static_cast<std::size_t>(s.stored_axis[1])];
+      continue;
+    }
     int64_t rest = inputs[j], offset = 0;
     for (std::size_t k = s.dims.size(); k-- > 1;) {
       const int64_t index = rest % s.dims[k];

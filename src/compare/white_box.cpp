@@ -10,6 +10,8 @@
 #include <numeric>
 
 #include "block_alignment.h"
+#include "vocabulary_alignment.h"
+#include "modeldna/io/vocabulary.h"
 #include "constants.h"
 #include "encoding_error.h"
 #include "pairing.h"
@@ -43,7 +45,9 @@ bool layout_rearranged(const io::TensorInfo& t) {
 std::vector<Undone> undone_by_reading(const detail::Pair& p) {
   std::vector<Undone> undone;
   if (layout_rearranged(*p.source->info) || layout_rearranged(*p.target->info)) undone.push_back(Undone::Layout);
-  if (!p.source->shape.stored_unit.empty() || !p.target->shape.stored_unit.empty()) undone.push_back(Undone::RotaryRows);
+  auto rotary = [](const Candidate& c) { return !c.shape.stored_unit.empty() && !c.vocabulary_aligned; };
+  if (rotary(*p.source) || rotary(*p.target)) undone.push_back(Undone::RotaryRows);
+  if (p.source->vocabulary_aligned || p.target->vocabulary_aligned) undone.push_back(Undone::Vocabulary);
   return undone;
 }
 
@@ -142,6 +146,39 @@ std::optional<std::string> block_note(const detail::BlockAlignment& b) {
   return note;
 }
 
+// Up to this many added or removed tokens are named in the note.
+constexpr std::size_t kTokensNamed = 8;
+
+std::string some_tokens(const std::vector<std::string>& tokens) {
+  std::string out;
+  for (std::size_t k = 0; k < tokens.size() && k < kTokensNamed; ++k) out += (k ? ", " : "") + tokens[k];
+  return tokens.size() > kTokensNamed ? out + ", ..." : out;
+}
+
+// The two vocabularies aligned, with a note saying what differs; nullopt
+// (and a note when a tokenizer could not be read) when there is nothing to align.
+std::optional<detail::VocabularyAlignment> aligned_vocabularies(const io::TensorStore& source, const io::TensorStore& target,
+                                                                nlohmann::json& notes) {
+  std::optional<std::vector<std::string>> s, t;
+  try {
+    s = io::vocabulary(source);
+    t = io::vocabulary(target);
+  } catch (const FormatError& e) {
+    notes.push_back(std::string("vocabulary not aligned: ") + e.what());
+    return std::nullopt;
+  }
+  if (!s || !t) return std::nullopt;
+  auto a = detail::align_vocabularies(*s, *t);
+  if (!a) return std::nullopt;
+  std::string note = "vocabulary: token rows aligned by token string; " + std::to_string(a->source_rows.size()) +
+                     " tokens shared, " + std::to_string(a->added.size()) + " only in the target";
+  if (!a->added.empty()) note += " (" + some_tokens(a->added) + ")";
+  note += ", " + std::to_string(a->removed.size()) + " only in the source";
+  if (!a->removed.empty()) note += " (" + some_tokens(a->removed) + ")";
+  notes.push_back(note);
+  return a;
+}
+
 bool same_bytes(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   if (a.size() != 1 || b.size() != 1) return false;
   const auto x = io::map_file(a[0]), y = io::map_file(b[0]);
@@ -160,13 +197,18 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
   r.target_format = std::string(io::format_name(target.format()));
   r.combination = "Bonferroni over the tested layers: p = min(1, K * min_k p_k), valid under any dependence";
 
-  const auto s_candidates = detail::candidates(source, "source", o.seed, r.excluded, o.heads_over_inputs);
+  auto s_candidates = detail::candidates(source, "source", o.seed, r.excluded, o.heads_over_inputs);
   auto t_candidates = detail::candidates(target, "target", o.seed, r.excluded, o.heads_over_inputs);
   r.timings["candidates_ms"] = ms_since(start);
   const auto blocks = detail::align_blocks(source, s_candidates, target, t_candidates, o.seed);
   if (blocks) {
     detail::apply_block_alignment(*blocks, t_candidates);
     if (const auto note = block_note(*blocks)) r.notes.push_back(*note);
+  }
+  const auto vocabulary = aligned_vocabularies(source, target, r.notes);
+  if (vocabulary) {
+    detail::restrict_to_shared_tokens(s_candidates, vocabulary->source_tokens, vocabulary->source_rows);
+    detail::restrict_to_shared_tokens(t_candidates, vocabulary->target_tokens, vocabulary->target_rows);
   }
   r.timings["block_alignment_ms"] = ms_since(start) - r.timings["candidates_ms"].get<double>();
   const auto pairs = detail::pair_up(s_candidates, t_candidates);
@@ -314,6 +356,8 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
   }
   r.relation = detail::guess_relation(r, source, target);
   if (blocks && dropped_blocks(*blocks) && keeps_the_weights(r.relation)) r.relation = Relation::DepthPruned;
+  if (vocabulary && !vocabulary->added.empty() && vocabulary->removed.empty() && keeps_the_weights(r.relation))
+    r.relation = Relation::VocabularyExtended;
   r.timings["white_box_ms"] = ms_since(start);
   return r;
 }

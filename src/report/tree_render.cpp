@@ -68,7 +68,8 @@ std::string relation_colour(compare::Relation r) {
     case compare::Relation::Quantized: return "#E69F00";
     case compare::Relation::Pruned:
     case compare::Relation::DepthPruned: return "#CC79A7";
-    case compare::Relation::FineTuned: return "#0072B2";
+    case compare::Relation::FineTuned:
+    case compare::Relation::VocabularyExtended: return "#0072B2";
     case compare::Relation::PartialOrNewHead: return "#56B4E9";
     case compare::Relation::LayersTransplanted: return "#D55E00";
     case compare::Relation::Distilled: return "#009E73";

@@ -342,6 +342,7 @@ TEST(Compare, ALlamaAndItsLlamaCppFilesPairEveryTensorWithItsSource) {
       {"base-f16.gguf", Relation::Converted},        {"base-q8_0.gguf", Relation::Quantized},
       {"base-q6_k.gguf", Relation::Quantized},       {"base-q4_k_m.gguf", Relation::Quantized},
       {"finetune-q8_0.gguf", Relation::FineTuned},   {"depth-pruned-q8_0.gguf", Relation::DepthPruned},
+      {"vocab-extended-q8_0.gguf", Relation::VocabularyExtended},
   };
   for (const auto& [file, relation] : cases) {
     SCOPED_TRACE(file);
@@ -379,6 +380,23 @@ TEST(Compare, TheDepthPrunedLlamaNamesTheDroppedBlock) {
     EXPECT_EQ(layer.matched_by, block < 5 ? PairedBy::Name : PairedBy::BlockAlignment) << layer.target;
   }
   EXPECT_NE(r.notes.dump().find("source blocks 5 have no counterpart"), std::string::npos) << r.notes.dump();
+}
+
+// 16 tokens appended (fixtures/llama/README.md): the token tables' rows are
+// aligned by token string, every shared row comes from the source, and the
+// note names what was added.
+TEST(Compare, AVocabularyExtendedLlamaAlignsItsTokenRows) {
+  const auto r = run(llama("base/model.safetensors"), llama("vocab-extended-q8_0.gguf"));
+  int aligned = 0;
+  for (const auto& layer : r.layers)
+    if (std::count(layer.undone.begin(), layer.undone.end(), Undone::Vocabulary)) {
+      ++aligned;
+      EXPECT_EQ(layer.verdict, LayerVerdict::FromSource) << layer.target;
+    }
+  EXPECT_EQ(aligned, 2);  // token_embd, output
+  const auto notes = r.notes.dump();
+  EXPECT_NE(notes.find("512 tokens shared, 16 only in the target (<|system|>, <|user|>"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("0 only in the source"), std::string::npos) << notes;
 }
 
 TEST(Compare, AnIndependentLlamaIsIndependent) {

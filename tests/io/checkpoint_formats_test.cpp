@@ -7,6 +7,8 @@
 #include "modeldna/core/error.h"
 #include "modeldna/io/open_store.h"
 #include "modeldna/io/safetensors.h"
+#include "modeldna/io/vocabulary.h"
+#include "modeldna/core/json_file.h"
 #include "store_fixtures.h"
 #include "test_support.h"
 
@@ -181,6 +183,31 @@ TEST(GgufStore, QuantizedValuesStayWithinTheSchemesError) {
       for (std::size_t i = block; i < block + 32; ++i) EXPECT_NEAR(got[i], original[i], amax * step + 2e-3 * amax);
     }
   }
+}
+
+// The tiny Llama's tokenizer.model (tests/compare/fixtures/llama), read by
+// our SentencePiece reader, against the tokens llama.cpp's converter wrote
+// into the GGUF from the same file with the sentencepiece library.
+TEST(Vocabulary, TheSentencePieceModelBesideACheckpointIsTheTokensLlamaCppWrote) {
+  const std::string dir = std::string(MODELDNA_SOURCE_DIR) + "/tests/compare/fixtures/llama/";
+  const auto from_sentencepiece = vocabulary(open_store(dir + "base/model.safetensors"));
+  const auto from_gguf = vocabulary(open_store(dir + "base-q8_0.gguf"));
+  ASSERT_TRUE(from_sentencepiece);
+  ASSERT_TRUE(from_gguf);
+  EXPECT_EQ(from_sentencepiece->size(), 512u);
+  EXPECT_EQ(*from_sentencepiece, *from_gguf);
+  EXPECT_EQ(vocabulary(open_store(dir + "vocab-extended-q8_0.gguf"))->size(), 528u);
+  EXPECT_FALSE(vocabulary(open_store(fixture("all_dtypes.safetensors"))));  // no tokenizer beside it
+
+  // A truncated or foreign tokenizer.model is refused, naming the file.
+  const auto bytes = read_file(dir + "base/tokenizer.model");
+  for (std::size_t n : {std::size_t{3}, bytes.size() / 2, bytes.size() - 1}) {
+    const std::string bad = bytes.substr(0, n);
+    EXPECT_THROW_MSG(sentencepiece_pieces("tok.model", reinterpret_cast<const std::byte*>(bad.data()), bad.size()),
+                     FormatError, "tok.model: ");
+  }
+  const std::string text = "not a protobuf at all";
+  EXPECT_THROW(sentencepiece_pieces("tok.model", reinterpret_cast<const std::byte*>(text.data()), text.size()), FormatError);
 }
 
 TEST(GgufStore, MetadataOfEveryType) {

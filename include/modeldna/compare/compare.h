@@ -36,6 +36,7 @@ enum class Relation : uint8_t {
   Quantized,           // the same weights up to quantization error
   Pruned,              // the same weights with many more exact zeros
   DepthPruned,         // blocks dropped, every remaining block from the source's (block_alignment.h)
+  VocabularyExtended,  // tokens added, every other row and layer from the source's (vocabulary_alignment.h)
   FineTuned,           // every matched layer derived and changed
   PartialOrNewHead,    // derived backbone; some layers unchanged, or a new head
   LayersTransplanted,  // some layers from the source, the others independent
@@ -102,9 +103,10 @@ std::string_view paired_by_name(PairedBy p);  // "none", "name", "structure", "b
 enum class Undone : uint8_t {
   Layout,       // axes reordered to [out, in, ...] (OHWI, HWIO, [in, out], ...)
   RotaryRows,   // llama.cpp's rotary row order of Q and K (docs/formats/gguf.md)
+  Vocabulary,   // token rows aligned by token string (tokens added, removed or reordered)
   Relabelling,  // the target's units relabelled to match the source's
 };
-std::string_view undone_name(Undone u);  // "layout", "rotary rows", "relabelling"
+std::string_view undone_name(Undone u);  // "layout", "rotary rows", "vocabulary", "relabelling"
 std::string undone_list(const std::vector<Undone>& undone);  // "layout, rotary rows"; "" for none
 
 /// One tested pair of tensors (one target layer).

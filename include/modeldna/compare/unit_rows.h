@@ -25,6 +25,10 @@ struct UnitShape {
   /// Canonical unit k is stored unit stored_unit[k] (llama.cpp's rotary row
   /// order of Q and K, undone); empty when they are the same.
   std::vector<int64_t> stored_unit;
+  /// Canonical input k is stored input stored_input[k] along the stored axis
+  /// of dims[1] (a token table's rows, aligned by token string; rank 2
+  /// only); empty when they are the same.
+  std::vector<int64_t> stored_input;
 };
 
 /// The canonical unit view of a tensor of rank >= 1 (a vector is `units`
