@@ -11,8 +11,8 @@
 namespace modeldna::bench {
 namespace {
 
-bool trained_from_source(zoo::Relation r) {
-  return r == zoo::Relation::Finetune || r == zoo::Relation::FinetuneLastK;
+bool trained_from_source(zoo::Derivation r) {
+  return r == zoo::Derivation::Finetune || r == zoo::Derivation::FinetuneLastK;
 }
 
 }  // namespace
@@ -45,7 +45,7 @@ DriftReport measure_batchnorm_drift(zoo::ZooModels& zoo, const DriftOptions& o) 
 
   std::map<std::string, torch::Tensor> source_logits;
   for (const auto& m : manifest.models)
-    if (m.relation == zoo::Relation::Source) source_logits[m.id] = nn::predict_logits(*zoo.get(m.id), compare_on);
+    if (m.relation == zoo::Derivation::Source) source_logits[m.id] = nn::predict_logits(*zoo.get(m.id), compare_on);
 
   nlohmann::json rows = nlohmann::json::array();
   // A target's answers before and after re-estimation, once per target (a
@@ -55,7 +55,7 @@ DriftReport measure_batchnorm_drift(zoo::ZooModels& zoo, const DriftOptions& o) 
     int64_t layers = 0;
   };
   std::map<std::string, Answers> answers;
-  auto measure = [&](const zoo::ModelRecord& target, const std::string& source) {
+  auto measure = [&](const zoo::ZooModel& target, const std::string& source) {
     auto it = answers.find(target.id);
     if (it == answers.end()) {
       auto copy = nn::clone_network(*zoo.get(target.id));
@@ -67,15 +67,15 @@ DriftReport measure_batchnorm_drift(zoo::ZooModels& zoo, const DriftOptions& o) 
     }
     const auto& a = it->second;
     rows.push_back({{"target", target.id}, {"source", source}, {"arch", nn::ArchConfig::from_json(target.arch).arch},
-                    {"task", target.task}, {"relation", zoo::relation_label(target)}, {"batchnorm_layers", a.layers},
+                    {"task", target.task}, {"relation", zoo::derivation_label(target)}, {"batchnorm_layers", a.layers},
                     {"agreement", renamed_agreement(a.before, source_logits.at(source))},
                     {"agreement_reestimated", renamed_agreement(a.after, source_logits.at(source))}});
   };
   for (const auto& m : manifest.models) {
     if (trained_from_source(m.relation) && m.parent && source_logits.count(*m.parent)) measure(m, *m.parent);
-    if (m.relation != zoo::Relation::Scratch) continue;
+    if (m.relation != zoo::Derivation::Scratch) continue;
     for (const auto& s : manifest.models)
-      if (s.relation == zoo::Relation::Source && nn::ArchConfig::from_json(s.arch) == nn::ArchConfig::from_json(m.arch))
+      if (s.relation == zoo::Derivation::Source && nn::ArchConfig::from_json(s.arch) == nn::ArchConfig::from_json(m.arch))
         measure(m, s.id);
   }
 

@@ -42,7 +42,7 @@ std::string layer_replacement_figure(const FigureInput& in) {
     for (size_t c = 0; c < categories.size(); ++c) {
       const std::string& relation = categories[c].second;
       for (const auto& m : manifest.models) {
-        if (m.split != "test" || zoo::relation_label(m) != relation) continue;
+        if (m.split != "test" || zoo::derivation_label(m) != relation) continue;
         const bool belongs = relation == "scratch" ? m.arch == source->arch : m.root == source->id;
         if (belongs)
           family[c].push_back(dna_similarity(*in.mgmp, in.observed->at(source->id), in.observed->at(m.id)));
@@ -64,7 +64,7 @@ std::string layer_replacement_figure(const FigureInput& in) {
 
 // Figures 3 and 4: the DNA space in 2-D (PCA) for the first source: its DNA
 // (red), its fine-tuned targets' (yellow), the scratch targets' (blue).
-std::string dna_space_figure(const FigureInput& in, const zoo::ModelRecord& source) {
+std::string dna_space_figure(const FigureInput& in, const zoo::ZooModel& source) {
   const auto& manifest = in.zoo.manifest();
   constexpr int64_t kProbesShown = 60;
   std::vector<std::pair<int, torch::Tensor>> groups;  // (0 source, 1 homologous, 2 non-homologous), DNAs
@@ -74,8 +74,8 @@ std::string dna_space_figure(const FigureInput& in, const zoo::ModelRecord& sour
   groups.emplace_back(0, dna_of(source.id));
   for (const auto& m : manifest.models) {
     if (m.split != "test" || m.task == source.task) continue;
-    if (m.relation == zoo::Relation::Finetune && m.parent == source.id) groups.emplace_back(1, dna_of(m.id));
-    if (m.relation == zoo::Relation::Scratch && m.arch == source.arch) groups.emplace_back(2, dna_of(m.id));
+    if (m.relation == zoo::Derivation::Finetune && m.parent == source.id) groups.emplace_back(1, dna_of(m.id));
+    if (m.relation == zoo::Derivation::Scratch && m.arch == source.arch) groups.emplace_back(2, dna_of(m.id));
   }
   std::vector<torch::Tensor> all;
   for (const auto& g : groups) all.push_back(g.second);

@@ -45,7 +45,7 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
   };
   // Models whose inputs or outputs differ from the detector's (a language
   // model's vocabulary, another modality) are outside what MGMP can compare.
-  auto comparable = [&](const zoo::ModelRecord& m) { return detector.cannot_read(*zoo.get(m.id)).empty(); };
+  auto comparable = [&](const zoo::ZooModel& m) { return detector.cannot_read(*zoo.get(m.id)).empty(); };
 
   nlohmann::json pairs = nlohmann::json::array();
   nlohmann::json per_probe = nlohmann::json::array();
@@ -84,14 +84,14 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
       if (m.id == source->id || !comparable(m) || m.split != "test") continue;
       const auto v = detector.verdict(source_logits, observe(m.id));
       const bool derived = m.root == source->id;
-      pairs.push_back({{"source", source->id}, {"target", m.id}, {"relation", zoo::relation_label(m)},
+      pairs.push_back({{"source", source->id}, {"target", m.id}, {"relation", zoo::derivation_label(m)},
                        {"task", m.task}, {"derived", derived}, {"score", v.probability},
                        {"vote_fraction", v.vote_fraction}, {"group", group}});
       if (derived) {
-        derived_scores[group][zoo::relation_label(m)].push_back(v.probability);
+        derived_scores[group][zoo::derivation_label(m)].push_back(v.probability);
         derived_scores[group]["all derived"].push_back(v.probability);
       } else {
-        (m.relation == zoo::Relation::Scratch ? scratch_scores : other_lineage_scores)[group].push_back(v.probability);
+        (m.relation == zoo::Derivation::Scratch ? scratch_scores : other_lineage_scores)[group].push_back(v.probability);
       }
     }
   }

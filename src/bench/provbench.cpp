@@ -67,7 +67,7 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
     say("scoring pairs of source " + source->id);
     // The reference panel: models trained on the source's task independently
     // of it (the other sources and their students), the target left out.
-    std::vector<const zoo::ModelRecord*> panel;
+    std::vector<const zoo::ZooModel*> panel;
     for (const auto& m : manifest.models)
       if (m.task == source->task && m.root != source->id && m.id != source->id) panel.push_back(&m);
     for (const auto& m : manifest.models) {
@@ -78,11 +78,11 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
       const bool is_derived = m.root == source->id;
       std::string bucket;  // calibration: "calib+"/"calib-"; test: relation or negative kind
       if (m.split == "train") {
-        if (is_derived && m.relation == zoo::Relation::Finetune) bucket = "calib+";
-        else if (m.relation == zoo::Relation::Scratch) bucket = "calib-";
+        if (is_derived && m.relation == zoo::Derivation::Finetune) bucket = "calib+";
+        else if (m.relation == zoo::Derivation::Scratch) bucket = "calib-";
         else continue;
       } else {
-        bucket = is_derived ? zoo::relation_label(m) : (m.relation == zoo::Relation::Scratch ? "scratch" : "other lineages");
+        bucket = is_derived ? zoo::derivation_label(m) : (m.relation == zoo::Derivation::Scratch ? "scratch" : "other lineages");
       }
       nlohmann::json scores, details;
       for (auto& det : detectors) {
@@ -106,7 +106,7 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
           negatives[det->name()][bucket].add(false, score);
         }
       }
-      pairs.push_back({{"source", source->id}, {"target", m.id}, {"relation", zoo::relation_label(m)},
+      pairs.push_back({{"source", source->id}, {"target", m.id}, {"relation", zoo::derivation_label(m)},
                        {"split", m.split}, {"derived", is_derived}, {"bucket", bucket}, {"scores", scores},
                        {"details", details}});
     }

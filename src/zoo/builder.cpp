@@ -47,7 +47,7 @@ class ZooBuilder {
     const Manifest previous = previous_manifest();
     for (const auto& step : plan_.models) {
       const nlohmann::json origin = built_from(step);
-      const ModelRecord* done = previous.find(step.id);
+      const ZooModel* done = previous.find(step.id);
       const std::string stale = done ? why_stale(*done, origin) : "";
       if (done && stale.empty() && still_loads(step.id)) {
         manifest.models.push_back(*done);
@@ -86,7 +86,7 @@ class ZooBuilder {
   // only when it was made from exactly this, so a parent rebuilt with another
   // recipe takes its whole lineage with it.
   nlohmann::json built_from(const ModelPlan& step) const {
-    const nlohmann::json plan = {{"id", step.id}, {"relation", std::string(relation_name(step.relation))}, {"arch", step.arch.to_json()},
+    const nlohmann::json plan = {{"id", step.id}, {"relation", std::string(derivation_name(step.relation))}, {"arch", step.arch.to_json()},
                                  {"parent", step.parent ? nlohmann::json(*step.parent) : nlohmann::json(nullptr)},
                                  {"base", step.base}, {"root", step.root}, {"k", step.k}, {"task", step.task},
                                  {"split", step.split}, {"recipe", step.recipe.to_json()}, {"max_train", step.max_train},
@@ -101,7 +101,7 @@ class ZooBuilder {
   }
 
   // Why a finished model no longer stands for its plan step ("" if it does).
-  std::string why_stale(const ModelRecord& done, const nlohmann::json& origin) const {
+  std::string why_stale(const ZooModel& done, const nlohmann::json& origin) const {
     if (done.built_from.empty() || done.file_sha256.empty()) return "its record predates lineage tracking";
     if (done.built_from.value("plan", "") != origin["plan"]) return "its plan step changed";
     for (const auto& [id, hash] : origin["inputs"].items())
@@ -178,49 +178,49 @@ class ZooBuilder {
     // A switch, so a relation added to the enum without a builder step is a
     // compiler warning (an error in CI), not a zoo silently missing models.
     switch (step.relation) {
-      case Relation::Source:
-      case Relation::Scratch:
+      case Derivation::Source:
+      case Derivation::Scratch:
         net = fresh(step.arch, recipe.seed);
         if (step.arch.head == nn::Head::MaskedLm) nn::train_masked_lm(*net, splits.train.inputs, recipe);
         else nn::train_classifier(*net, splits.train, recipe);
         break;
-      case Relation::PretrainFinetune:
+      case Derivation::PretrainFinetune:
         torch::manual_seed(recipe.seed);  // the new head's initialisation
         net = nn::with_new_head(*model(*step.parent), step.arch.num_classes);
         nn::train_classifier(*net, splits.train, recipe);
         recipe_json["new_head"] = step.arch.num_classes;
         break;
-      case Relation::Finetune:
-      case Relation::FinetuneLastK:
+      case Derivation::Finetune:
+      case Derivation::FinetuneLastK:
         net = nn::clone_network(*model(*step.parent));
-        if (step.relation == Relation::FinetuneLastK) recipe.trainable_layers = net->last_layers(step.k);
+        if (step.relation == Derivation::FinetuneLastK) recipe.trainable_layers = net->last_layers(step.k);
         recipe_json = recipe.to_json();
         nn::train_classifier(*net, splits.train, recipe);
         break;
-      case Relation::ReplaceLastK:
+      case Derivation::ReplaceLastK:
         net = nn::clone_network(*model(step.base));
         nn::copy_layers(*model(*step.parent), *net, net->last_layers(step.k));
         recipe_json = {{"base", step.base}, {"replaced_layers", net->last_layers(step.k)}};
         break;
-      case Relation::RandomReplace3:
+      case Derivation::RandomReplace3:
         net = fresh(step.arch, recipe.seed);
         nn::copy_layers(*model(*step.parent), *net, net->last_layers(step.k));
         nn::train_classifier(*net, splits.train, recipe);
         recipe_json["replaced_layers"] = net->last_layers(step.k);
         break;
-      case Relation::Pruned:
+      case Derivation::Pruned:
         net = nn::clone_network(*model(*step.parent));
         recipe.after_step = nn::prune_by_magnitude(*net, step.prune_fraction);
         nn::train_classifier(*net, splits.train, recipe);
         recipe_json["prune_fraction"] = step.prune_fraction;
         break;
-      case Relation::Quantized:
+      case Derivation::Quantized:
         net = nn::clone_network(*model(*step.parent));
         nn::quantize_int8_per_tensor(*net);
         int8 = true;
         recipe_json = {{"quantization", nn::kInt8PerTensor}};
         break;
-      case Relation::Distilled:
+      case Derivation::Distilled:
         net = fresh(step.arch, recipe.seed);
         nn::train_distillation(*net, *model(*step.parent), splits.train, recipe, step.distill_temperature);
         recipe_json["temperature"] = step.distill_temperature;
@@ -234,7 +234,7 @@ class ZooBuilder {
   // learning rate (at most kMaxHalvings times); the recipe records what ran.
   static constexpr int kMaxHalvings = 3;
 
-  ModelRecord make(const ModelPlan& step, const nlohmann::json& origin) {
+  ZooModel make(const ModelPlan& step, const nlohmann::json& origin) {
     const auto start = std::chrono::steady_clock::now();
     const auto& splits = task(step.task, step.max_train, step.max_test);
     nn::TrainOptions recipe = step.recipe;
@@ -255,13 +255,13 @@ class ZooBuilder {
 
     nn::SaveOptions save;
     save.int8_weights = int8;
-    save.metadata = {{"modeldna.id", step.id}, {"modeldna.relation", std::string(relation_name(step.relation))}, {"modeldna.task", step.task}};
+    save.metadata = {{"modeldna.id", step.id}, {"modeldna.relation", std::string(derivation_name(step.relation))}, {"modeldna.task", step.task}};
     nn::save_model(file_of(step.id), *net, save);
     // Accuracy of what the file holds, so a reload reproduces it exactly.
     auto reloaded = nn::load_model(file_of(step.id)).network;
     built_[step.id] = reloaded;
 
-    ModelRecord rec;
+    ZooModel rec;
     rec.id = step.id;
     rec.file = "models/" + step.id + ".safetensors";
     rec.arch = step.arch.to_json();
@@ -285,10 +285,10 @@ class ZooBuilder {
     return rec;
   }
 
-  void log(const ModelRecord& m, size_t done, const std::string& stale) const {
+  void log(const ZooModel& m, size_t done, const std::string& stale) const {
     char line[256];
     std::snprintf(line, sizeof line, "[%zu/%zu] %-36s %-17s %-19s acc %.3f  %.1fs", done, plan_.models.size(),
-                  m.id.c_str(), std::string(relation_name(m.relation)).c_str(), m.task.c_str(), m.test_accuracy, m.train_seconds);
+                  m.id.c_str(), std::string(derivation_name(m.relation)).c_str(), m.task.c_str(), m.test_accuracy, m.train_seconds);
     options_.log(stale.empty() ? std::string(line) : std::string(line) + " (rebuilt: " + stale + ")");
   }
 

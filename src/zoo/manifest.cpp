@@ -16,54 +16,54 @@ bool inside_zoo(const std::string& file) {
 
 }  // namespace
 
-const ModelRecord* Manifest::find(const std::string& id) const {
+const ZooModel* Manifest::find(const std::string& id) const {
   for (const auto& m : models)
     if (m.id == id) return &m;
   return nullptr;
 }
 
-const ModelRecord& Manifest::at(const std::string& id) const {
+const ZooModel& Manifest::at(const std::string& id) const {
   if (const auto* m = find(id)) return *m;
   throw UsageError("no model '" + id + "' in the zoo manifest");
 }
 
-std::vector<const ModelRecord*> Manifest::sources() const {
-  std::vector<const ModelRecord*> out;
+std::vector<const ZooModel*> Manifest::sources() const {
+  std::vector<const ZooModel*> out;
   for (const auto& m : models)
-    if (m.relation == Relation::Source) out.push_back(&m);
+    if (m.relation == Derivation::Source) out.push_back(&m);
   return out;
 }
 
 namespace {
-constexpr std::pair<Relation, std::string_view> kRelationNames[] = {
-    {Relation::Source, "source"},
-    {Relation::Finetune, "finetune"},
-    {Relation::FinetuneLastK, "finetune-last-k"},
-    {Relation::PretrainFinetune, "pretrain-finetune"},
-    {Relation::Scratch, "scratch"},
-    {Relation::ReplaceLastK, "replace-last-k"},
-    {Relation::RandomReplace3, "random-replace-3"},
-    {Relation::Pruned, "pruned"},
-    {Relation::Quantized, "quantized"},
-    {Relation::Distilled, "distilled"},
+constexpr std::pair<Derivation, std::string_view> kRelationNames[] = {
+    {Derivation::Source, "source"},
+    {Derivation::Finetune, "finetune"},
+    {Derivation::FinetuneLastK, "finetune-last-k"},
+    {Derivation::PretrainFinetune, "pretrain-finetune"},
+    {Derivation::Scratch, "scratch"},
+    {Derivation::ReplaceLastK, "replace-last-k"},
+    {Derivation::RandomReplace3, "random-replace-3"},
+    {Derivation::Pruned, "pruned"},
+    {Derivation::Quantized, "quantized"},
+    {Derivation::Distilled, "distilled"},
 };
 }  // namespace
 
-std::string_view relation_name(Relation relation) {
+std::string_view derivation_name(Derivation relation) {
   for (const auto& [r, name] : kRelationNames)
     if (r == relation) return name;
   throw InternalError("a zoo relation without a name");
 }
 
-std::optional<Relation> parse_relation(std::string_view name) {
+std::optional<Derivation> parse_derivation(std::string_view name) {
   for (const auto& [r, n] : kRelationNames)
     if (n == name) return r;
   return std::nullopt;
 }
 
-std::string relation_label(const ModelRecord& m) {
-  const std::string name(relation_name(m.relation));
-  if (m.relation == Relation::FinetuneLastK || m.relation == Relation::ReplaceLastK)
+std::string derivation_label(const ZooModel& m) {
+  const std::string name(derivation_name(m.relation));
+  if (m.relation == Derivation::FinetuneLastK || m.relation == Derivation::ReplaceLastK)
     return name.substr(0, name.size() - 1) + std::to_string(m.k);
   return name;
 }
@@ -73,7 +73,7 @@ nlohmann::json to_json(const Manifest& manifest) {
   for (const auto& m : manifest.models) {
     models.push_back({{"id", m.id}, {"file", m.file}, {"arch", m.arch},
                       {"parent", m.parent ? nlohmann::json(*m.parent) : nlohmann::json(nullptr)},
-                      {"root", m.root}, {"relation", std::string(relation_name(m.relation))}, {"k", m.k}, {"task", m.task},
+                      {"root", m.root}, {"relation", std::string(derivation_name(m.relation))}, {"k", m.k}, {"task", m.task},
                       {"split", m.split}, {"recipe", m.recipe}, {"seed", m.seed},
                       {"train_examples", m.train_examples}, {"test_accuracy", m.test_accuracy},
                       {"parameters", m.parameters}, {"train_seconds", m.train_seconds},
@@ -115,7 +115,7 @@ Manifest manifest_from_json(const nlohmann::json& doc, const std::string& path) 
     out.heldout_sources = doc.at("heldout_sources").get<std::vector<std::string>>();
     std::set<std::string> ids;
     for (const auto& j : doc.at("models")) {
-      ModelRecord m;
+      ZooModel m;
       m.id = j.at("id").get<std::string>();
       if (!ids.insert(m.id).second) throw FormatError(path, "duplicate model id '" + m.id + "'");
       m.file = j.at("file").get<std::string>();
@@ -125,7 +125,7 @@ Manifest manifest_from_json(const nlohmann::json& doc, const std::string& path) 
       if (!j.at("parent").is_null()) m.parent = j.at("parent").get<std::string>();
       m.root = j.at("root").get<std::string>();
       const auto relation = j.at("relation").get<std::string>();
-      const auto parsed = parse_relation(relation);
+      const auto parsed = parse_derivation(relation);
       if (!parsed) throw FormatError(path, "model '" + m.id + "': unknown relation '" + relation + "'");
       m.relation = *parsed;
       m.k = j.at("k").get<int64_t>();

@@ -64,7 +64,7 @@ nn::ArchConfig masked_lm(nn::ArchConfig c) {
   return c;
 }
 
-ModelPlan step(std::string id, Relation relation, const nn::ArchConfig& arch, std::optional<std::string> parent,
+ModelPlan step(std::string id, Derivation relation, const nn::ArchConfig& arch, std::optional<std::string> parent,
                std::string root, int64_t k, std::string task, std::string split) {
   ModelPlan m;
   m.id = std::move(id);
@@ -118,17 +118,17 @@ ZooPlan expand(const std::string& preset, const PresetShape& s) {
       return r;
     };
     for (const auto& task : all_tasks)
-      add(step(a + "-scratch-" + task, Relation::Scratch, family.arch, std::nullopt, "", 0, task, split_of(task)),
+      add(step(a + "-scratch-" + task, Derivation::Scratch, family.arch, std::nullopt, "", 0, task, split_of(task)),
           scaled(s.scratch_recipe), s.target_train);
     for (size_t i = 0; i < family.seeds.size(); ++i) {
       const std::string src = a + "-s" + std::to_string(family.seeds[i]);
-      ModelPlan source = step(src, Relation::Source, family.arch, std::nullopt, src, 0, source_task, "test");
+      ModelPlan source = step(src, Derivation::Source, family.arch, std::nullopt, src, 0, source_task, "test");
       add(source, scaled(s.source_recipe), s.source_train);
       plan.models.back().recipe.seed = family.seeds[i];
       (i == 0 ? plan.train_sources : plan.heldout_sources).push_back(src);
 
       for (const auto& task : all_tasks)
-        add(step(src + "-ft-" + task, Relation::Finetune, family.arch, src, src, 0, task, split_of(task)), scaled(s.finetune_recipe),
+        add(step(src + "-ft-" + task, Derivation::Finetune, family.arch, src, src, 0, task, split_of(task)), scaled(s.finetune_recipe),
             s.target_train);
       if (s.finetune_and_scratch_only) continue;
       for (const auto& task : s.test_tasks) {
@@ -136,28 +136,28 @@ ZooPlan expand(const std::string& preset, const PresetShape& s) {
                             std::count(s.extra_relation_tasks.begin(), s.extra_relation_tasks.end(), task) > 0;
         const std::string ft = src + "-ft-" + task;
         if (extras) {
-          ModelPlan last = step(src + "-ftlast2-" + task, Relation::FinetuneLastK, family.arch, src, src, 2, task, "test");
+          ModelPlan last = step(src + "-ftlast2-" + task, Derivation::FinetuneLastK, family.arch, src, src, 2, task, "test");
           add(last, scaled(s.finetune_recipe), s.target_train);
-          add(step(src + "-rrep3-" + task, Relation::RandomReplace3, family.arch, src, src, 3, task, "test"),
+          add(step(src + "-rrep3-" + task, Derivation::RandomReplace3, family.arch, src, src, 3, task, "test"),
               scaled(s.scratch_recipe), s.target_train);
-          ModelPlan pruned = step(ft + "-pruned", Relation::Pruned, family.arch, ft, src, 0, task, "test");
+          ModelPlan pruned = step(ft + "-pruned", Derivation::Pruned, family.arch, ft, src, 0, task, "test");
           pruned.prune_fraction = 0.5;
           add(pruned, scaled(s.short_recipe), s.target_train);
         }
         for (int64_t k = 1; k <= 3; ++k) {
-          ModelPlan rep = step(src + "-rep" + std::to_string(k) + "-" + task, Relation::ReplaceLastK, family.arch,
+          ModelPlan rep = step(src + "-rep" + std::to_string(k) + "-" + task, Derivation::ReplaceLastK, family.arch,
                         src, src, k, task, "test");
           rep.base = a + "-scratch-" + task;
           add(rep, recipe(0, 0, 1), 0);  // no training: the scratch target with the source's last k layers
         }
-        add(step(ft + "-int8", Relation::Quantized, family.arch, ft, src, 0, task, "test"), recipe(0, 0, 1), 0);
+        add(step(ft + "-int8", Derivation::Quantized, family.arch, ft, src, 0, task, "test"), recipe(0, 0, 1), 0);
       }
-      ModelPlan pruned = step(src + "-pruned", Relation::Pruned, family.arch, src, src, 0, source_task, "test");
+      ModelPlan pruned = step(src + "-pruned", Derivation::Pruned, family.arch, src, src, 0, source_task, "test");
       pruned.prune_fraction = 0.5;
       add(pruned, scaled(s.short_recipe), s.source_train);
-      add(step(src + "-int8", Relation::Quantized, family.arch, src, src, 0, source_task, "test"), recipe(0, 0, 1), 0);
+      add(step(src + "-int8", Derivation::Quantized, family.arch, src, src, 0, source_task, "test"), recipe(0, 0, 1), 0);
       for (const auto& student : {family.arch, family.other_student}) {
-        ModelPlan d = step(src + "-distill-" + student.arch, Relation::Distilled, student, src, src, 0, source_task, "test");
+        ModelPlan d = step(src + "-distill-" + student.arch, Derivation::Distilled, student, src, src, 0, source_task, "test");
         d.distill_temperature = 4.0;
         add(d, scaled(s.distill_recipe), s.distill_train);
       }
@@ -166,11 +166,11 @@ ZooPlan expand(const std::string& preset, const PresetShape& s) {
   if (s.pretraining) {
     const auto& p = *s.pretraining;
     const std::string lm = p.arch.arch + "-mlm-s" + std::to_string(p.seed);
-    add(step(lm, Relation::Source, masked_lm(p.arch), std::nullopt, lm, 0, data::kPretrainTask, "test"), p.recipe, p.train);
+    add(step(lm, Derivation::Source, masked_lm(p.arch), std::nullopt, lm, 0, data::kPretrainTask, "test"), p.recipe, p.train);
     plan.models.back().recipe.seed = p.seed;
     plan.heldout_sources.push_back(lm);  // no detector trains on it: its output is a vocabulary
     for (const auto& task : all_tasks)
-      add(step(lm + "-pft-" + task, Relation::PretrainFinetune, p.arch, lm, lm, 0, task, split_of(task)), p.finetune_recipe,
+      add(step(lm + "-pft-" + task, Derivation::PretrainFinetune, p.arch, lm, lm, 0, task, split_of(task)), p.finetune_recipe,
           s.target_train);
   }
   return plan;

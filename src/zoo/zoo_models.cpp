@@ -43,17 +43,17 @@ data::TaskSplits ZooModels::load_task(const std::string& name, int64_t max_train
   return data::load_task(name, task_options(dir_, manifest_, max_train, max_test));
 }
 
-std::vector<std::pair<const ModelRecord*, const ModelRecord*>> ZooModels::matched_pairs(
+std::vector<std::pair<const ZooModel*, const ZooModel*>> ZooModels::matched_pairs(
     const std::string& source, const std::vector<std::string>& tasks) const {
-  const ModelRecord& src = manifest_.at(source);
-  std::vector<std::pair<const ModelRecord*, const ModelRecord*>> pairs;
+  const ZooModel& src = manifest_.at(source);
+  std::vector<std::pair<const ZooModel*, const ZooModel*>> pairs;
   for (const auto& task : tasks) {
-    const ModelRecord* homologous = nullptr;
-    const ModelRecord* scratch = nullptr;
+    const ZooModel* homologous = nullptr;
+    const ZooModel* scratch = nullptr;
     for (const auto& m : manifest_.models) {
       if (m.task != task) continue;
-      if (m.relation == Relation::Finetune && m.parent == src.id) homologous = &m;
-      if (m.relation == Relation::Scratch && m.arch == src.arch) scratch = &m;
+      if (m.relation == Derivation::Finetune && m.parent == src.id) homologous = &m;
+      if (m.relation == Derivation::Scratch && m.arch == src.arch) scratch = &m;
     }
     if (homologous && scratch) pairs.emplace_back(homologous, scratch);
   }

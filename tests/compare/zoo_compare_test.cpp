@@ -42,7 +42,7 @@ TEST(ZooCompare, RecordedLineageIsRecovered) {
     const auto s = io::open_store(std::string(dir) + "/" + source->file);
     for (const auto& m : manifest.models) {
       if (m.id == source->id || m.arch != source->arch) continue;
-      const bool from_source = m.root == source->id && weight_preserving.count(std::string(zoo::relation_name(m.relation)));
+      const bool from_source = m.root == source->id && weight_preserving.count(std::string(zoo::derivation_name(m.relation)));
       const bool unrelated = m.root != source->id;
       if (!from_source && !unrelated) continue;  // distilled students: no weight trace (docs/compare.md)
       SCOPED_TRACE(source->id + " -> " + m.id);

@@ -88,23 +88,23 @@ void check_find(const std::string& dir, const std::set<std::string>& asserted) {
   int asserted_derived = 0, asserted_right = 0;
   for (std::size_t i = 0; i < z.manifest.models.size(); ++i) {
     const auto& m = z.manifest.models[i];
-    SCOPED_TRACE(m.id + " (" + zoo::relation_label(m) + ")");
+    SCOPED_TRACE(m.id + " (" + zoo::derivation_label(m) + ")");
     const auto found = find_fingerprint(reg, z.prints[i], {}, runner);
     const std::string parent = found.parent ? canonical(found.parent->model.path) : "";
     std::set<std::string> named;
     if (found.parent) named.insert(parent);
     for (const auto& d : found.also_from) named.insert(canonical(d.path));
     bool right = false;
-    if (m.relation == zoo::Relation::Scratch || m.relation == zoo::Relation::Source) {
+    if (m.relation == zoo::Derivation::Scratch || m.relation == zoo::Derivation::Source) {
       right = !found.parent;
-      if (asserted.count(std::string(zoo::relation_name(m.relation)))) { EXPECT_TRUE(right) << "found a parent: " << parent; }
-    } else if (m.relation == zoo::Relation::ReplaceLastK) {
+      if (asserted.count(std::string(zoo::derivation_name(m.relation)))) { EXPECT_TRUE(right) << "found a parent: " << parent; }
+    } else if (m.relation == zoo::Derivation::ReplaceLastK) {
       const auto base = z.path_of.at(m.recipe.at("base").get<std::string>());
       right = named.count(z.path_of.at(*m.parent)) && named.count(base);
-      if (asserted.count(std::string(zoo::relation_name(m.relation)))) { EXPECT_TRUE(right) << "parent " << parent << ", " << found.also_from.size() << " other donors"; }
+      if (asserted.count(std::string(zoo::derivation_name(m.relation)))) { EXPECT_TRUE(right) << "parent " << parent << ", " << found.also_from.size() << " other donors"; }
     } else if (m.parent) {
       right = parent == z.path_of.at(*m.parent);
-      if (asserted.count(std::string(zoo::relation_name(m.relation)))) {
+      if (asserted.count(std::string(zoo::derivation_name(m.relation)))) {
         ASSERT_FALSE(parent.empty()) << "no parent found";
         EXPECT_EQ(root_of(id_of.at(parent)), root_of(m.id)) << "parent from another lineage: " << parent;
         ++asserted_derived;
@@ -112,7 +112,7 @@ void check_find(const std::string& dir, const std::set<std::string>& asserted) {
         if (!right) std::printf("find %s: parent %s, a relative but not the recorded parent\n", m.id.c_str(), parent.c_str());
       }
     }
-    auto& s = score[std::string(zoo::relation_name(m.relation))];
+    auto& s = score[std::string(zoo::derivation_name(m.relation))];
     s.first += right;
     s.second += 1;
   }
@@ -143,16 +143,16 @@ void check_tree(const std::string& dir, const std::set<std::string>& asserted) {
   int expected = 0, predicted = 0, right = 0, all_expected = 0, all_right = 0;
   for (std::size_t i = 0; i < z.manifest.models.size(); ++i) {
     const auto& m = z.manifest.models[i];
-    SCOPED_TRACE(m.id + " (" + zoo::relation_label(m) + ")");
+    SCOPED_TRACE(m.id + " (" + zoo::derivation_label(m) + ")");
     const auto it = parent_of.find(i);
-    if (m.relation == zoo::Relation::Scratch || m.relation == zoo::Relation::Source) {
-      if (asserted.count(std::string(zoo::relation_name(m.relation)))) { EXPECT_EQ(it, parent_of.end()) << "given parent " << z.manifest.models[it->second].id; }
+    if (m.relation == zoo::Derivation::Scratch || m.relation == zoo::Derivation::Source) {
+      if (asserted.count(std::string(zoo::derivation_name(m.relation)))) { EXPECT_EQ(it, parent_of.end()) << "given parent " << z.manifest.models[it->second].id; }
       continue;
     }
-    if (!kWeightPreserving.count(std::string(zoo::relation_name(m.relation)))) continue;
+    if (!kWeightPreserving.count(std::string(zoo::derivation_name(m.relation)))) continue;
     ++all_expected;
     all_right += it != parent_of.end() && it->second == index_of.at(*m.parent);
-    if (!asserted.count(std::string(zoo::relation_name(m.relation)))) continue;
+    if (!asserted.count(std::string(zoo::derivation_name(m.relation)))) continue;
     ++expected;
     if (it == parent_of.end()) continue;
     ++predicted;

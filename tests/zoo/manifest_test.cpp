@@ -10,9 +10,9 @@
 namespace modeldna::zoo {
 namespace {
 
-ModelRecord record(const std::string& id, Relation relation, std::optional<std::string> parent,
+ZooModel record(const std::string& id, Derivation relation, std::optional<std::string> parent,
                    const std::string& root) {
-  ModelRecord m;
+  ZooModel m;
   m.id = id;
   m.file = "models/" + id + ".safetensors";
   m.arch = {{"arch", "lenet"}, {"in_channels", 1}, {"image_size", 28}, {"num_classes", 10}, {"width", 0.5}};
@@ -36,11 +36,11 @@ Manifest sample() {
   m.test_tasks = {"mnist"};
   m.train_sources = {"lenet-s0"};
   m.heldout_sources = {"lenet-s1"};
-  m.models.push_back(record("lenet-s0", Relation::Source, std::nullopt, "lenet-s0"));
+  m.models.push_back(record("lenet-s0", Derivation::Source, std::nullopt, "lenet-s0"));
   m.models.back().recipe = {{"optimizer", "sgd"}, {"lr", 0.05}, {"epochs", 3}};
-  m.models.push_back(record("lenet-s1", Relation::Source, std::nullopt, "lenet-s1"));
-  m.models.push_back(record("lenet-scratch-mnist", Relation::Scratch, std::nullopt, ""));
-  auto rep = record("lenet-s0-rep2-mnist", Relation::ReplaceLastK, "lenet-s0", "lenet-s0");
+  m.models.push_back(record("lenet-s1", Derivation::Source, std::nullopt, "lenet-s1"));
+  m.models.push_back(record("lenet-scratch-mnist", Derivation::Scratch, std::nullopt, ""));
+  auto rep = record("lenet-s0-rep2-mnist", Derivation::ReplaceLastK, "lenet-s0", "lenet-s0");
   rep.k = 2;
   rep.task = "mnist";
   rep.recipe = {{"base", "lenet-scratch-mnist"}};
@@ -59,7 +59,7 @@ TEST(Manifest, RoundTripsThroughItsFile) {
   EXPECT_EQ(loaded.version, kManifestVersion);
   EXPECT_EQ(loaded.preset, "tiny");
   ASSERT_EQ(loaded.models.size(), 4u);
-  const ModelRecord& rep = loaded.at("lenet-s0-rep2-mnist");
+  const ZooModel& rep = loaded.at("lenet-s0-rep2-mnist");
   EXPECT_EQ(rep.parent, std::optional<std::string>("lenet-s0"));
   EXPECT_EQ(rep.k, 2);
   EXPECT_EQ(rep.recipe["base"], "lenet-scratch-mnist");
@@ -72,7 +72,7 @@ TEST(Manifest, FindAtAndSources) {
   const Manifest m = sample();
   EXPECT_EQ(m.find("nope"), nullptr);
   ASSERT_NE(m.find("lenet-s1"), nullptr);
-  EXPECT_EQ(m.find("lenet-s1")->relation, Relation::Source);
+  EXPECT_EQ(m.find("lenet-s1")->relation, Derivation::Source);
   EXPECT_THROW_MSG(m.at("nope"), UsageError, "no model 'nope'");
   const auto sources = m.sources();
   ASSERT_EQ(sources.size(), 2u);
@@ -162,13 +162,13 @@ TEST(Manifest, RefusesAnUnknownRelation) {
 
 TEST(Manifest, EveryRelationHasOneNameBothWays) {
   std::set<std::string> names;
-  for (int i = 0; i <= static_cast<int>(Relation::Distilled); ++i) {
-    const auto r = static_cast<Relation>(i);
-    names.insert(std::string(relation_name(r)));
-    EXPECT_EQ(parse_relation(relation_name(r)), r);
+  for (int i = 0; i <= static_cast<int>(Derivation::Distilled); ++i) {
+    const auto r = static_cast<Derivation>(i);
+    names.insert(std::string(derivation_name(r)));
+    EXPECT_EQ(parse_derivation(derivation_name(r)), r);
   }
-  EXPECT_EQ(names.size(), static_cast<size_t>(Relation::Distilled) + 1);
-  EXPECT_EQ(parse_relation("Finetune"), std::nullopt);
+  EXPECT_EQ(names.size(), static_cast<size_t>(Derivation::Distilled) + 1);
+  EXPECT_EQ(parse_derivation("Finetune"), std::nullopt);
 }
 
 TEST(Manifest, RefusesInvalidJson) {

@@ -39,10 +39,10 @@ TEST_P(Preset, ContainsEveryRelation) {
   std::set<std::string> relations;
   std::set<int64_t> replace_ks;
   for (const auto& m : plan_.models) {
-    relations.insert(std::string(relation_name(m.relation)));
-    if (m.relation == Relation::ReplaceLastK) replace_ks.insert(m.k);
-    if (m.relation == Relation::RandomReplace3) { EXPECT_EQ(m.k, 3) << m.id; }
-    if (m.relation == Relation::FinetuneLastK) { EXPECT_GT(m.k, 0) << m.id; }
+    relations.insert(std::string(derivation_name(m.relation)));
+    if (m.relation == Derivation::ReplaceLastK) replace_ks.insert(m.k);
+    if (m.relation == Derivation::RandomReplace3) { EXPECT_EQ(m.k, 3) << m.id; }
+    if (m.relation == Derivation::FinetuneLastK) { EXPECT_GT(m.k, 0) << m.id; }
   }
   for (const auto& r : expected) EXPECT_TRUE(relations.count(r)) << "missing relation " << r;
   for (const auto& r : relations)
@@ -54,7 +54,7 @@ TEST_P(Preset, DistillsIntoTheSameAndAnotherArchitecture) {
   const auto ids = by_id();
   bool same = false, other = false;
   for (const auto& m : plan_.models) {
-    if (m.relation != Relation::Distilled) continue;
+    if (m.relation != Derivation::Distilled) continue;
     ASSERT_TRUE(m.parent.has_value()) << m.id;
     const ModelPlan& teacher = *ids.at(*m.parent);
     EXPECT_GT(m.distill_temperature, 0) << m.id;
@@ -80,7 +80,7 @@ TEST_P(Preset, LineagesAreConsistent) {
   for (const auto& m : plan_.models) {
     SCOPED_TRACE(m.id);
     EXPECT_EQ(m.arch.modality(), modality_);
-    if (m.relation == Relation::Source) {
+    if (m.relation == Derivation::Source) {
       EXPECT_FALSE(m.parent.has_value());
       EXPECT_EQ(m.root, m.id);
       if (m.arch.head == nn::Head::MaskedLm) {
@@ -89,19 +89,19 @@ TEST_P(Preset, LineagesAreConsistent) {
       } else {
         EXPECT_EQ(m.task, data::source_task(modality_));
       }
-    } else if (m.relation == Relation::Scratch) {
+    } else if (m.relation == Derivation::Scratch) {
       EXPECT_FALSE(m.parent.has_value());
       EXPECT_EQ(m.root, "");
     } else {
       ASSERT_TRUE(m.parent.has_value());
       const ModelPlan& parent = *ids.at(*m.parent);
       EXPECT_EQ(m.root, parent.root);
-      EXPECT_EQ(ids.at(m.root)->relation, Relation::Source);
-      if (m.relation == Relation::PretrainFinetune) {
+      EXPECT_EQ(ids.at(m.root)->relation, Derivation::Source);
+      if (m.relation == Derivation::PretrainFinetune) {
         EXPECT_EQ(parent.arch.head, nn::Head::MaskedLm);
         EXPECT_EQ(m.arch.head, nn::Head::Classify);
         EXPECT_EQ(m.arch.arch, parent.arch.arch);
-      } else if (m.relation != Relation::Distilled) {
+      } else if (m.relation != Derivation::Distilled) {
         EXPECT_EQ(m.arch, parent.arch);
       }
     }
@@ -109,13 +109,13 @@ TEST_P(Preset, LineagesAreConsistent) {
       EXPECT_EQ(m.arch.input.vocab_size, plan_.tokenizer.vocab_size);
       EXPECT_EQ(m.arch.input.seq_len, plan_.seq_len);
     }
-    if (m.relation == Relation::ReplaceLastK) {
+    if (m.relation == Derivation::ReplaceLastK) {
       ASSERT_FALSE(m.base.empty());
-      EXPECT_EQ(ids.at(m.base)->relation, Relation::Scratch);
+      EXPECT_EQ(ids.at(m.base)->relation, Derivation::Scratch);
       EXPECT_EQ(ids.at(m.base)->task, m.task);
       EXPECT_EQ(ids.at(m.base)->arch, m.arch);
     }
-    if (m.relation == Relation::Pruned) {
+    if (m.relation == Derivation::Pruned) {
       EXPECT_GE(m.prune_fraction, 0.5);
       EXPECT_LT(m.prune_fraction, 1.0);
     }
@@ -143,13 +143,13 @@ TEST_P(Preset, TasksAndSplitsAreConsistent) {
     if (std::count(plan_.test_tasks.begin(), plan_.test_tasks.end(), m.task)) { EXPECT_EQ(m.split, "test"); }
   }
   const auto ids = by_id();
-  for (const auto& s : plan_.train_sources) EXPECT_EQ(ids.at(s)->relation, Relation::Source);
+  for (const auto& s : plan_.train_sources) EXPECT_EQ(ids.at(s)->relation, Derivation::Source);
   for (const auto& s : plan_.heldout_sources) {
-    EXPECT_EQ(ids.at(s)->relation, Relation::Source);
+    EXPECT_EQ(ids.at(s)->relation, Derivation::Source);
     EXPECT_EQ(std::count(plan_.train_sources.begin(), plan_.train_sources.end(), s), 0);
   }
   size_t sources = 0;
-  for (const auto& m : plan_.models) sources += m.relation == Relation::Source;
+  for (const auto& m : plan_.models) sources += m.relation == Derivation::Source;
   EXPECT_EQ(plan_.train_sources.size() + plan_.heldout_sources.size(), sources);
 }
 
@@ -198,13 +198,13 @@ TEST_P(PaperPreset, HasTwoArchitecturesTwoSeedsAndTenTargetTasks) {
   std::map<std::string, int> sources_per_arch;
   std::set<uint64_t> seeds;
   for (const auto& m : plan.models)
-    if (m.relation == Relation::Source) {
+    if (m.relation == Derivation::Source) {
       ++sources_per_arch[m.arch.arch];
       seeds.insert(m.recipe.seed);
     }
   EXPECT_GE(sources_per_arch.size(), 2u);
   for (const auto& m : plan.models)
-    if (m.relation == Relation::Source && m.arch.head == nn::Head::MaskedLm) --sources_per_arch[m.arch.arch];
+    if (m.relation == Derivation::Source && m.arch.head == nn::Head::MaskedLm) --sources_per_arch[m.arch.arch];
   for (const auto& [arch, n] : sources_per_arch) EXPECT_GE(n, 2) << arch << " classifier sources";
   EXPECT_GE(seeds.size(), 2u);
   EXPECT_GE(plan.train_tasks.size() + plan.test_tasks.size(), 10u);
@@ -241,25 +241,25 @@ TEST(ReferencePreset, IsTheReferencesSetting) {
   EXPECT_EQ(tasks, blocks);  // ten relabelled blocks of the probes' own distribution, five and five
   EXPECT_NE(plan.train_tasks, (std::vector<std::string>{"fashion-block-0", "fashion-block-1", "fashion-block-2",
                                                         "fashion-block-3", "fashion-block-4"}));  // drawn, not in order
-  std::map<Relation, int> per_relation;
+  std::map<Derivation, int> per_relation;
   int64_t source_steps = 0;
   for (const auto& m : plan.models) {
     SCOPED_TRACE(m.id);
     ++per_relation[m.relation];
     EXPECT_EQ(m.arch.arch, "resnet18");
-    if (m.relation == Relation::Source) {
+    if (m.relation == Derivation::Source) {
       EXPECT_EQ(m.max_train, 30000);
       EXPECT_GT(m.recipe.lr_drop_epoch, 0);
       EXPECT_LT(m.recipe.lr_drop_epoch, m.recipe.epochs);
       source_steps = steps(m);
     }
   }
-  EXPECT_EQ(per_relation, (std::map<Relation, int>{{Relation::Source, 2}, {Relation::Finetune, 20}, {Relation::Scratch, 10}}));
+  EXPECT_EQ(per_relation, (std::map<Derivation, int>{{Derivation::Source, 2}, {Derivation::Finetune, 20}, {Derivation::Scratch, 10}}));
   EXPECT_EQ(plan.train_sources.size(), 1u);
   EXPECT_EQ(plan.heldout_sources.size(), 1u);
   nlohmann::json recipe;
   for (const auto& m : plan.models) {
-    if (m.relation == Relation::Source) continue;
+    if (m.relation == Derivation::Source) continue;
     SCOPED_TRACE(m.id);
     nlohmann::json r = m.recipe.to_json();
     r.erase("seed");

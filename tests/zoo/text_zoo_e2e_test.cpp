@@ -47,9 +47,9 @@ TEST_F(TinyTextZoo, FollowsThePlanWithEveryRelation) {
     SCOPED_TRACE(plan_.models[i].id);
     EXPECT_EQ(m.models[i].id, plan_.models[i].id);
     EXPECT_EQ(m.models[i].arch, plan_.models[i].arch.to_json());
-    relations.insert(std::string(relation_name(m.models[i].relation)));
-    if (m.models[i].relation == Relation::ReplaceLastK) replace_ks.insert(m.models[i].k);
-    if (m.models[i].relation == Relation::Distilled) distilled_archs.insert(m.models[i].arch["arch"].get<std::string>());
+    relations.insert(std::string(derivation_name(m.models[i].relation)));
+    if (m.models[i].relation == Derivation::ReplaceLastK) replace_ks.insert(m.models[i].k);
+    if (m.models[i].relation == Derivation::Distilled) distilled_archs.insert(m.models[i].arch["arch"].get<std::string>());
   }
   for (const std::string r : {"source", "finetune", "finetune-last-k", "scratch", "replace-last-k", "random-replace-3",
                               "pruned", "quantized", "distilled", "pretrain-finetune"})
@@ -90,15 +90,15 @@ TEST_F(TinyTextZoo, TrainedModelsLearnedTheirTasks) {
       continue;
     }
     const double chance = 1.0 / static_cast<double>(data::task_info(m.task).num_classes);
-    if (m.relation == Relation::Source || m.relation == Relation::Finetune || m.relation == Relation::Distilled ||
-        m.relation == Relation::PretrainFinetune) {
+    if (m.relation == Derivation::Source || m.relation == Derivation::Finetune || m.relation == Derivation::Distilled ||
+        m.relation == Derivation::PretrainFinetune) {
       EXPECT_GT(m.test_accuracy, chance + 0.05); }
   }
 }
 
 TEST_F(TinyTextZoo, PretrainedModelGetsANewHead) {
   for (const auto& m : zoo_->manifest().models) {
-    if (m.relation != Relation::PretrainFinetune) continue;
+    if (m.relation != Derivation::PretrainFinetune) continue;
     SCOPED_TRACE(m.id);
     const auto child = zoo_->get(m.id), parent = zoo_->get(*m.parent);
     EXPECT_EQ(parent->config().head, nn::Head::MaskedLm);

@@ -43,7 +43,7 @@ class TinyZoo : public ::testing::Test {
     plan_ = make_preset("tiny", data::Modality::Image, manifest_.zoo_seed);  // scripts/zoo_seeds.py builds others
   }
 
-  std::string file(const ModelRecord& m) const { return (fs::path(dir_) / m.file).string(); }
+  std::string file(const ZooModel& m) const { return (fs::path(dir_) / m.file).string(); }
 
   const ModelPlan& planned(const std::string& id) const {
     for (const auto& m : plan_.models)
@@ -84,7 +84,7 @@ void TinyZoo::ManifestFollowsThePlan() {
   ASSERT_EQ(on_disk.models.size(), plan_.models.size());
   for (size_t i = 0; i < plan_.models.size(); ++i) {
     const ModelPlan& p = plan_.models[i];
-    const ModelRecord& m = on_disk.models[i];
+    const ZooModel& m = on_disk.models[i];
     SCOPED_TRACE(p.id);
     EXPECT_EQ(m.id, p.id);
     EXPECT_EQ(m.relation, p.relation);
@@ -117,9 +117,9 @@ void TinyZoo::EveryRelationIsPresent() {
   std::set<int64_t> replace_ks;
   std::set<std::string> distilled_archs;
   for (const auto& m : manifest_.models) {
-    relations.insert(std::string(relation_name(m.relation)));
-    if (m.relation == Relation::ReplaceLastK) replace_ks.insert(m.k);
-    if (m.relation == Relation::Distilled) distilled_archs.insert(m.arch["arch"].get<std::string>());
+    relations.insert(std::string(derivation_name(m.relation)));
+    if (m.relation == Derivation::ReplaceLastK) replace_ks.insert(m.k);
+    if (m.relation == Derivation::Distilled) distilled_archs.insert(m.arch["arch"].get<std::string>());
   }
   for (const std::string r : {"source", "finetune", "finetune-last-k", "scratch", "replace-last-k", "random-replace-3",
                               "pruned", "quantized", "distilled"})
@@ -135,7 +135,7 @@ void TinyZoo::EveryModelReloadsAndReproducesItsAccuracy() {
     EXPECT_EQ(loaded.network->config().to_json(), m.arch);
     EXPECT_EQ(loaded.network->parameter_count(), m.parameters);
     EXPECT_EQ(loaded.metadata.at("modeldna.id"), m.id);
-    EXPECT_EQ(loaded.metadata.at("modeldna.relation"), relation_name(m.relation));
+    EXPECT_EQ(loaded.metadata.at("modeldna.relation"), derivation_name(m.relation));
     const ModelPlan& p = planned(m.id);
     data::TaskOptions sizes;
     sizes.max_train = p.max_train;
@@ -161,8 +161,8 @@ void TinyZoo::TrainedModelsLearnedTheirTasks() {
   int at_chance = 0;
   for (const auto& m : manifest_.models) {
     SCOPED_TRACE(m.id);
-    if (m.relation == Relation::Source) { EXPECT_GT(m.test_accuracy, kLearned); }
-    if (m.relation != Relation::Finetune && m.relation != Relation::Distilled) continue;
+    if (m.relation == Derivation::Source) { EXPECT_GT(m.test_accuracy, kLearned); }
+    if (m.relation != Derivation::Finetune && m.relation != Derivation::Distilled) continue;
     trained.push_back(m.test_accuracy);
     if (m.test_accuracy <= kLearned) {
       ++at_chance;
@@ -181,7 +181,7 @@ void TinyZoo::DerivedModelsCarryTheirParentsWeights() {
   auto params = [&](const std::string& id) { return nn::load_model(file(manifest_.at(id))).network->named_parameters(); };
   for (const auto& m : manifest_.models) {
     SCOPED_TRACE(m.id);
-    if (m.relation == Relation::ReplaceLastK) {
+    if (m.relation == Derivation::ReplaceLastK) {
       // The base's first layers, the source's last k layers, bit for bit.
       const auto model = nn::load_model(file(m)).network;
       const auto replaced = model->last_layers(m.k);
@@ -192,7 +192,7 @@ void TinyZoo::DerivedModelsCarryTheirParentsWeights() {
         const bool from_parent = std::count(replaced.begin(), replaced.end(), layer) > 0;
         EXPECT_TRUE(torch::equal(p.value(), (from_parent ? parent : base)[p.key()])) << p.key();
       }
-    } else if (m.relation == Relation::FinetuneLastK) {
+    } else if (m.relation == Derivation::FinetuneLastK) {
       const auto model = nn::load_model(file(m)).network;
       const auto trained = model->last_layers(m.k);
       const auto parent = params(*m.parent);
@@ -201,10 +201,10 @@ void TinyZoo::DerivedModelsCarryTheirParentsWeights() {
         const bool learns = std::count(trained.begin(), trained.end(), layer) > 0;
         EXPECT_EQ(torch::equal(p.value(), parent[p.key()]), !learns) << p.key();
       }
-    } else if (m.relation == Relation::Pruned) {
+    } else if (m.relation == Derivation::Pruned) {
       for (const auto& p : params(m.id))
         if (p.value().dim() >= 2) { EXPECT_GE(p.value().eq(0).to(torch::kFloat64).mean().item<double>(), 0.5) << p.key(); }
-    } else if (m.relation == Relation::Quantized) {
+    } else if (m.relation == Derivation::Quantized) {
       const auto st = io::SafetensorsFile::open(file(m));
       EXPECT_EQ(st.metadata().at(nn::kQuantizationKey), nn::kInt8PerTensor);
       for (const auto& p : params(m.id))
@@ -244,9 +244,9 @@ void TinyZoo::ResumingAFinishedBuildTrainsNothing() {
 void TinyZoo::ResumingRebuildsOnlyWhatIsMissing() {
   // Deleting one leaf model's file makes the next build remake exactly that
   // model, with the same weights (seeded), so the same accuracy.
-  const ModelRecord* leaf = nullptr;
+  const ZooModel* leaf = nullptr;
   for (const auto& m : manifest_.models)
-    if (m.relation == Relation::Quantized) leaf = &m;
+    if (m.relation == Derivation::Quantized) leaf = &m;
   ASSERT_NE(leaf, nullptr);
   const std::string path = (fs::path(work_) / leaf->file).string();
   fs::remove(path);
@@ -273,7 +273,7 @@ void TinyZoo::ResumingRebuildsTheLineageOfAChangedStep() {
   EXPECT_EQ(resume(changed, &after), expected);
   for (const auto& m : after.models) {
     SCOPED_TRACE(m.id);
-    const ModelRecord& before = manifest_.at(m.id);
+    const ZooModel& before = manifest_.at(m.id);
     // Rebuilt models hold other bytes; kept ones the same file as before.
     EXPECT_EQ(m.file_sha256 != before.file_sha256, expected.count(m.id) > 0);
     for (const auto& [id, hash] : m.built_from["inputs"].items()) EXPECT_EQ(hash, after.at(id).file_sha256);

@@ -33,7 +33,7 @@ void print_lineage(const zoo::Manifest& m) {
               "test_acc", "params");
   for (const auto& r : m.models) {
     const std::string arch = r.arch.value("arch", "?");
-    const std::string relation = zoo::relation_label(r);
+    const std::string relation = zoo::derivation_label(r);
     std::printf("%-36s %-17s %-10s %-26s %-19s %-5s %8.4f %9lld\n", r.id.c_str(), relation.c_str(), arch.c_str(),
                 r.parent ? r.parent->c_str() : "-", r.task.c_str(), r.split.c_str(), r.test_accuracy,
                 static_cast<long long>(r.parameters));
@@ -51,7 +51,7 @@ void print_summary(const zoo::Manifest& m, bool json) {
   for (const auto& r : m.models) {
     // A language model's accuracy (masked pieces recovered) is not a task accuracy.
     const bool language_model = nn::ArchConfig::from_json(r.arch).head == nn::Head::MaskedLm;
-    auto& s = by_kind[{r.arch.value("arch", "?"), std::string(zoo::relation_name(r.relation)) + (language_model ? " (masked-lm)" : "")}];
+    auto& s = by_kind[{r.arch.value("arch", "?"), std::string(zoo::derivation_name(r.relation)) + (language_model ? " (masked-lm)" : "")}];
     ++s.count;
     s.sum += r.test_accuracy;
     s.min = std::min(s.min, r.test_accuracy);

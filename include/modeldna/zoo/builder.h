@@ -2,7 +2,7 @@
 // Trains a zoo from its plan and writes <out>/models/<id>.safetensors and
 // <out>/manifest.json. The manifest is rewritten after every model, so an
 // interrupted build resumes where it stopped; a resumed build keeps only the
-// models still made from what the plan says (ModelRecord::built_from).
+// models still made from what the plan says (ZooModel::built_from).
 #pragma once
 
 #include <functional>

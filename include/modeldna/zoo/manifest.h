@@ -16,8 +16,8 @@ namespace modeldna::zoo {
 inline constexpr int kManifestVersion = 1;
 
 /// How a zoo model came to be (docs/zoo.md); the manifest spells each as
-/// relation_name() gives it.
-enum class Relation {
+/// derivation_name() gives it.
+enum class Derivation {
   Source,            // trained from scratch on the source task: a lineage root
   Finetune,          // all layers trained on from the parent
   FinetuneLastK,     // only the last k layers trained
@@ -29,19 +29,19 @@ enum class Relation {
   Quantized,         // int8 per tensor, no training
   Distilled,         // trained on the parent's outputs only
 };
-std::string_view relation_name(Relation relation);
+std::string_view derivation_name(Derivation relation);
 /// The relation a manifest spells `name`; std::nullopt if none.
-std::optional<Relation> parse_relation(std::string_view name);
+std::optional<Derivation> parse_derivation(std::string_view name);
 
 /// How a model came to be. Negatives ("scratch", independent "source"s) have
 /// no parent.
-struct ModelRecord {
+struct ZooModel {
   std::string id;
   std::string file;                   // relative to the zoo directory
   nlohmann::json arch;                // nn::ArchConfig as JSON
   std::optional<std::string> parent;  // the model it was derived from
   std::string root;                   // the source at the top of its lineage (its own id for sources, "" for scratch)
-  Relation relation = Relation::Source;
+  Derivation relation = Derivation::Source;
   int64_t k = 0;                      // for the *-last-k and random-replace relations
   std::string task;                   // what it was trained for (data::list_tasks)
   std::string split;                  // "train" or "test": which detector split the pair belongs to
@@ -69,16 +69,16 @@ struct Manifest {
   std::vector<std::string> test_tasks;     // held out
   std::vector<std::string> train_sources;  // sources detectors may train on
   std::vector<std::string> heldout_sources;
-  std::vector<ModelRecord> models;
+  std::vector<ZooModel> models;
 
-  const ModelRecord* find(const std::string& id) const;
+  const ZooModel* find(const std::string& id) const;
   /// Like find(), but throws UsageError when absent.
-  const ModelRecord& at(const std::string& id) const;
-  std::vector<const ModelRecord*> sources() const;
+  const ZooModel& at(const std::string& id) const;
+  std::vector<const ZooModel*> sources() const;
 };
 
 /// The relation with k filled in: "replace-last-2", "finetune-last-2", ...
-std::string relation_label(const ModelRecord& record);
+std::string derivation_label(const ZooModel& record);
 
 nlohmann::json to_json(const Manifest& manifest);
 /// Throws FormatError(path, ...) for a malformed document.

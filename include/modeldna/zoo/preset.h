@@ -17,7 +17,7 @@ namespace modeldna::zoo {
 /// One model to make. `relation` picks the builder step (zoo/builder.cpp).
 struct ModelPlan {
   std::string id;
-  Relation relation = Relation::Source;
+  Derivation relation = Derivation::Source;
   nn::ArchConfig arch;
   std::optional<std::string> parent;  // the model it derives from
   std::string root;                   // lineage root ("" for negatives)

@@ -40,7 +40,7 @@ class ZooModels {
   /// For MGMP-style training and evaluation: the finetune targets of `source`
   /// on `tasks`, each paired with the scratch model of the same architecture
   /// and task (the reference's matched homologous / non-homologous pairs).
-  std::vector<std::pair<const ModelRecord*, const ModelRecord*>> matched_pairs(
+  std::vector<std::pair<const ZooModel*, const ZooModel*>> matched_pairs(
       const std::string& source, const std::vector<std::string>& tasks) const;
 
  private:
