@@ -26,4 +26,4 @@ bash scripts/build.sh
 MODELDNA_REQUIRE_DATA=1 ctest --test-dir build --output-on-failure -j "$(nproc)"
 # Every model-file reader under libFuzzer with ASan and UBSan, briefly (the
 # long runs are recorded in BENCHMARKS.md).
-bash scripts/fuzz.sh --smoke 2
+bash scripts/fuzz.sh --smoke 1
