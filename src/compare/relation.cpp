@@ -10,12 +10,15 @@ bool lossy(const io::TensorInfo& t) {
   return io::is_block(t.dtype) || t.quantization || t.dtype == io::DType::F8_E4M3 || t.dtype == io::DType::F8_E5M2;
 }
 
+double unchanged_bound(double encoding_error) {
+  return encoding_error >= 0 ? kEncodingErrorMultiple * encoding_error : kUnchangedRelativeDifference;
+}
+
 LayerVerdict layer_verdict(bool significant, bool permuted, double relative_difference, double encoding_error) {
   if (!significant && !permuted) return LayerVerdict::New;
   // A quantized target's own rounding sets the bound (a fine-tune's 2-3%
   // change is not a Q8_0 copy's 0.5%); float storage keeps the fixed one.
-  const double unchanged = encoding_error >= 0 ? kEncodingErrorMultiple * encoding_error : kUnchangedRelativeDifference;
-  if (!permuted && relative_difference >= 0 && relative_difference <= unchanged) return LayerVerdict::FromSource;
+  if (!permuted && relative_difference >= 0 && relative_difference <= unchanged_bound(encoding_error)) return LayerVerdict::FromSource;
   return LayerVerdict::Modified;
 }
 
@@ -23,6 +26,7 @@ Relation relation_from_layers(const std::vector<LayerFacts>& layers, bool derive
   if (identical_files) return Relation::Identical;
   if (!derived_model) return Relation::None;
   int64_t derived = 0, unchanged = 0, exact = 0, fresh = 0, unmatched = 0, lossy_targets = 0, more_zeros = 0;
+  int64_t transformed = 0, fresh_despite_geometry = 0;
   bool same_storage = true;
   double max_relative = 0;
   for (const auto& layer : layers) {
@@ -32,9 +36,11 @@ Relation relation_from_layers(const std::vector<LayerFacts>& layers, bool derive
     }
     if (layer.verdict == LayerVerdict::New) {
       ++fresh;
+      fresh_despite_geometry += layer.geometry_tested;
       continue;
     }
     ++derived;
+    transformed += layer.transformed;
     if (layer.verdict == LayerVerdict::FromSource) ++unchanged;
     if (layer.max_abs_difference == 0) ++exact;
     if (layer.lossy_target && !layer.lossy_source) ++lossy_targets;
@@ -44,6 +50,11 @@ Relation relation_from_layers(const std::vector<LayerFacts>& layers, bool derive
   }
   if (derived == 0) return layers.empty() ? Relation::None : Relation::LayersTransplanted;
   const bool all_derived = fresh == 0;
+  // A rotated or relabelled copy: the layers a geometry test saw through are
+  // unchanged, every derived layer is, and the layers left "new" are the ones
+  // no exact test reaches under such a transform (Q, K, token tables).
+  if (transformed > 0 && unchanged == derived && fresh_despite_geometry == 0 && unmatched == 0)
+    return Relation::Transformed;
   if (all_derived && unmatched == 0 && exact == derived)
     return same_format && same_storage ? Relation::Identical : Relation::Converted;
   // Float16 / bfloat16 rounding moves values by well under 0.2% of their
@@ -71,6 +82,8 @@ Relation guess_relation(const CompareResult& r, const io::TensorStore& source, c
     f.relative_difference = layer.relative_difference;
     f.zero_fraction_source = layer.zero_fraction_source;
     f.zero_fraction_target = layer.zero_fraction_target;
+    f.transformed = layer.test != LayerTest::MatchedUnits;
+    f.geometry_tested = layer.geometry_tested;
     const auto* t = target.find(layer.target);
     const auto* s = layer.source ? source.find(*layer.source) : nullptr;
     if (t && s) {

@@ -11,6 +11,11 @@ namespace modeldna::compare::detail {
 /// What float16 or bfloat16 rounding leaves: a conversion, not a change.
 inline constexpr double kRoundingRelativeDifference = 0.002;
 
+/// The relative difference below which a layer counts as unchanged:
+/// kEncodingErrorMultiple times what a quantized target's encoding explains,
+/// or kUnchangedRelativeDifference for float storage (`encoding_error` < 0).
+double unchanged_bound(double encoding_error);
+
 /// A tested layer's verdict: significant at the corrected level (or matched
 /// after relabelling), then unchanged or modified by its relative difference:
 /// unchanged within kEncodingErrorMultiple times what a quantized target's
@@ -26,6 +31,8 @@ struct LayerFacts {
   double zero_fraction_source = 0, zero_fraction_target = 0;
   bool lossy_source = false, lossy_target = false;  // quantized or 8-bit float storage
   bool same_storage = true;                          // same dtype and layout in both
+  bool transformed = false;      // derived through a geometry test: a rotation or relabelling seen through
+  bool geometry_tested = false;  // geometry tests applied to both axes: "new" means new under a rotation of either
 };
 
 /// The relation, given the overall verdict (`derived`), whether the files

@@ -1,5 +1,5 @@
 // Names of compare's closed sets, fusing behavioural evidence, and the JSON
-// of docs/spec/compare-v1.md.
+// of docs/spec/compare-v2.md.
 #include <cmath>
 #include <cstdio>
 
@@ -24,6 +24,8 @@ std::string_view undone_name(Undone u) {
     case Undone::RotaryRows: return "rotary rows";
     case Undone::Vocabulary: return "vocabulary";
     case Undone::Relabelling: return "relabelling";
+    case Undone::InputsRotated: return "inputs rotated";
+    case Undone::UnitsRotated: return "units rotated";
   }
   throw InternalError("invalid Undone value");
 }
@@ -52,6 +54,7 @@ std::string_view relation_name(Relation r) {
     case Relation::Pruned: return "pruned";
     case Relation::DepthPruned: return "depth-pruned (blocks dropped)";
     case Relation::VocabularyExtended: return "vocabulary-extended (tokens added)";
+    case Relation::Transformed: return "transformed (rotated or relabelled)";
     case Relation::FineTuned: return "fine-tuned";
     case Relation::PartialOrNewHead: return "partially fine-tuned or new head";
     case Relation::LayersTransplanted: return "layers transplanted";
@@ -59,6 +62,15 @@ std::string_view relation_name(Relation r) {
     case Relation::None: return "none";
   }
   throw InternalError("invalid Relation");
+}
+
+std::string_view layer_test_name(LayerTest t) {
+  switch (t) {
+    case LayerTest::MatchedUnits: return "matched units";
+    case LayerTest::UnitGeometry: return "unit geometry";
+    case LayerTest::InputGeometry: return "input geometry";
+  }
+  throw InternalError("invalid LayerTest");
 }
 
 std::string_view layer_verdict_name(LayerVerdict v) {
@@ -170,6 +182,7 @@ nlohmann::json to_json(const CompareResult& r) {
       j["undone"] = nlohmann::json::array();
       for (const auto u : l.undone) j["undone"].push_back(undone_name(u));
       j["tested_over"] = l.over_inputs ? "inputs" : "units";
+      j["test"] = layer_test_name(l.test);
       j["relative_difference"] = l.relative_difference;
       j["max_abs_difference"] = l.max_abs_difference;
       j["zero_fraction"] = {{"source", l.zero_fraction_source}, {"target", l.zero_fraction_target}};
@@ -200,6 +213,7 @@ nlohmann::json to_json(const CompareResult& r) {
            {{"white_box",
              {{"log10_p", r.log10_p_white_box},
               {"tested_layers", r.tested_layers},
+              {"geometry_tests", r.geometry_tests},
               {"combination", r.combination},
               {"identical_files", r.identical_files}}},
             {"black_box", black_box},

@@ -14,6 +14,8 @@
 #include "modeldna/io/vocabulary.h"
 #include "constants.h"
 #include "encoding_error.h"
+#include "geometry_test.h"
+#include "name_map.h"
 #include "pairing.h"
 #include "modeldna/compare/assignment.h"
 #include "modeldna/compare/compare.h"
@@ -185,6 +187,60 @@ bool same_bytes(const std::vector<std::string>& a, const std::vector<std::string
   return x->size() == y->size() && (x->size() == 0 || std::memcmp(x->data(), y->data(), x->size()) == 0);
 }
 
+// Each tensor of a store under its ecosystem name (name_map.h).
+std::map<std::string, const io::TensorInfo*> by_ecosystem_name(const io::TensorStore& store) {
+  std::map<std::string, const io::TensorInfo*> out;
+  for (const auto& t : store.tensors()) out.emplace(detail::ecosystem_name(store, t.name), &t);
+  return out;
+}
+
+// The RMSNorm gain that scales a tensor's inputs in its own model, folded
+// into them before a geometry test (geometry_test.h); empty when there is none.
+std::vector<float> folded_gain(const io::TensorStore& store, const std::map<std::string, const io::TensorInfo*>& names,
+                               const io::TensorInfo& tensor, int64_t inputs) {
+  const auto gain = detail::input_gain_of(detail::ecosystem_name(store, tensor.name));
+  if (!gain) return {};
+  const auto it = names.find(*gain);
+  if (it == names.end() || it->second->shape.size() != 1 || it->second->shape[0] != inputs) return {};
+  const auto shape = unit_shape(*it->second);
+  std::vector<int64_t> all(static_cast<std::size_t>(inputs));
+  std::iota(all.begin(), all.end(), 0);
+  return read_units(store, *it->second, shape, all, {0});
+}
+
+// The geometry tests that apply to both tensors of a pair (their roles
+// agree; structure may pair tensors of different roles).
+std::vector<detail::GeometryAxis> common_geometry_axes(const detail::Pair& p) {
+  const auto s = detail::geometry_axes(p.source->match_name, p.source->shape);
+  const auto t = detail::geometry_axes(p.target->match_name, p.target->shape);
+  std::vector<detail::GeometryAxis> both;
+  for (const auto axis : s)
+    if (std::find(t.begin(), t.end(), axis) != t.end()) both.push_back(axis);
+  return both;
+}
+
+struct GeometryFinding {
+  detail::GeometryEvidence evidence;
+  detail::GeometryAxis axis;
+};
+
+// A layer reported by its geometry test: the statistic, the sample it saw
+// (tested units and anchors) and the transform it sees through.
+void adopt(LayerResult& layer, const GeometryFinding& f) {
+  const bool units = f.axis == detail::GeometryAxis::Units;
+  layer.test = units ? LayerTest::UnitGeometry : LayerTest::InputGeometry;
+  layer.undone.push_back(units ? Undone::InputsRotated : Undone::UnitsRotated);
+  layer.units = f.evidence.tested;
+  layer.inputs = f.evidence.anchors;
+  layer.similarity = f.evidence.test.statistic;
+  layer.null_similarity = f.evidence.test.null_mean;
+  layer.z = f.evidence.test.z;
+  layer.log10_p = f.evidence.test.log10_p;
+  layer.exact_p = f.evidence.test.exact;
+  layer.relative_difference = f.evidence.relative_difference;
+  layer.max_abs_difference = f.evidence.max_abs_difference;
+}
+
 }  // namespace
 
 CompareResult compare_weights(const io::TensorStore& source, const io::TensorStore& target, const CompareOptions& o) {
@@ -195,7 +251,9 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
   r.target_path = target.path();
   r.source_format = std::string(io::format_name(source.format()));
   r.target_format = std::string(io::format_name(target.format()));
-  r.combination = "Bonferroni over the tested layers: p = min(1, K * min_k p_k), valid under any dependence";
+  r.combination =
+      "Bonferroni over the tests (each tested layer's matched-unit test and every geometry test that applies): "
+      "p = min(1, K * min_k p_k), valid under any dependence";
 
   auto s_candidates = detail::candidates(source, "source", o.seed, r.excluded, o.heads_over_inputs);
   auto t_candidates = detail::candidates(target, "target", o.seed, r.excluded, o.heads_over_inputs);
@@ -212,9 +270,12 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
   }
   r.timings["block_alignment_ms"] = ms_since(start) - r.timings["candidates_ms"].get<double>();
   const auto pairs = detail::pair_up(s_candidates, t_candidates);
+  const auto source_names = by_ecosystem_name(source), target_names = by_ecosystem_name(target);
 
   const auto test_start = Clock::now();
   std::map<const Candidate*, const Pair*> pair_of_target;
+  // The most significant geometry test of each layer that ran one, by index in r.layers.
+  std::map<std::size_t, std::optional<GeometryFinding>> geometry;
   for (const auto& p : pairs) pair_of_target[p.target] = &p;
   // The relabelling found for the previous permuted layer, carried into the
   // next layer's inputs.
@@ -277,6 +338,34 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
     if (const auto explained = detail::encoding_relative_error(
             target, stored, sample_indices(stored.shape.empty() ? 0 : stored.shape[0], o.max_units, seed + 4)))
       layer.encoding_error = *explained;
+    // Geometry tests see through a rotation or relabelling of one axis
+    // (geometry_test.h). Which apply depends on names and shapes only, so
+    // all of them are counted in the correction, run or not; they run when
+    // the matched-unit test leaves the layer unexplained (not significant,
+    // or changed beyond what the encoding explains).
+    const auto axes = common_geometry_axes(p);
+    r.geometry_tests += static_cast<int64_t>(axes.size());
+    // Both axes covered: a layer still "new" is new under a rotation or
+    // relabelling of either (relation.cpp).
+    layer.geometry_tested = axes.size() == 2;
+    const double pair_level = std::log10(o.alpha / static_cast<double>(std::max<std::size_t>(pairs.size(), 1)));
+    const bool unexplained =
+        !(layer.log10_p < pair_level) || layer.relative_difference > detail::unchanged_bound(layer.encoding_error);
+    bool seen_through_axis = false;
+    if (unexplained && !axes.empty()) {
+      detail::GeometryOperand so{&source, p.source->info, shape, folded_gain(source, source_names, *p.source->info, shape.inputs)};
+      detail::GeometryOperand to{&target, p.target->info, p.target->shape,
+                                 folded_gain(target, target_names, *p.target->info, p.target->shape.inputs)};
+      for (const auto axis : axes) {
+        so.normalise_span = to.normalise_span = detail::scalable_span(p.source->match_name, axis);
+        const auto g = detail::geometry_test(so, to, axis, o.max_units, seed + 5 + static_cast<uint64_t>(axis));
+        if (!g) continue;
+        min_log10_p = std::min(min_log10_p, g->test.log10_p);
+        seen_through_axis = seen_through_axis || g->test.log10_p < pair_level;
+        auto& best = geometry[r.layers.size()];
+        if (!best || g->test.log10_p < best->evidence.test.log10_p) best = GeometryFinding{*g, axis};
+      }
+    }
     // Done with these tensors: their pages may leave memory (bounded RSS).
     source.release(*p.source->info);
     target.release(*p.target->info);
@@ -289,8 +378,8 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
       min_log10_p = std::min(min_log10_p, layer.log10_p);
     }
 
-    const bool aligned = layer.log10_p < std::log10(o.alpha / static_cast<double>(std::max<std::size_t>(pairs.size(), 1)));
-    if (aligned && carry && test.statistic > 0.5) {
+    const bool aligned = layer.log10_p < pair_level || seen_through_axis;
+    if (aligned && carry && layer.test == LayerTest::MatchedUnits && test.statistic > 0.5) {
       // The relabelling carried in explains this layer's inputs.
       any_permuted = true;
       layer.permuted = true;
@@ -318,14 +407,24 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
   }
   r.timings["tests_ms"] = ms_since(test_start);
 
-  const int64_t k = r.tested_layers;
+  const int64_t k = r.tested_layers + r.geometry_tests;
   r.log10_p_white_box = bonferroni_log10(min_log10_p, k);
   r.log10_p = r.log10_p_white_box;
   const double layer_level = std::log10(o.alpha / static_cast<double>(std::max<int64_t>(k, 1)));
-  for (auto& layer : r.layers) {
+  for (std::size_t i = 0; i < r.layers.size(); ++i) {
+    auto& layer = r.layers[i];
     if (!layer.source) continue;
     layer.verdict =
         detail::layer_verdict(layer.log10_p < layer_level, layer.permuted, layer.relative_difference, layer.encoding_error);
+    const auto it = geometry.find(i);
+    if (it == geometry.end() || !it->second || !(it->second->evidence.test.log10_p < layer_level)) continue;
+    // What the geometry saw tells the story when the matched units could
+    // not: the layer is derived, or unchanged behind a transform.
+    const auto seen = detail::layer_verdict(true, false, it->second->evidence.relative_difference, layer.encoding_error);
+    if (layer.verdict == LayerVerdict::New || (layer.verdict == LayerVerdict::Modified && seen == LayerVerdict::FromSource)) {
+      adopt(layer, *it->second);
+      layer.verdict = seen;
+    }
   }
   r.identical_files = same_bytes(source.files(), target.files());
 

@@ -64,7 +64,8 @@ Forest forest_of(const lineage::Tree& tree, std::size_t n) {
 std::string relation_colour(compare::Relation r) {
   switch (r) {
     case compare::Relation::Identical:
-    case compare::Relation::Converted: return "#000000";
+    case compare::Relation::Converted:
+    case compare::Relation::Transformed: return "#000000";
     case compare::Relation::Quantized: return "#E69F00";
     case compare::Relation::Pruned:
     case compare::Relation::DepthPruned: return "#CC79A7";

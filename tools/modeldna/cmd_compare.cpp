@@ -64,7 +64,7 @@ void add_compare_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("compare", "Did TARGET come from SOURCE? Verdict, calibrated p-value, relation and layer map");
   cmd->add_option("source", o->source, "The candidate parent: any model file modeldna reads")->required();
   cmd->add_option("target", o->target, "The model in question")->required();
-  add_json_flag(cmd, o->json, "Print the result as JSON (docs/spec/compare-v1.md)");
+  add_json_flag(cmd, o->json, "Print the result as JSON (docs/spec/compare-v2.md)");
   cmd->add_option("--alpha", o->files.weights.alpha, "Level of the verdict (default 0.01)");
   cmd->add_option("--seed", o->files.weights.seed, "Seed of the unit sample (the same in both models) and of the probes");
   cmd->add_option("--reference", o->files.references,

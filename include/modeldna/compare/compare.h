@@ -3,7 +3,7 @@
 // calibrated p-value of the null "TARGET was trained independently of
 // SOURCE", the relation, a map of which target layers came from where, and
 // the evidence behind each number (docs/compare.md, JSON in
-// docs/spec/compare-v1.md). Torch-free: the white-box evidence is computed
+// docs/spec/compare-v2.md). Torch-free: the white-box evidence is computed
 // here; behavioural (black-box) evidence from running the models is computed
 // by evidence/behaviour.h and fused with fuse().
 //
@@ -24,7 +24,7 @@
 
 namespace modeldna::compare {
 
-inline constexpr int kCompareFormatVersion = 1;
+inline constexpr int kCompareFormatVersion = 2;  // docs/spec/compare-v2.md
 
 enum class Verdict : uint8_t { Derived, Independent, Inconclusive };
 std::string_view verdict_name(Verdict v);  // "derived", "independent", "inconclusive"
@@ -37,6 +37,7 @@ enum class Relation : uint8_t {
   Pruned,              // the same weights with many more exact zeros
   DepthPruned,         // blocks dropped, every remaining block from the source's (block_alignment.h)
   VocabularyExtended,  // tokens added, every other row and layer from the source's (vocabulary_alignment.h)
+  Transformed,         // the source's weights behind a rotation or relabelling of hidden axes (docs/compare.md, section 6)
   FineTuned,           // every matched layer derived and changed
   PartialOrNewHead,    // derived backbone; some layers unchanged, or a new head
   LayersTransplanted,  // some layers from the source, the others independent
@@ -105,9 +106,19 @@ enum class Undone : uint8_t {
   RotaryRows,   // llama.cpp's rotary row order of Q and K (docs/formats/gguf.md)
   Vocabulary,   // token rows aligned by token string (tokens added, removed or reordered)
   Relabelling,  // the target's units relabelled to match the source's
+  InputsRotated,  // seen through: any rotation or relabelling of the inputs (a unit-geometry test)
+  UnitsRotated,   // seen through: any rotation or relabelling of the units (an input-geometry test)
 };
-std::string_view undone_name(Undone u);  // "layout", "rotary rows", "vocabulary", "relabelling"
+std::string_view undone_name(Undone u);  // "layout", "rotary rows", "vocabulary", "relabelling", "inputs rotated", "units rotated"
 std::string undone_list(const std::vector<Undone>& undone);  // "layout, rotary rows"; "" for none
+
+/// The statistic a layer's reported p-value comes from (docs/compare.md).
+enum class LayerTest : uint8_t {
+  MatchedUnits,   // unit i of the source against unit i of the target, over sampled inputs
+  UnitGeometry,   // the cosines between units over all inputs (geometry_test.h)
+  InputGeometry,  // the cosines between inputs over all units
+};
+std::string_view layer_test_name(LayerTest t);  // "matched units", "unit geometry", "input geometry"
 
 /// One tested pair of tensors (one target layer).
 struct LayerResult {
@@ -116,7 +127,9 @@ struct LayerResult {
   std::vector<int64_t> target_shape, source_shape;
   std::string target_layout, source_layout;
   PairedBy matched_by = PairedBy::None;
-  int64_t units = 0, inputs = 0;     // the sample the statistic saw
+  LayerTest test = LayerTest::MatchedUnits;
+  bool geometry_tested = false;      // geometry tests apply to both axes (run when matched units do not decide)
+  int64_t units = 0, inputs = 0;     // the sample the statistic saw (geometry: tested units, anchors)
   double similarity = 0;             // mean correlation of matched units
   double null_similarity = 0;        // mean correlation of all unit pairs (what chance gives)
   double z = 0;
@@ -158,6 +171,7 @@ struct CompareResult {
   DecidedBy decided_by = DecidedBy::None;
   std::string combination;         // the rule used
   int64_t tested_layers = 0;
+  int64_t geometry_tests = 0;      // geometry tests that apply, counted in the correction with the tested layers
   std::vector<LayerResult> layers; // every target tensor considered, in target order
   std::vector<ExcludedTensor> excluded;
   bool identical_files = false;
@@ -181,7 +195,7 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
 /// one, the white-box verdict stands and a note says why.
 void fuse(CompareResult& result, BlackBoxEvidence black_box, const CompareOptions& options);
 
-/// The result as docs/spec/compare-v1.md describes it.
+/// The result as docs/spec/compare-v2.md describes it.
 nlohmann::json to_json(const CompareResult& result);
 
 }  // namespace modeldna::compare
