@@ -47,6 +47,8 @@ int run_command_line(CLI::App& app, int argc, const char* const* argv, std::FILE
     // Flag errors are usage errors like any other: one line, exit 1.
     std::fprintf(err, "modeldna: error: %s\n", describe_parse_error(app, e).c_str());
     return 1;
+  } catch (const FindingExit& e) {
+    return e.code;
   } catch (const Error& e) {
     std::fprintf(err, "modeldna: error: %s\n", e.what());
     return 1;

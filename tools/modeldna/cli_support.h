@@ -25,12 +25,20 @@ CLI::Option* add_detector_option(CLI::App* cmd, std::string& dir);
 /// `modeldna zoo build --help`)"), naming the subcommand it happened in.
 std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& e);
 
+/// A command's own non-zero exit that is no error: `audit --fail-on` found
+/// what it names (exit kFindingExit, README). Thrown by a callback, turned
+/// into the exit code by run_command_line after the output is printed.
+inline constexpr int kFindingExit = 3;
+struct FindingExit {
+  int code = kFindingExit;
+};
+
 /// Parses the command line and runs the chosen subcommand, turning whatever
 /// escapes into the README's exit codes: 0 on success (and for --help and
 /// --version), 1 for every error the user can fix (modeldna::Error and flag
 /// errors, one "modeldna: error: ..." line on `err`), 2 for a bug
 /// (InternalError or any other exception, one "modeldna: internal error: ..."
-/// line).
+/// line), or a FindingExit's code.
 int run_command_line(CLI::App& app, int argc, const char* const* argv, std::FILE* err = stderr);
 
 }  // namespace modeldna::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "modeldna 0.1.0");
   using namespace modeldna::cli;
   add_compare_command(app);
+  add_audit_command(app);
   add_registry_commands(app);
   add_tree_command(app);
   add_lab_placeholder(app, "zoo");

@@ -1,0 +1,81 @@
+// modeldna audit: does what a model folder declares about its lineage hold
+// against its weights?
+#include <cstdio>
+#include <memory>
+
+#include "cli_support.h"
+#include "commands.h"
+#include "modeldna/audit/audit.h"
+#include "modeldna/core/error.h"
+#include "runtime.h"
+
+namespace modeldna::cli {
+namespace {
+
+struct AuditCliOptions {
+  std::vector<std::string> folders, fail_on;
+  audit::AuditOptions audit;
+  bool json = false, no_black_box = false;
+};
+
+void print_text(const audit::AuditResult& r) {
+  std::printf("%s (%s)\n", r.folder.c_str(), r.name.c_str());
+  if (r.bases.empty()) std::printf("  declares no base model\n");
+  for (const auto& b : r.bases)
+    std::printf("  base %s: %s (%s)\n", b.declared.c_str(), std::string(audit::finding_name(b.finding)).c_str(), b.reason.c_str());
+  for (const auto& u : r.undeclared)
+    std::printf("  undeclared parent %s: %s, p = %s, %s\n", u.name.c_str(),
+                std::string(compare::verdict_name(u.evidence.verdict)).c_str(), compare::p_value_text(u.evidence.log10_p).c_str(),
+                std::string(compare::relation_name(u.evidence.relation)).c_str());
+  if (r.relation.declared)
+    std::printf("  relation %s: %s\n", std::string(audit::declared_relation_name(*r.relation.declared)).c_str(),
+                r.relation.contradicted ? ("contradicted (" + r.relation.reason + ")").c_str() : "consistent");
+  if (r.license.license || !r.license.ancestors.empty()) {
+    std::printf("  license %s", r.license.license ? r.license.license->c_str() : "(none declared)");
+    for (const auto& a : r.license.ancestors) std::printf("; ancestor %s: %s", a.name.c_str(), a.license ? a.license->c_str() : "(none declared)");
+    std::printf("%s\n", r.license.permissive_over_restrictive ? " -- a permissive license over a restrictive ancestor" : "");
+  }
+  for (const auto& n : r.notes) std::printf("  note: %s\n", n.c_str());
+}
+
+}  // namespace
+
+void add_audit_command(CLI::App& app) {
+  auto o = std::make_shared<AuditCliOptions>();
+  auto* cmd = app.add_subcommand("audit", "Check what model folders declare about their lineage (base_model, relation, "
+                                          "license) against their weights");
+  cmd->add_option("folder", o->folders, "Hugging Face-style model folders (README.md, config.json, weights)")->required();
+  cmd->add_option("--base", o->audit.bases,
+                  "A base model a folder may declare (repeatable): a model folder, named by its card's model_name, "
+                  "config.json's _name_or_path or its folder name; or a weight file, named by its file name")
+      ->allow_extra_args(false);  // one value per --base: the folders after it stay positional
+  cmd->add_option("--fail-on", o->fail_on, "Exit 3 when a folder has this finding: contradicted, unverifiable, undeclared (repeatable)")
+      ->allow_extra_args(false)
+      ->check([](const std::string& v) { return audit::parse_fail_on(v) ? "" : "'" + v + "' is not contradicted, unverifiable or undeclared"; });
+  add_json_flag(cmd, o->json, "Print one JSON object per folder, one per line (docs/spec/audit-v1.md)");
+  cmd->add_option("--alpha", o->audit.compare.weights.alpha, "Level of each comparison's verdict (default 0.01)");
+  cmd->add_flag("--no-black-box", o->no_black_box, "Weights only, even when models can run");
+  cmd->callback([o] {
+    o->audit.compare.black_box = !o->no_black_box;
+    const auto behaviour = runtime().behaviour({});
+    int failed = 0;
+    bool found = false;
+    for (const auto& folder : o->folders) {
+      try {
+        const auto r = audit::audit_folder(folder, o->audit, behaviour.get());
+        if (o->json) std::printf("%s\n", audit::to_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        else print_text(r);
+        std::fflush(stdout);
+        for (const auto& name : o->fail_on) found = found || audit::fails(r, *audit::parse_fail_on(name));
+      } catch (const Error& e) {
+        // One line per folder that cannot be audited; the others go on.
+        std::fprintf(stderr, "modeldna: error: %s\n", e.what());
+        ++failed;
+      }
+    }
+    if (failed) throw UsageError(std::to_string(failed) + " of " + std::to_string(o->folders.size()) + " folders could not be audited");
+    if (found) throw FindingExit{};
+  });
+}
+
+}  // namespace modeldna::cli
