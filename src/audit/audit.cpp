@@ -210,6 +210,7 @@ AuditResult audit_folder(const std::string& path, const AuditOptions& options, c
   r.folder = path;
   r.name = folder.name();
   if (folder.card) r.declared = *folder.card;
+  r.architectures = folder.architectures;
   for (const auto& w : folder.weight_files) r.weights.push_back({w, io::file_sha256(w)});
   if (folder.adapter_weights) r.weights.push_back({*folder.adapter_weights, io::file_sha256(*folder.adapter_weights)});
   if (!folder.card) r.notes.push_back("no model card (README.md): audited on its weights alone");

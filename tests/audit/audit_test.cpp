@@ -13,7 +13,9 @@
 #include <random>
 
 #include "modeldna/core/error.h"
+#include "modeldna/core/json_file.h"
 #include "modeldna/io/open_store.h"
+#include "modeldna/io/tensor_store.h"
 #include "modeldna/io/safetensors.h"
 #include "test_support.h"
 
@@ -254,6 +256,53 @@ TEST_F(Audit, TheCliExitsThreeOnAFindingAndOneOnABadFolderWhileTheOthersGoOn) {
   EXPECT_NE(broken.output.find("modeldna: error: " + bad + "/README.md: front matter is not valid YAML"), std::string::npos)
       << broken.output;
   EXPECT_NE(broken.output.find("base tiny-llama-base: confirmed"), std::string::npos) << broken.output;
+}
+
+}  // namespace
+}  // namespace modeldna::audit
+
+namespace modeldna::audit {
+namespace {
+
+// The BOM of a correct declaration, an undeclared parent and an adapter,
+// validated by ajv against the official CycloneDX 1.6 schema.
+TEST_F(Audit, TheCycloneDxBomValidatesAgainstTheOfficialSchema) {
+  MODELDNA_NPM_PACKAGE(schemas, "cyclonedx-library");
+  MODELDNA_NPM_PACKAGE(tools, "ajv-tools");
+  const auto b = base();
+  const auto tuned = folder("tuned", "---\nbase_model: tiny-llama-base\nbase_model_relation: finetune\nlicense: apache-2.0\n---\n",
+                            {llama("finetune-q8_0.gguf")});
+  fs::copy_file(llama("base/config.json"), tuned + "/config.json");
+  const auto none = folder("none", "", {llama("base-q8_0.gguf")});
+  const auto wrong = folder("wrong", "---\nbase_model: tiny-llama-base\nlicense: llama2\n---\n", {llama("scratch-q8_0.gguf")});
+  const std::string bom = root_ + "/bom.json";
+  const auto run = testing::run_shell(std::string(MODELDNA_CLI_PATH) + " audit --no-black-box --base " + b + " " + tuned + " " +
+                                      none + " " + wrong + " --cyclonedx " + bom);
+  ASSERT_EQ(WEXITSTATUS(run.status), 0) << run.output;
+  const auto valid = testing::run_shell("node " + std::string(MODELDNA_SOURCE_DIR) + "/tests/audit/validate_cyclonedx.js " + tools +
+                                        " " + schemas + "/res/schema " + bom + " 2>&1");
+  EXPECT_EQ(WEXITSTATUS(valid.status), 0) << valid.output;
+  EXPECT_EQ(valid.output, "valid\n");
+  const auto doc = read_json_file(bom);
+  ASSERT_EQ(doc["components"].size(), 3u);
+  const auto& model = doc["components"][0];
+  EXPECT_EQ(model["type"], "machine-learning-model");
+  EXPECT_EQ(model["licenses"][0]["license"]["id"], "Apache-2.0");
+  EXPECT_EQ(model["modelCard"]["modelParameters"]["modelArchitecture"], "LlamaForCausalLM");
+  EXPECT_EQ(model["components"][0]["hashes"][0]["content"], io::file_sha256(llama("finetune-q8_0.gguf")));
+  const auto& ancestor = model["pedigree"]["ancestors"][0];
+  EXPECT_EQ(ancestor["name"], "tiny-llama-base");
+  EXPECT_NE(ancestor["properties"].dump().find("fine-tuned"), std::string::npos);
+  EXPECT_EQ(doc["components"][1]["pedigree"]["ancestors"][0]["name"], "tiny-llama-base");  // the undeclared parent
+  EXPECT_FALSE(doc["components"][2].contains("pedigree"));  // a contradicted base is no ancestor
+  EXPECT_EQ(doc["components"][2]["licenses"][0]["license"]["name"], "llama2");
+  // A broken BOM is refused: the validator is not a rubber stamp.
+  auto broken = doc;
+  broken["components"][0]["type"] = "neural-network";
+  write_json_file(root_ + "/broken.json", broken);
+  EXPECT_NE(WEXITSTATUS(testing::run_shell("node " + std::string(MODELDNA_SOURCE_DIR) + "/tests/audit/validate_cyclonedx.js " + tools +
+                                           " " + schemas + "/res/schema " + root_ + "/broken.json").status),
+            0);
 }
 
 }  // namespace

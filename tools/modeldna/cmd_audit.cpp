@@ -6,6 +6,8 @@
 #include "cli_support.h"
 #include "commands.h"
 #include "modeldna/audit/audit.h"
+#include "modeldna/audit/cyclonedx.h"
+#include "modeldna/core/json_file.h"
 #include "modeldna/core/error.h"
 #include "runtime.h"
 
@@ -14,6 +16,7 @@ namespace {
 
 struct AuditCliOptions {
   std::vector<std::string> folders, fail_on;
+  std::string cyclonedx;
   audit::AuditOptions audit;
   bool json = false, no_black_box = false;
 };
@@ -53,6 +56,7 @@ void add_audit_command(CLI::App& app) {
       ->allow_extra_args(false)
       ->check([](const std::string& v) { return audit::parse_fail_on(v) ? "" : "'" + v + "' is not contradicted, unverifiable or undeclared"; });
   add_json_flag(cmd, o->json, "Print one JSON object per folder, one per line (docs/spec/audit-v1.md)");
+  cmd->add_option("--cyclonedx", o->cyclonedx, "Also write the audited models as a CycloneDX 1.6 ML-BOM (JSON) here");
   cmd->add_option("--alpha", o->audit.compare.weights.alpha, "Level of each comparison's verdict (default 0.01)");
   cmd->add_flag("--no-black-box", o->no_black_box, "Weights only, even when models can run");
   cmd->callback([o] {
@@ -60,6 +64,7 @@ void add_audit_command(CLI::App& app) {
     const auto behaviour = runtime().behaviour({});
     int failed = 0;
     bool found = false;
+    std::vector<audit::AuditResult> audited;
     for (const auto& folder : o->folders) {
       try {
         const auto r = audit::audit_folder(folder, o->audit, behaviour.get());
@@ -67,12 +72,14 @@ void add_audit_command(CLI::App& app) {
         else print_text(r);
         std::fflush(stdout);
         for (const auto& name : o->fail_on) found = found || audit::fails(r, *audit::parse_fail_on(name));
+        audited.push_back(r);
       } catch (const Error& e) {
         // One line per folder that cannot be audited; the others go on.
         std::fprintf(stderr, "modeldna: error: %s\n", e.what());
         ++failed;
       }
     }
+    if (!o->cyclonedx.empty()) write_json_file(o->cyclonedx, audit::cyclonedx_bom(audited));
     if (failed) throw UsageError(std::to_string(failed) + " of " + std::to_string(o->folders.size()) + " folders could not be audited");
     if (found) throw FindingExit{};
   });

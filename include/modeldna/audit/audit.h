@@ -86,6 +86,7 @@ struct AuditResult {
   std::string folder;
   std::string name;  // ModelFolder::name()
   ModelCard declared;
+  std::vector<std::string> architectures;  // config.json's
   std::vector<WeightFile> weights;  // full weights first, then the adapter's
   std::vector<BaseCheck> bases;
   std::vector<UndeclaredParent> undeclared;
