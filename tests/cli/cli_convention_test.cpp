@@ -26,7 +26,7 @@ const std::vector<std::string> kCommands = {
     "compare",      "inspect",    "convert",       "find",          "tree",          "registry add",
     "registry list", "registry show", "registry remove", "registry bench", "zoo build", "zoo show",
     "zoo drift",    "train",        "dna",        "verify",        "eval",          "bench",         "tasks",
-    "archs"};
+    "archs",        "audit",        "verify-attestation"};
 
 struct Result {
   int exit_code = -1;

@@ -38,6 +38,14 @@ std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& e) 
   return (path.empty() ? "" : path + ": ") + what + " (see `modeldna" + (path.empty() ? "" : " " + path) + " --help`)";
 }
 
+void add_attest_flags(CLI::App* cmd, AttestFlags& flags) {
+  auto* out = cmd->add_option("--attest", flags.out,
+                              "Also write a signed in-toto attestation of the result here (DSSE envelope, docs/spec/attestation-v1.md)");
+  auto* key = cmd->add_option("--key", flags.key, "The Ed25519 private key (PEM) that signs --attest")->check(CLI::ExistingFile);
+  out->needs(key);
+  key->needs(out);
+}
+
 int run_command_line(CLI::App& app, int argc, const char* const* argv, std::FILE* err) {
   try {
     app.parse(argc, argv);

@@ -25,6 +25,14 @@ CLI::Option* add_detector_option(CLI::App* cmd, std::string& dir);
 /// `modeldna zoo build --help`)"), naming the subcommand it happened in.
 std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& e);
 
+/// `--attest OUT --key KEY.pem`: also write a signed in-toto attestation of
+/// the result (attest/attestation.h); the two flags go together.
+struct AttestFlags {
+  std::string out, key;
+  bool wanted() const { return !out.empty(); }
+};
+void add_attest_flags(CLI::App* cmd, AttestFlags& flags);
+
 /// A command's own non-zero exit that is no error: `audit --fail-on` found
 /// what it names (exit kFindingExit, README). Thrown by a callback, turned
 /// into the exit code by run_command_line after the output is printed.

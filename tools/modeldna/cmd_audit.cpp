@@ -5,6 +5,7 @@
 
 #include "cli_support.h"
 #include "commands.h"
+#include "modeldna/attest/attestation.h"
 #include "modeldna/audit/audit.h"
 #include "modeldna/audit/cyclonedx.h"
 #include "modeldna/core/json_file.h"
@@ -17,6 +18,7 @@ namespace {
 struct AuditCliOptions {
   std::vector<std::string> folders, fail_on;
   std::string cyclonedx;
+  AttestFlags attest;
   audit::AuditOptions audit;
   bool json = false, no_black_box = false;
 };
@@ -57,6 +59,7 @@ void add_audit_command(CLI::App& app) {
       ->check([](const std::string& v) { return audit::parse_fail_on(v) ? "" : "'" + v + "' is not contradicted, unverifiable or undeclared"; });
   add_json_flag(cmd, o->json, "Print one JSON object per folder, one per line (docs/spec/audit-v1.md)");
   cmd->add_option("--cyclonedx", o->cyclonedx, "Also write the audited models as a CycloneDX 1.6 ML-BOM (JSON) here");
+  add_attest_flags(cmd, o->attest);
   cmd->add_option("--alpha", o->audit.compare.weights.alpha, "Level of each comparison's verdict (default 0.01)");
   cmd->add_flag("--no-black-box", o->no_black_box, "Weights only, even when models can run");
   cmd->callback([o] {
@@ -80,6 +83,15 @@ void add_audit_command(CLI::App& app) {
       }
     }
     if (!o->cyclonedx.empty()) write_json_file(o->cyclonedx, audit::cyclonedx_bom(audited));
+    if (o->attest.wanted()) {
+      std::vector<attest::Subject> subjects;
+      nlohmann::json audits = nlohmann::json::array();
+      for (const auto& r : audited) {
+        for (const auto& w : r.weights) subjects.push_back({w.path, w.sha256});
+        audits.push_back(audit::to_json(r));
+      }
+      attest::write_attestation(o->attest.out, attest::statement(subjects, attest::kAuditPredicate, {{"audits", audits}}), o->attest.key);
+    }
     if (failed) throw UsageError(std::to_string(failed) + " of " + std::to_string(o->folders.size()) + " folders could not be audited");
     if (found) throw FindingExit{};
   });

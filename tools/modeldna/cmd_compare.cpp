@@ -5,7 +5,9 @@
 
 #include "cli_support.h"
 #include "commands.h"
+#include "modeldna/attest/attestation.h"
 #include "modeldna/compare/compare_files.h"
+#include "modeldna/io/open_store.h"
 #include "modeldna/report/compare_report.h"
 #include "runtime.h"
 
@@ -14,6 +16,7 @@ namespace {
 
 struct CompareCliOptions {
   std::string source, target, report;
+  AttestFlags attest;
   compare::CompareFilesOptions files;
   evidence::BehaviourOptions behaviour;
   bool json = false, no_black_box = false;
@@ -74,11 +77,20 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--tokenizer", o->behaviour.tokenizer, "Text models: the tokenizer.model their ids come from");
   cmd->add_flag("--no-black-box", o->no_black_box, "Weights only, even when both models can run");
   cmd->add_option("--report", o->report, "Also write a self-contained HTML evidence report here");
+  add_attest_flags(cmd, o->attest);
   cmd->callback([o] {
     o->files.black_box = !o->no_black_box;
     const auto behaviour = runtime().behaviour(o->behaviour);
     const auto result = compare::compare_files(o->source, o->target, o->files, behaviour.get());
     if (!o->report.empty()) report::write_compare_report(o->report, result, o->files.weights.alpha);
+    if (o->attest.wanted()) {
+      // The subjects: every file of both models (shards and external data included).
+      const auto source = io::open_store(o->source), target = io::open_store(o->target);
+      std::vector<std::string> files = source.files();
+      files.insert(files.end(), target.files().begin(), target.files().end());
+      attest::write_attestation(o->attest.out, attest::statement(attest::subjects_of(files), attest::kComparePredicate, compare::to_json(result)),
+                                o->attest.key);
+    }
     if (o->json) return print_json(compare::to_json(result));
     print_text(result, o->files.weights.alpha);
   });

@@ -13,6 +13,7 @@ void add_mgmp_commands(CLI::App& app);  // train, dna, verify, eval
 void add_bench_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 void add_audit_command(CLI::App& app);
+void add_attest_commands(CLI::App& app);  // verify-attestation
 void add_registry_commands(CLI::App& app);  // registry add|list|remove|show|bench, find
 void add_registry_bench_command(CLI::App& registry);
 void add_tree_command(CLI::App& app);

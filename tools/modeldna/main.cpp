@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   using namespace modeldna::cli;
   add_compare_command(app);
   add_audit_command(app);
+  add_attest_commands(app);
   add_registry_commands(app);
   add_tree_command(app);
   add_lab_placeholder(app, "zoo");

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "modeldna 0.1.0");
   modeldna::cli::add_compare_command(app);
   modeldna::cli::add_audit_command(app);
+  modeldna::cli::add_attest_commands(app);
   modeldna::cli::add_registry_commands(app);
   modeldna::cli::add_tree_command(app);
   modeldna::cli::add_zoo_command(app);
