@@ -35,6 +35,7 @@ seeds_for() {  # reader -> seed files
     tfjs) find "$fixtures" -path '*tfjs_graph*' -name 'model.json' ;;  # its shards match the target's file names
     fingerprint) find tests/registry/fixtures -name '*.fingerprint' ;;
     sentencepiece) find tests/compare/fixtures/llama -name 'tokenizer.model' ;;
+    model_card) find tests/fuzz/seeds/model_card -type f ;;
   esac
 }
 status=0
