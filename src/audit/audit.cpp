@@ -7,6 +7,7 @@
 
 #include "modeldna/core/error.h"
 #include "modeldna/io/open_store.h"
+#include "modeldna/registry/find_file.h"
 
 namespace modeldna::audit {
 namespace fs = std::filesystem;
@@ -47,6 +48,42 @@ BaseModel base_model(const std::string& path) {
   b.name = fs::path(path).stem().string();
   b.weights = path;
   return b;
+}
+
+std::string canonical(const std::string& path) {
+  std::error_code ec;
+  const auto c = fs::weakly_canonical(path, ec);
+  return ec ? fs::absolute(path).lexically_normal().string() : c.string();
+}
+
+// A registered model as a base: its file, when it is still readable here.
+BaseModel registered_base(const registry::ModelRecord& m) {
+  BaseModel b;
+  b.name = m.name;
+  b.path = m.path;
+  std::error_code ec;
+  if (!fs::exists(m.path, ec)) return b;
+  b.weights = m.path;
+  // A registered folder, or the weight file of one: its card's license.
+  const fs::path folder = fs::is_directory(m.path, ec) ? fs::path(m.path) : fs::path(m.path).parent_path();
+  if (fs::is_regular_file(folder / "README.md", ec)) {
+    const auto card = read_model_folder(folder.string()).card;
+    if (card) b.license = card->license;
+  }
+  return b;
+}
+
+// find's test of a registered model, as audit's evidence.
+Evidence from_find(const registry::Candidate& c, const std::string& target) {
+  Evidence e;
+  e.source = c.model.path;
+  e.target = target;
+  e.verdict = c.significant ? compare::Verdict::Derived : compare::Verdict::Independent;
+  e.log10_p = c.log10_p_adjusted;
+  e.relation = c.significant ? c.relation : compare::Relation::None;
+  e.layers = c.layers_tested;
+  e.layers_from_source = c.layers_derived;
+  return e;
 }
 
 Evidence summarise(const compare::CompareResult& r) {
@@ -244,21 +281,48 @@ AuditResult audit_folder(const std::string& path, const AuditOptions& options, c
       it = compared.emplace(b.path, summarise(compare::compare_files(b.weights, target, options.compare, behaviour))).first;
     return it->second;
   };
+  // The registry's view: the parent find names, and every registered model
+  // it tested (a declared base among them needs no second comparison).
+  std::optional<registry::FindResult> found;
+  if (options.registry && !target.empty()) {
+    registry::StoreFingerprinter weights_only;
+    found = registry::find_file(*options.registry, target, options.find,
+                                options.fingerprinter ? *options.fingerprinter : weights_only);
+  }
+  // Declared names the --base models do not carry, looked up in the registry.
+  for (const auto& value : declared) {
+    const bool given = std::any_of(candidates.begin(), candidates.end(), [&](const BaseModel& b) { return names_match(value, b.name); });
+    if (given || !options.registry) continue;
+    auto registered = options.registry->named(value);
+    if (registered.empty() && value.find('/') != std::string::npos) registered = options.registry->named(value.substr(value.rfind('/') + 1));
+    if (!registered.empty()) candidates.push_back(registered_base(registered.front()));
+  }
+  const std::size_t given_bases = options.bases.size();
   std::vector<bool> named(candidates.size(), false);
   for (const auto& value : declared) {
     BaseCheck check;
     check.declared = value;
     const auto it = std::find_if(candidates.begin(), candidates.end(), [&](const BaseModel& b) { return names_match(value, b.name); });
     if (it == candidates.end()) {
-      check.reason = options.bases.empty() ? "no base models given (--base) to verify it against"
-                                           : "not among the base models given (--base)";
+      check.reason = options.registry ? "neither among the base models given (--base) nor named so in the registry"
+                     : given_bases == 0 ? "no base models given (--base) to verify it against"
+                                        : "not among the base models given (--base)";
       r.bases.push_back(check);
       continue;
     }
     named[static_cast<std::size_t>(it - candidates.begin())] = true;
     check.resolved = it->path;
-    if (it->weights.empty()) {
-      check.reason = "the base folder holds no weights";
+    const registry::Candidate* tested_by_find = nullptr;
+    if (found)
+      for (const auto& c : found->candidates)
+        if (canonical(c.model.path) == canonical(it->path)) tested_by_find = &c;
+    if (it->weights.empty() && tested_by_find && !target.empty()) {
+      // The registered file is gone: find's test of its stored sketch, corrected for the registry's size.
+      check.evidence = from_find(*tested_by_find, target);
+      check.finding = check.evidence->verdict == compare::Verdict::Derived ? Finding::Confirmed : Finding::Contradicted;
+      check.reason = evidence_text(*check.evidence) + " (the registry's sketch; its file is not readable here)";
+    } else if (it->weights.empty()) {
+      check.reason = "the base " + it->path + " holds no weights (or is no longer readable here)";
     } else if (folder.adapter && folder.adapter_weights) {
       const auto [fits, why] = adapter_fits(folder, io::open_store(it->weights));
       check.finding = fits ? Finding::Confirmed : Finding::Contradicted;
@@ -281,6 +345,25 @@ AuditResult audit_folder(const std::string& path, const AuditOptions& options, c
       const auto& e = compare_with(candidates[k]);
       if (e.verdict == compare::Verdict::Derived) r.undeclared.push_back({candidates[k].name, candidates[k].path, e});
     }
+  // The registry's parent, when the folder does not declare it.
+  if (found && found->parent) {
+    const auto& parent = found->parent->model;
+    const bool declared_parent = std::any_of(r.bases.begin(), r.bases.end(), [&](const BaseCheck& b) {
+      return b.resolved && canonical(*b.resolved) == canonical(parent.path);
+    });
+    const bool listed = std::any_of(r.undeclared.begin(), r.undeclared.end(),
+                                    [&](const UndeclaredParent& u) { return canonical(u.path) == canonical(parent.path); });
+    if (!declared_parent && !listed) {
+      // Its file, when still readable, gives compare's full evidence (the
+      // relation from every tensor, not from the sketch).
+      const BaseModel b = registered_base(parent);
+      const Evidence e = b.weights.empty() ? from_find(*found->parent, target) : compare_with(b);
+      if (e.verdict == compare::Verdict::Derived) {
+        r.undeclared.push_back({parent.name.empty() ? parent.path : parent.name, parent.path, e});
+        candidates.push_back(b);
+      }
+    }
+  }
   for (auto& b : r.bases)
     if (b.finding == Finding::Contradicted && !r.undeclared.empty() && b.evidence)
       b.reason += "; the weights derive from " + r.undeclared.front().name + " instead";

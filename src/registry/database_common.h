@@ -11,14 +11,19 @@
 namespace modeldna::registry {
 
 /// The registry's schema; a database holding another version is refused.
-inline constexpr const char* kSchemaVersion = "1";
+/// Version 2 added the models' names (`registry add --name`); a version-1
+/// database is migrated when opened.
+inline constexpr const char* kSchemaVersion = "2";
 
 /// The columns of `models` after its id, in both databases ("BLOB" is
 /// replaced by "BYTEA" for PostgreSQL).
 inline constexpr const char* kModelColumnsSql =
     "content_hash TEXT NOT NULL UNIQUE, path TEXT NOT NULL, format TEXT NOT NULL, architecture TEXT NOT NULL, "
     "shape_signature TEXT NOT NULL, tensors_hash TEXT NOT NULL, input_kind TEXT NOT NULL, parameters BIGINT NOT NULL, added_at TEXT NOT NULL, "
-    "fingerprint BLOB NOT NULL, anchors BLOB NOT NULL";
+    "fingerprint BLOB NOT NULL, anchors BLOB NOT NULL, name TEXT NOT NULL DEFAULT ''";
+
+/// What migrates a version-1 `models` table to version 2 (both databases).
+inline constexpr const char* kAddNameColumnSql = "ALTER TABLE models ADD COLUMN name TEXT NOT NULL DEFAULT ''";
 
 /// The models of `found` in the order of `ids` (a removed one is left out).
 std::vector<StoredModel> in_order(const std::vector<int64_t>& ids, std::map<int64_t, StoredModel>& found);

@@ -35,12 +35,13 @@ ModelRecord record_from(const pqxx::row& r) {
   m.parameters = r[8].as<int64_t>();
   m.fingerprint_bytes = r[9].as<int64_t>();
   m.added_at = r[10].as<std::string>();
+  m.name = r[11].as<std::string>();
   return m;
 }
 
 constexpr const char* kRecordColumns =
-    "id, path, content_hash, format, architecture, shape_signature, tensors_hash, input_kind, parameters, octet_length(fingerprint), added_at";
-constexpr int kRecordColumnCount = 11;
+    "id, path, content_hash, format, architecture, shape_signature, tensors_hash, input_kind, parameters, octet_length(fingerprint), added_at, name";
+constexpr int kRecordColumnCount = 12;
 
 // Any key: it only has to be the same in every modeldna process.
 constexpr int64_t kSchemaLock = 0x6d646e61;  // "mdna"
@@ -63,7 +64,13 @@ class PostgresDatabase final : public Database {
       w.exec("CREATE INDEX IF NOT EXISTS models_inputs ON models(input_kind)");
       w.exec_params("INSERT INTO modeldna_registry VALUES ('schema', $1) ON CONFLICT (key) DO NOTHING", std::string(kSchemaVersion));
       const auto r = w.exec("SELECT value FROM modeldna_registry WHERE key = 'schema'");
-      const std::string got = r.empty() ? "" : r[0][0].as<std::string>();
+      std::string got = r.empty() ? "" : r[0][0].as<std::string>();
+      if (got == "1") {
+        w.exec(kAddNameColumnSql);
+        w.exec_params("UPDATE modeldna_registry SET value = $1 WHERE key = 'schema'", std::string(kSchemaVersion));
+        got = kSchemaVersion;
+      }
+      w.exec("CREATE INDEX IF NOT EXISTS models_name ON models(lower(name))");
       w.commit();
       if (got != kSchemaVersion)
         throw FormatError(location_, "registry schema version '" + got + "', this build uses '" + kSchemaVersion + "'");
@@ -153,6 +160,18 @@ class PostgresDatabase final : public Database {
       }
     });
     return in_order(ids, found);
+  }
+
+  void set_name(int64_t id, const std::string& name) override {
+    guard([&] {
+      pqxx::work w(*connection_);
+      w.exec_params("UPDATE models SET name = $1 WHERE id = $2", name, id);
+      w.commit();
+    });
+  }
+
+  std::vector<int64_t> ids_with_name(const std::string& name) override {
+    return id_list("SELECT id FROM models WHERE lower(name) = lower($1) ORDER BY id", name);
   }
 
   bool remove(int64_t id) override {

@@ -81,11 +81,19 @@ SearchIndex& Registry::index() {
   return *index_;
 }
 
-AddResult Registry::add(const Fingerprint& f) {
+AddResult Registry::add(const Fingerprint& f, const std::string& name) {
   const auto anchors = flat(anchor_vectors(f.sketch));
   const auto r = db_->add(f, encode(f), anchors);
   if (r.added && index_) index_->add(r.id, anchors);
+  if (!name.empty()) db_->set_name(r.id, name);
   return r;
+}
+
+std::vector<ModelRecord> Registry::named(const std::string& name) {
+  std::vector<ModelRecord> out;
+  for (const int64_t id : db_->ids_with_name(name))
+    if (auto r = db_->record(id)) out.push_back(*r);
+  return out;
 }
 
 std::vector<int64_t> Registry::resolve(const std::string& key) {

@@ -71,12 +71,13 @@ ModelRecord record_from(const Statement& s) {
   r.parameters = s.integer(8);
   r.fingerprint_bytes = s.integer(9);
   r.added_at = s.text(10);
+  r.name = s.text(11);
   return r;
 }
 
 constexpr const char* kRecordColumns =
-    "id, path, content_hash, format, architecture, shape_signature, tensors_hash, input_kind, parameters, length(fingerprint), added_at";
-constexpr int kRecordColumnCount = 11;
+    "id, path, content_hash, format, architecture, shape_signature, tensors_hash, input_kind, parameters, length(fingerprint), added_at, name";
+constexpr int kRecordColumnCount = 12;
 // Under SQLite's default limit of host parameters per statement (32,766).
 constexpr std::size_t kIdsPerStatement = 500;
 
@@ -104,8 +105,17 @@ class SqliteDatabase final : public Database {
       exec("CREATE INDEX IF NOT EXISTS models_path ON models(path)");
       exec("CREATE INDEX IF NOT EXISTS models_inputs ON models(input_kind)");
       exec(std::string("INSERT INTO modeldna_registry VALUES ('schema', '") + kSchemaVersion + "') ON CONFLICT(key) DO NOTHING");
-      Statement version(db_, "SELECT value FROM modeldna_registry WHERE key = 'schema'", path_);
-      const std::string got = version.step() ? version.text(0) : "";
+      std::string got;
+      {
+        Statement version(db_, "SELECT value FROM modeldna_registry WHERE key = 'schema'", path_);
+        got = version.step() ? version.text(0) : "";
+      }
+      if (got == "1") {
+        exec(kAddNameColumnSql);
+        exec(std::string("UPDATE modeldna_registry SET value = '") + kSchemaVersion + "' WHERE key = 'schema'");
+        got = kSchemaVersion;
+      }
+      exec("CREATE INDEX IF NOT EXISTS models_name ON models(lower(name))");
       exec("COMMIT");
       if (got != kSchemaVersion)
         throw FormatError(path, "registry schema version '" + got + "', this build uses '" + kSchemaVersion + "'");
@@ -217,6 +227,21 @@ class SqliteDatabase final : public Database {
       }
     }
     return in_order(ids, found);
+  }
+
+  void set_name(int64_t id, const std::string& name) override {
+    Statement s(db_, "UPDATE models SET name = ?1 WHERE id = ?2", path_);
+    s.bind(1, name);
+    s.bind(2, id);
+    s.step();
+  }
+
+  std::vector<int64_t> ids_with_name(const std::string& name) override {
+    Statement s(db_, "SELECT id FROM models WHERE lower(name) = lower(?1) ORDER BY id", path_);
+    s.bind(1, name);
+    std::vector<int64_t> out;
+    while (s.step()) out.push_back(s.integer(0));
+    return out;
   }
 
   bool remove(int64_t id) override {

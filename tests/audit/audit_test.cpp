@@ -204,6 +204,33 @@ TEST_F(Audit, AnAdapterIsCheckedAgainstItsBasesShapes) {
   EXPECT_NE(full.relation.reason.find("full weights"), std::string::npos) << full.relation.reason;
 }
 
+// A registry instead of --base: declared names are looked up among the
+// registered models' names, and find names an undeclared parent.
+TEST_F(Audit, ARegistryResolvesDeclaredNamesAndFindsUndeclaredParents) {
+  const auto b = base();
+  registry::Registry reg(root_ + "/registry.sqlite");
+  registry::StoreFingerprinter weights_only;
+  reg.add(weights_only.fingerprint(b + "/model.safetensors"), read_model_folder(b).name());
+  reg.add(weights_only.fingerprint(llama("scratch-q8_0.gguf")), "acme/tiny-llama-scratch");
+  AuditOptions o;
+  o.registry = &reg;
+  const auto tuned = audit_folder(folder("tuned", "---\nbase_model: someone/tiny-llama-base\n---\n", {llama("finetune-q8_0.gguf")}), o, nullptr);
+  ASSERT_EQ(tuned.bases.size(), 1u);
+  EXPECT_EQ(tuned.bases[0].finding, Finding::Confirmed) << tuned.bases[0].reason;
+  EXPECT_TRUE(tuned.undeclared.empty());
+  EXPECT_EQ(tuned.license.ancestors.at(0).license, "llama2");  // the registered file's folder card
+  const auto wrong = audit_folder(folder("wrong", "---\nbase_model: acme/tiny-llama-scratch\n---\n", {llama("base-q8_0.gguf")}), o, nullptr);
+  EXPECT_EQ(wrong.bases.at(0).finding, Finding::Contradicted);
+  ASSERT_EQ(wrong.undeclared.size(), 1u);
+  EXPECT_EQ(wrong.undeclared[0].name, "tiny-llama-base");
+  EXPECT_EQ(wrong.undeclared[0].evidence.relation, compare::Relation::Quantized);
+  EXPECT_NE(wrong.bases[0].reason.find("derive from tiny-llama-base instead"), std::string::npos) << wrong.bases[0].reason;
+  const auto unknown = audit_folder(folder("unknown", "---\nbase_model: nobody/nothing\n---\n", {llama("finetune-q8_0.gguf")}), o, nullptr);
+  EXPECT_EQ(unknown.bases.at(0).finding, Finding::Unverifiable);
+  EXPECT_NE(unknown.bases[0].reason.find("registry"), std::string::npos) << unknown.bases[0].reason;
+  ASSERT_EQ(unknown.undeclared.size(), 1u);  // find still names the parent
+}
+
 // The message of the FormatError `f` throws.
 template <typename F>
 std::string error_of(F f) {

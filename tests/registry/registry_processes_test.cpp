@@ -231,6 +231,43 @@ void expect_batch_reads(const std::string& db) {
   EXPECT_TRUE(database->stored({}).empty());
 }
 
+// Names (schema version 2): set on add, found ignoring case, renamed by a
+// second add, listed.
+void expect_names(const std::string& location) {
+  Registry reg(location);
+  const auto models = reg.list();
+  ASSERT_FALSE(models.empty());
+  const auto fp = reg.show(std::to_string(models.front().id));
+  ASSERT_TRUE(fp);
+  reg.add(*fp, "Acme/Base-Model");
+  ASSERT_EQ(reg.named("acme/base-model").size(), 1u);
+  EXPECT_EQ(reg.named("acme/base-model")[0].id, models.front().id);
+  reg.add(*fp, "renamed");
+  EXPECT_TRUE(reg.named("acme/base-model").empty());
+  EXPECT_EQ(reg.list().front().name, "renamed");
+}
+
+// A registry written before names existed (schema version 1) is migrated
+// when opened: its models are kept, unnamed, and can be named.
+TEST(RegistryProcesses, AVersionOneRegistryIsMigrated) {
+  const auto dir = testing::fresh_temp_dir();
+  const std::string path = dir + "/old.sqlite";
+  {
+    Registry reg(path);
+    reg.add(fingerprint_store(io::open_store(write_model(dir + "/m.safetensors", random_model(3)))));
+  }
+  // Back to version 1, as an older build left it.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  for (const char* sql : {"DROP INDEX models_name", "ALTER TABLE models DROP COLUMN name",
+                          "UPDATE modeldna_registry SET value = '1' WHERE key = 'schema'"})
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql << ": " << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  expect_names(path);
+  Registry reg(path);
+  EXPECT_EQ(reg.list().size(), 1u);
+}
+
 TEST(RegistryProcesses, FourConcurrentAddsOnSqliteLoseNothing) {
   const auto dir = testing::fresh_temp_dir();
   four_concurrent_adds(dir, dir + "/team.sqlite", "sqlite");
@@ -296,6 +333,7 @@ TEST(RegistryProcesses, FourConcurrentAddsOnPostgresqlLoseNothing) {
   testing::ScopedEnv cache("MODELDNA_CACHE_DIR", dir.c_str());  // the index cache of a server registry
   four_concurrent_adds(dir, server.url(), "pg");
   expect_batch_reads(server.url());
+  expect_names(server.url());
   // A wrong password or an unreachable server is one line, without secrets.
   EXPECT_THROW_MSG(Registry{"postgresql://modeldna:secret@127.0.0.1:1/postgres"}, Error, "postgresql://modeldna:***@127.0.0.1:1");
 }

@@ -9,6 +9,7 @@
 #include "modeldna/audit/audit.h"
 #include "modeldna/audit/cyclonedx.h"
 #include "modeldna/core/json_file.h"
+#include "modeldna/registry/registry.h"
 #include "modeldna/core/error.h"
 #include "runtime.h"
 
@@ -17,7 +18,7 @@ namespace {
 
 struct AuditCliOptions {
   std::vector<std::string> folders, fail_on;
-  std::string cyclonedx;
+  std::string cyclonedx, db;
   AttestFlags attest;
   audit::AuditOptions audit;
   bool json = false, no_black_box = false;
@@ -54,6 +55,9 @@ void add_audit_command(CLI::App& app) {
                   "A base model a folder may declare (repeatable): a model folder, named by its card's model_name, "
                   "config.json's _name_or_path or its folder name; or a weight file, named by its file name")
       ->allow_extra_args(false);  // one value per --base: the folders after it stay positional
+  cmd->add_option("--db", o->db,
+                  "A registry (SQLite file or postgresql:// URL): declared bases are looked up by name (registry add "
+                  "--name), and find names the parent each folder derives from, declared or not");
   cmd->add_option("--fail-on", o->fail_on, "Exit 3 when a folder has this finding: contradicted, unverifiable, undeclared (repeatable)")
       ->allow_extra_args(false)
       ->check([](const std::string& v) { return audit::parse_fail_on(v) ? "" : "'" + v + "' is not contradicted, unverifiable or undeclared"; });
@@ -65,6 +69,11 @@ void add_audit_command(CLI::App& app) {
   cmd->callback([o] {
     o->audit.compare.black_box = !o->no_black_box;
     const auto behaviour = runtime().behaviour({});
+    std::unique_ptr<registry::Registry> reg;
+    if (!o->db.empty()) {
+      reg = std::make_unique<registry::Registry>(o->db);
+      o->audit.registry = reg.get();
+    }
     int failed = 0;
     bool found = false;
     std::vector<audit::AuditResult> audited;

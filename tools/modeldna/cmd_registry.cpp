@@ -3,10 +3,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "cli_support.h"
 #include "commands.h"
+#include "modeldna/audit/model_folder.h"
 #include "runtime.h"
 #include "modeldna/core/error.h"
 #include "modeldna/registry/find_file.h"
@@ -18,7 +20,7 @@ namespace {
 struct RegistryOptions {
   std::string db;
   std::vector<std::string> files, keys;
-  std::string shard;
+  std::string shard, name;
   bool json = false;
   registry::FindOptions find;
 };
@@ -59,6 +61,7 @@ void add_files(const RegistryOptions& o) {
   // Before any file is added or printed: a runnable model's outputs are part
   // of its fingerprint.
   runtime().hand_over_if_runnable(mine);
+  if (!o.name.empty() && mine.size() != 1) throw UsageError("--name names one model: give one file or folder");
   registry::Registry reg(db_location(o));
   nlohmann::json out = nlohmann::json::array();
   int failed = 0;
@@ -68,10 +71,12 @@ void add_files(const RegistryOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     try {
       const auto fp = runtime().fingerprinter().fingerprint(path);
-      const auto r = reg.add(fp);
+      // A folder is named as audit names it (its card's model_name, ...).
+      const std::string name = !o.name.empty() ? o.name : std::filesystem::is_directory(path) ? audit::read_model_folder(path).name() : "";
+      const auto r = reg.add(fp, name);
       const double seconds = seconds_since(start);
       const auto bytes = registry::encode(fp).size();
-      out.push_back({{"path", fp.path}, {"id", r.id}, {"added", r.added}, {"fingerprint_bytes", bytes}, {"seconds", seconds}});
+      out.push_back({{"path", fp.path}, {"name", name}, {"id", r.id}, {"added", r.added}, {"fingerprint_bytes", bytes}, {"seconds", seconds}});
       if (!o.json)
         std::printf("%s %lld %s (%s, %.1f KB fingerprint, %.2f s)\n", r.added ? "added" : "already registered as",
                     static_cast<long long>(r.id), fp.path.c_str(), std::string(io::format_name(fp.format)).c_str(),
@@ -95,6 +100,7 @@ void list_models(const RegistryOptions& o) {
     for (const auto& m : models)
       out.push_back({{"id", m.id},
                      {"path", m.path},
+                     {"name", m.name},
                      {"format", m.format},
                      {"architecture", m.architecture},
                      {"parameters", m.parameters},
@@ -105,8 +111,9 @@ void list_models(const RegistryOptions& o) {
     return print_json(out);
   }
   for (const auto& m : models)
-    std::printf("%6lld  %-11s %-10s %12lld params  %s\n", static_cast<long long>(m.id), m.format.c_str(),
-                m.architecture.empty() ? "-" : m.architecture.c_str(), static_cast<long long>(m.parameters), m.path.c_str());
+    std::printf("%6lld  %-11s %-10s %12lld params  %s%s\n", static_cast<long long>(m.id), m.format.c_str(),
+                m.architecture.empty() ? "-" : m.architecture.c_str(), static_cast<long long>(m.parameters), m.path.c_str(),
+                m.name.empty() ? "" : ("  (" + m.name + ")").c_str());
   std::printf("%zu models in %s\n", models.size(), reg.database().location().c_str());
 }
 
@@ -177,6 +184,9 @@ void add_registry_commands(CLI::App& app) {
   add->add_option("files", o->files, "Model files")->required();
   add_db_option(add, *o);
   add->add_option("--shard", o->shard, "I/N: take only every N-th file from the I-th (0-based), for batch jobs");
+  add->add_option("--name", o->name,
+                  "The model's name, which base_model values in model cards match (audit); a model folder is named "
+                  "by its card's model_name, else config.json's _name_or_path, else the folder's name");
   add_json_flag(add, o->json, "Print what was added as JSON");
   add->callback([o] { add_files(*o); });
 

@@ -22,6 +22,8 @@
 
 #include "modeldna/audit/model_folder.h"
 #include "modeldna/compare/compare_files.h"
+#include "modeldna/registry/fingerprinter.h"
+#include "modeldna/registry/registry.h"
 
 namespace modeldna::audit {
 
@@ -100,6 +102,13 @@ struct AuditOptions {
   /// or weight files (named by their file name without extension).
   std::vector<std::string> bases;
   compare::CompareFilesOptions compare;
+  /// A registry (optional): a declared base not among `bases` is looked up
+  /// by name (`registry add --name`), and `find` names the parent the folder
+  /// derives from, declared or not. `fingerprinter` makes the query's
+  /// fingerprint (StoreFingerprinter when null: weights only).
+  registry::Registry* registry = nullptr;
+  registry::Fingerprinter* fingerprinter = nullptr;
+  registry::FindOptions find;
 };
 
 /// Audits one model folder. FormatError naming the file and field for a

@@ -28,6 +28,7 @@ struct ModelRecord {
   int64_t parameters = 0;
   int64_t fingerprint_bytes = 0;
   std::string added_at;  // UTC, ISO 8601
+  std::string name;      // how users and model cards call it ("" when unnamed)
 };
 
 /// A registered model with its encoded fingerprint.
@@ -69,6 +70,10 @@ class Database {
   /// of `ids`, in as few queries as a statement's parameters allow (find
   /// reads its ~32 candidates at once, not 64 statements).
   virtual std::vector<StoredModel> stored(const std::vector<int64_t>& ids) = 0;
+  /// Names (or renames) a registered model.
+  virtual void set_name(int64_t id, const std::string& name) = 0;
+  /// Ids whose name equals `name` ignoring ASCII case.
+  virtual std::vector<int64_t> ids_with_name(const std::string& name) = 0;
   /// Removes one model; false when it was not there.
   virtual bool remove(int64_t id) = 0;
   virtual std::vector<int64_t> ids() = 0;

@@ -91,8 +91,11 @@ class Registry {
   ~Registry();
 
   Database& database() { return *db_; }
-  /// Adds a fingerprint (one transaction; idempotent by content hash).
-  AddResult add(const Fingerprint& fingerprint);
+  /// Adds a fingerprint (one transaction; idempotent by content hash), and
+  /// names it when `name` is not empty (a model added again is renamed).
+  AddResult add(const Fingerprint& fingerprint, const std::string& name = "");
+  /// The models called `name` (ignoring ASCII case), oldest first.
+  std::vector<ModelRecord> named(const std::string& name);
   std::vector<ModelRecord> list() { return db_->list(); }
   /// Removes by id, or every model added from `path`; how many went.
   int64_t remove(const std::string& id_or_path);
