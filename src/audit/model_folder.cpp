@@ -226,6 +226,37 @@ ModelFolder read_model_folder(const std::string& path) {
   return m;
 }
 
+namespace {
+
+bool is_model_folder(const fs::path& folder) {
+  for (const char* name : {"README.md", "config.json", "adapter_config.json"})
+    if (fs::is_regular_file(folder / name)) return true;
+  return !weight_files_of(folder).empty();
+}
+
+void collect_model_folders(const fs::path& folder, int depth, std::vector<std::string>& out) {
+  if (is_model_folder(folder)) {
+    out.push_back(folder.string());
+    return;
+  }
+  if (depth >= kMaxFolderDepth) return;
+  std::vector<fs::path> children;
+  for (const auto& e : fs::directory_iterator(folder, fs::directory_options::skip_permission_denied))
+    if (e.is_directory() && !e.is_symlink()) children.push_back(e.path());
+  std::sort(children.begin(), children.end());
+  for (const auto& child : children) collect_model_folders(child, depth + 1, out);
+}
+
+}  // namespace
+
+std::vector<std::string> model_folders_under(const std::string& root) {
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) throw FormatError(root, "not a folder (audit reads a model folder: README.md, config.json, weights)");
+  std::vector<std::string> out;
+  collect_model_folders(fs::path(root), 0, out);
+  return out;
+}
+
 bool names_match(const std::string& declared, const std::string& name) {
   const std::string a = lower(declared), b = lower(name);
   if (a.empty() || b.empty()) return false;

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -278,6 +279,16 @@ TEST_F(Audit, TheCliExitsThreeOnAFindingAndOneOnABadFolderWhileTheOthersGoOn) {
   const auto found = testing::run_shell(cli + good + " " + wrong + " --fail-on contradicted --json");
   EXPECT_EQ(status(found), 3) << found.output;
   EXPECT_NE(found.output.find("\"finding\":\"contradicted\""), std::string::npos) << found.output;
+  // A tree of model folders (a hub mirror): every one below is audited, one JSON line each.
+  const std::string mirror = root_ + "/mirror";
+  fs::create_directories(mirror + "/org");
+  fs::rename(good, mirror + "/org/good");
+  fs::rename(wrong, mirror + "/wrong");
+  const auto tree = testing::run_shell(cli + mirror + " --json 2>/dev/null");
+  EXPECT_EQ(status(tree), 0) << tree.output;
+  EXPECT_EQ(std::count(tree.output.begin(), tree.output.end(), '\n'), 2) << tree.output;
+  EXPECT_NE(tree.output.find(mirror + "/org/good"), std::string::npos) << tree.output;
+  fs::rename(mirror + "/org/good", good);
   const auto broken = testing::run_shell(cli + bad + " " + good + " 2>&1");
   EXPECT_EQ(status(broken), 1) << broken.output;
   EXPECT_NE(broken.output.find("modeldna: error: " + bad + "/README.md: front matter is not valid YAML"), std::string::npos)

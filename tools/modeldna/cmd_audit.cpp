@@ -50,7 +50,10 @@ void add_audit_command(CLI::App& app) {
   auto o = std::make_shared<AuditCliOptions>();
   auto* cmd = app.add_subcommand("audit", "Check what model folders declare about their lineage (base_model, relation, "
                                           "license) against their weights");
-  cmd->add_option("folder", o->folders, "Hugging Face-style model folders (README.md, config.json, weights)")->required();
+  cmd->add_option("folder", o->folders,
+                  "Hugging Face-style model folders (README.md, config.json, weights), or folders holding them (a hub "
+                  "mirror: every model folder below is audited)")
+      ->required();
   cmd->add_option("--base", o->audit.bases,
                   "A base model a folder may declare (repeatable): a model folder, named by its card's model_name, "
                   "config.json's _name_or_path or its folder name; or a weight file, named by its file name")
@@ -77,7 +80,21 @@ void add_audit_command(CLI::App& app) {
     int failed = 0;
     bool found = false;
     std::vector<audit::AuditResult> audited;
-    for (const auto& folder : o->folders) {
+    // Each argument is a model folder or a tree of them (a hub mirror).
+    std::vector<std::string> folders;
+    for (const auto& root : o->folders) {
+      try {
+        const auto found_here = audit::model_folders_under(root);
+        if (found_here.empty()) throw FormatError(root, "no model folder in it (no README.md, config.json, adapter or weights)");
+        folders.insert(folders.end(), found_here.begin(), found_here.end());
+      } catch (const Error& e) {
+        std::fprintf(stderr, "modeldna: error: %s\n", e.what());
+        ++failed;
+      }
+    }
+    std::size_t done = 0;
+    for (const auto& folder : folders) {
+      if (folders.size() > 1) std::fprintf(stderr, "[%zu/%zu] %s\n", ++done, folders.size(), folder.c_str());
       try {
         const auto r = audit::audit_folder(folder, o->audit, behaviour.get());
         if (o->json) std::printf("%s\n", audit::to_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
@@ -101,7 +118,7 @@ void add_audit_command(CLI::App& app) {
       }
       attest::write_attestation(o->attest.out, attest::statement(subjects, attest::kAuditPredicate, {{"audits", audits}}), o->attest.key);
     }
-    if (failed) throw UsageError(std::to_string(failed) + " of " + std::to_string(o->folders.size()) + " folders could not be audited");
+    if (failed) throw UsageError(std::to_string(failed) + " of the folders could not be audited (see above); the others were");
     if (found) throw FindingExit{};
   });
 }

@@ -29,7 +29,8 @@ void print_text(const compare::CompareResult& r, double alpha) {
               std::string(compare::decided_by_name(r.decided_by)).c_str());
   std::printf("source: %s (%s)\ntarget: %s (%s)\n", r.source_path.c_str(), r.source_format.c_str(), r.target_path.c_str(),
               r.target_format.c_str());
-  std::printf("white-box: %lld layers tested, combined p = %s (%s)\n", static_cast<long long>(r.tested_layers),
+  std::printf("white-box: %lld layers tested, %lld geometry tests apply, combined p = %s (%s)\n",
+              static_cast<long long>(r.tested_layers), static_cast<long long>(r.geometry_tests),
               compare::p_value_text(r.log10_p_white_box).c_str(), r.combination.c_str());
   std::printf("layers:\n");
   for (const auto& l : r.layers) {
@@ -37,9 +38,11 @@ void print_text(const compare::CompareResult& r, double alpha) {
       std::printf("  %-40s new (no source tensor of its shape)\n", l.target.c_str());
       continue;
     }
-    std::printf("  %-40s %-12s <- %-32s similarity %6.3f (chance %6.3f) p = %s%s\n", l.target.c_str(),
+    std::printf("  %-40s %-12s <- %-32s similarity %6.3f (chance %6.3f) p = %s%s%s\n", l.target.c_str(),
                 std::string(compare::layer_verdict_name(l.verdict)).c_str(), l.source->c_str(), l.similarity,
                 l.null_similarity, compare::p_value_text(l.log10_p).c_str(),
+                (l.test == compare::LayerTest::MatchedUnits ? std::string() : " [" + std::string(compare::layer_test_name(l.test)) + "]")
+                    .c_str(),
                 l.undone.empty() ? "" : (" [undone: " + compare::undone_list(l.undone) + "]").c_str());
   }
   if (!r.excluded.empty()) {

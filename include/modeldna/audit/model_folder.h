@@ -59,6 +59,13 @@ struct ModelFolder {
 /// card, config.json or adapter_config.json that is malformed.
 ModelFolder read_model_folder(const std::string& path);
 
+/// The model folders at or under `root` (a hub mirror): `root` itself when
+/// it holds a card, config.json, an adapter or weights, else every such
+/// folder below it (sorted; symbolic links to folders not followed; at most
+/// kMaxFolderDepth levels down). FormatError when `root` is not a folder.
+inline constexpr int kMaxFolderDepth = 8;
+std::vector<std::string> model_folders_under(const std::string& root);
+
 /// Whether a declared `base_model` value names `name`: equal ignoring case,
 /// or equal after the last "/" on either side (a hub id "org/model"
 /// against a folder called "model").
