@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
@@ -284,9 +285,16 @@ TEST_F(Audit, TheCliExitsThreeOnAFindingAndOneOnABadFolderWhileTheOthersGoOn) {
   fs::create_directories(mirror + "/org");
   fs::rename(good, mirror + "/org/good");
   fs::rename(wrong, mirror + "/wrong");
-  const auto tree = testing::run_shell(cli + mirror + " --json 2>/dev/null");
+  const auto tree = testing::run_shell(cli + mirror + " --json");  // stdout and stderr together
   EXPECT_EQ(status(tree), 0) << tree.output;
-  EXPECT_EQ(std::count(tree.output.begin(), tree.output.end(), '\n'), 2) << tree.output;
+  int json_lines = 0, progress_lines = 0;
+  std::istringstream lines(tree.output);
+  for (std::string line; std::getline(lines, line);) {
+    json_lines += line.rfind("{\"bases\"", 0) == 0;
+    progress_lines += line.rfind("[", 0) == 0;
+  }
+  EXPECT_EQ(json_lines, 2) << tree.output;
+  EXPECT_EQ(progress_lines, 2) << tree.output;
   EXPECT_NE(tree.output.find(mirror + "/org/good"), std::string::npos) << tree.output;
   fs::rename(mirror + "/org/good", good);
   const auto broken = testing::run_shell(cli + bad + " " + good + " 2>&1");
