@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <map>
 #include <numeric>
 #include <random>
@@ -287,6 +288,7 @@ TEST_F(LlamaAttack, ARotatedResidualStreamIsSeenThrough) {
   EXPECT_EQ(r.verdict, Verdict::Derived);
   EXPECT_LT(r.log10_p, -10);
   EXPECT_EQ(r.relation, Relation::Transformed) << relation_name(r.relation);
+  std::cout << "rotated: p = " << p_value_text(r.log10_p) << ", " << r.timings["white_box_ms"].get<double>() << " ms\n";
   // gate and up seen through their rotated inputs, down through its rotated
   // units; Q, K, V, O and the token tables have no exact test under a
   // rotation (docs/compare.md, section 6) and stay "new".
@@ -306,6 +308,7 @@ TEST_F(LlamaAttack, RelabelledMlpUnitsAndHeadsAreSeenThrough) {
   EXPECT_EQ(r.verdict, Verdict::Derived);
   EXPECT_LT(r.log10_p, -10);
   EXPECT_EQ(r.relation, Relation::Transformed) << relation_name(r.relation);
+  std::cout << "relabelled: p = " << p_value_text(r.log10_p) << ", " << r.timings["white_box_ms"].get<double>() << " ms\n";
   // Every block tensor comes from the source; gate, up and down (always
   // relabelled) through a geometry test, Q, K, V, O when their heads moved.
   int seen_through = 0;

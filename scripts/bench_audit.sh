@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# audit's throughput (issue 30): the tiny zoo's derived models as model
+# folders, each declaring its recorded parent by name, audited against a
+# registry of 1,006 models (1,000 synthetic from `registry bench` plus the
+# zoo's 6 named roots). Prints the wall time of three runs and the findings.
+#   bash scripts/bench_audit.sh [ZOO_DIR]   (default: the tests' tiny zoo)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+zoo=${1:-$here/build/test-tmp/tiny-zoo}
+M=$here/build/tools/modeldna/modeldna
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+python3 - "$zoo" <<'PY'
+import json, os, sys
+zoo = sys.argv[1]
+models = json.load(open(zoo + "/manifest.json"))["models"]
+with open("roots.txt", "w") as roots:
+    for m in models:
+        if not m["parent"]:
+            roots.write(f"{zoo}/{m['file']} {m['id']}\n")
+            continue
+        folder = "folders/" + m["id"]
+        os.makedirs(folder)
+        os.symlink(f"{zoo}/{m['file']}", folder + "/model.safetensors")
+        with open(folder + "/README.md", "w") as card:
+            card.write(f"---\nbase_model: acme/{m['parent']}\nlicense: mit\n---\n")
+PY
+while read -r file id; do "$M" registry add "$file" --name "$id" --db seed.sqlite >/dev/null; done < roots.txt
+"$M" registry bench --seed-db seed.sqlite --out grown --sizes 1000 --queries 10 >/dev/null
+cp grown/scale.sqlite big.sqlite
+while read -r file id; do "$M" registry add "$file" --name "$id" --db big.sqlite >/dev/null; done < roots.txt
+echo "registry: $("$M" registry list --db big.sqlite | tail -1)"
+echo "folders: $(ls folders | wc -l)"
+for run in 1 2 3; do
+  /usr/bin/time -f "run $run: %e s wall, %M KB peak" "$M" audit folders --db big.sqlite --no-black-box --json > out.jsonl 2> err.txt
+  tail -1 err.txt
+done
+python3 - <<'PY'
+import collections, json
+rows = [json.loads(line) for line in open("out.jsonl")]
+findings = collections.Counter(b["finding"] for r in rows for b in r["bases"])
+print(len(rows), "folders audited;", dict(findings), "; folders with an undeclared parent:",
+      sum(1 for r in rows if r["undeclared_parents"]))
+PY
