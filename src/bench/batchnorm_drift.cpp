@@ -6,7 +6,7 @@
 #include "modeldna/compare/assignment.h"
 #include "modeldna/core/error.h"
 #include "modeldna/nn/train.h"
-#include "modeldna/verdict/metrics.h"
+#include "modeldna/metrics/metrics.h"
 
 namespace modeldna::bench {
 namespace {
@@ -101,7 +101,7 @@ DriftReport measure_batchnorm_drift(zoo::ZooModels& zoo, const DriftOptions& o) 
   for (const auto& [key, c] : cells) {
     const auto& [arch, relation, task_name] = key;
     md << "| " << arch << " | " << relation << " | " << task_name << " | " << c.pairs << " | " << c.layers << " | "
-       << verdict::format_metric(c.before / c.pairs) << " | " << verdict::format_metric(c.after / c.pairs) << " |\n";
+       << metrics::format_metric(c.before / c.pairs) << " | " << metrics::format_metric(c.after / c.pairs) << " |\n";
   }
   return {{{"pairs", rows},
            {"agreement_images", compare_on.size(0)},

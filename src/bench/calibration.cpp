@@ -10,7 +10,7 @@
 #include "modeldna/io/open_store.h"
 #include "modeldna/nn/model_file.h"
 #include "modeldna/report/svg_chart.h"
-#include "modeldna/verdict/metrics.h"
+#include "modeldna/metrics/metrics.h"
 
 namespace modeldna::bench {
 namespace {
@@ -75,8 +75,8 @@ CalibrationResult calibrate_compare(zoo::ZooModels& zoo, const std::map<std::str
     auto sorted = pool->log10_p;
     std::sort(sorted.begin(), sorted.end());
     const double smallest = sorted.empty() ? NAN : std::pow(10.0, sorted.front());
-    md << "| " << pool->kind << " | " << sorted.size() << " | " << verdict::format_metric(fraction_below(sorted, 0.01))
-       << " | " << verdict::format_metric(fraction_below(sorted, 0.05)) << " | " << (sorted.empty() ? "n/a" : std::to_string(smallest))
+    md << "| " << pool->kind << " | " << sorted.size() << " | " << metrics::format_metric(fraction_below(sorted, 0.01))
+       << " | " << metrics::format_metric(fraction_below(sorted, 0.05)) << " | " << (sorted.empty() ? "n/a" : std::to_string(smallest))
        << " |\n";
     pools.push_back({{"pairs", pool->kind}, {"count", sorted.size()}, {"fpr_at_0.01", fraction_below(sorted, 0.01)},
                      {"fpr_at_0.05", fraction_below(sorted, 0.05)}, {"log10_p", pool->log10_p}});

@@ -5,7 +5,7 @@
 
 #include "modeldna/core/json_file.h"
 #include "modeldna/report/svg_chart.h"
-#include "modeldna/verdict/metrics.h"
+#include "modeldna/metrics/metrics.h"
 
 namespace modeldna::bench {
 namespace {
@@ -103,9 +103,9 @@ std::string dna_space_figure(const FigureInput& in, const zoo::ZooModel& source)
 std::string roc_figure(const FigureInput& in, const std::string& relation) {
   std::vector<report::Series> series;
   for (const auto& name : in.detectors) {
-    const auto s = verdict::against(in.derived.at(name).at(relation), in.negatives.at(name).at("scratch"));
-    report::Series line{name + " (AUC " + verdict::format_metric(verdict::roc_auc(s)) + ")", "", {}, {}};
-    for (const auto& [fpr, tpr] : verdict::roc_curve(s)) {
+    const auto s = metrics::against(in.derived.at(name).at(relation), in.negatives.at(name).at("scratch"));
+    report::Series line{name + " (AUC " + metrics::format_metric(metrics::roc_auc(s)) + ")", "", {}, {}};
+    for (const auto& [fpr, tpr] : metrics::roc_curve(s)) {
       line.x.push_back(fpr);
       line.y.push_back(tpr);
     }

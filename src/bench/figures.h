@@ -8,7 +8,7 @@
 
 #include "modeldna/evidence/mgmp_evidence.h"
 #include "modeldna/evidence/probe_set.h"
-#include "modeldna/verdict/metrics.h"
+#include "modeldna/metrics/metrics.h"
 #include "modeldna/zoo/zoo_models.h"
 
 namespace modeldna::bench {
@@ -18,8 +18,8 @@ struct FigureInput {
   std::vector<std::string> detectors;
   // detector -> relation -> derived pairs (the positive side); detector ->
   // kind -> independent pairs (the negative side).
-  std::map<std::string, std::map<std::string, verdict::LabelledScores>> derived;
-  std::map<std::string, std::map<std::string, verdict::LabelledScores>> negatives;
+  std::map<std::string, std::map<std::string, metrics::LabelledScores>> derived;
+  std::map<std::string, std::map<std::string, metrics::LabelledScores>> negatives;
   std::vector<std::string> relations;
   evidence::MgmpEvidence* mgmp = nullptr;  // Figures 1, 3, 4 and 5 need MGMP's DNA
   const std::map<std::string, evidence::ModelOutputs>* observed = nullptr;

@@ -6,14 +6,14 @@
 #include <sstream>
 
 #include "modeldna/core/error.h"
-#include "modeldna/verdict/metrics.h"
+#include "modeldna/metrics/metrics.h"
 
 namespace modeldna::bench {
 
 using dna::MgmpDetector;
 using dna::TrainingGroup;
 
-using verdict::format_metric;
+using metrics::format_metric;
 
 std::vector<TrainingGroup> mgmp_training_groups(zoo::ZooModels& zoo, const std::vector<std::string>& sources) {
   std::vector<TrainingGroup> groups;
@@ -56,7 +56,7 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
   // held-out tasks against the scratch models of the same tasks.
   struct PerSource {
     std::string group;
-    verdict::LabelledScores finetune_vs_scratch;
+    metrics::LabelledScores finetune_vs_scratch;
     double matched_wins = 0;  // tasks whose fine-tune outscores that task's scratch model (ties count half)
   };
   std::map<std::string, PerSource> per_source;
@@ -97,12 +97,12 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
   }
 
   // Each relation against scratch models; all derived against other lineages too.
-  std::vector<std::tuple<std::string, std::string, std::string, verdict::LabelledScores>> rows;
+  std::vector<std::tuple<std::string, std::string, std::string, metrics::LabelledScores>> rows;
   for (const auto& [group, relations] : derived_scores) {
     for (const auto& [relation, positive] : relations)
-      rows.emplace_back(group, relation, "scratch", verdict::LabelledScores{positive, scratch_scores[group]});
+      rows.emplace_back(group, relation, "scratch", metrics::LabelledScores{positive, scratch_scores[group]});
     rows.emplace_back(group, "all derived", "other lineages",
-                      verdict::LabelledScores{relations.at("all derived"), other_lineage_scores[group]});
+                      metrics::LabelledScores{relations.at("all derived"), other_lineage_scores[group]});
   }
 
   std::ostringstream md;
@@ -119,9 +119,9 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
      << "| sources | relation | negatives | #derived | #negatives | accuracy | ROC AUC | TPR@1%FPR |\n"
      << "|---|---|---|---|---|---|---|---|\n";
   for (const auto& [group, relation, against, scores] : rows) {
-    const double acc = verdict::accuracy_at(scores, 0.5);
-    const double auc = verdict::roc_auc(scores);
-    const double tpr = verdict::tpr_at_fpr(scores, 0.01);
+    const double acc = metrics::accuracy_at(scores, 0.5);
+    const double auc = metrics::roc_auc(scores);
+    const double tpr = metrics::tpr_at_fpr(scores, 0.01);
     model_level.push_back({{"group", group}, {"relation", relation}, {"against", against},
                            {"positives", scores.positive.size()}, {"negatives", scores.negative.size()},
                            {"accuracy", acc}, {"auc", auc}, {"tpr_at_1pct_fpr", tpr}});
@@ -134,7 +134,7 @@ MgmpEvaluation evaluate_mgmp(const MgmpDetector& detector, zoo::ZooModels& zoo) 
      << "| sources | source | pairs | accuracy | ROC AUC | matched |\n|---|---|---|---|---|---|\n";
   for (const auto& [id, mine] : per_source) {
     const auto& scores = mine.finetune_vs_scratch;
-    const double acc = verdict::accuracy_at(scores, 0.5), auc = verdict::roc_auc(scores);
+    const double acc = metrics::accuracy_at(scores, 0.5), auc = metrics::roc_auc(scores);
     const double matched = mine.matched_wins / static_cast<double>(scores.positive.size());
     sources_alone.push_back({{"group", mine.group}, {"source", id}, {"pairs", scores.positive.size()},
                              {"accuracy", acc}, {"auc", auc}, {"matched", matched}});

@@ -12,12 +12,12 @@
 #include "modeldna/evidence/mgmp_evidence.h"
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
-#include "modeldna/verdict/metrics.h"
+#include "modeldna/metrics/metrics.h"
 #include "modeldna/zoo/zoo_models.h"
 
 namespace modeldna::bench {
 
-using verdict::format_metric;
+using metrics::format_metric;
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -54,11 +54,11 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
   std::vector<std::string> names;
   for (const auto& d : detectors) names.push_back(d->name());
   // detector -> scores; calibration on the training split, tests per relation.
-  std::map<std::string, verdict::LabelledScores> calibration;
+  std::map<std::string, metrics::LabelledScores> calibration;
   // detector -> relation -> derived pairs; detector -> kind -> independent
   // pairs. A pair a detector cannot compare is an abstention, never a number.
-  std::map<std::string, std::map<std::string, verdict::LabelledScores>> derived;
-  std::map<std::string, std::map<std::string, verdict::LabelledScores>> negatives;
+  std::map<std::string, std::map<std::string, metrics::LabelledScores>> derived;
+  std::map<std::string, std::map<std::string, metrics::LabelledScores>> negatives;
   std::map<std::string, double> compare_ms;
   std::map<std::string, int64_t> not_applicable, compared;
   nlohmann::json pairs = nlohmann::json::array();
@@ -115,7 +115,7 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
   // Metrics per detector, relation and kind of negative.
   nlohmann::json rows = nlohmann::json::array();
   std::map<std::string, double> thresholds;
-  for (const auto& name : names) thresholds[name] = verdict::best_threshold(calibration[name]);
+  for (const auto& name : names) thresholds[name] = metrics::best_threshold(calibration[name]);
   std::vector<std::string> relations;
   for (const auto& [relation, scores] : derived[names.front()]) relations.push_back(relation);
 
@@ -131,13 +131,13 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const std:
     for (size_t i = 0; i < names.size(); ++i) md << "---|";
     md << "\n";
     for (const auto& relation : relations) {
-      const auto counted = verdict::against(derived[names.front()][relation], negatives[names.front()][kind]);
+      const auto counted = metrics::against(derived[names.front()][relation], negatives[names.front()][kind]);
       md << "| " << relation << " | " << counted.positive.size() + counted.positive_abstained << " | "
          << counted.negative.size() + counted.negative_abstained << " |";
       for (const auto& name : names) {
-        const auto s = verdict::against(derived[name][relation], negatives[name][kind]);
-        const double auc = verdict::roc_auc(s), tpr = verdict::tpr_at_fpr(s, 0.01);
-        const double acc = verdict::accuracy_at(s, thresholds[name]);
+        const auto s = metrics::against(derived[name][relation], negatives[name][kind]);
+        const double auc = metrics::roc_auc(s), tpr = metrics::tpr_at_fpr(s, 0.01);
+        const double acc = metrics::accuracy_at(s, thresholds[name]);
         rows.push_back({{"detector", name}, {"relation", relation}, {"negatives", kind},
                         {"positives_count", s.positive.size() + s.positive_abstained},
                         {"negatives_count", s.negative.size() + s.negative_abstained},

@@ -9,7 +9,7 @@
 #include "modeldna/core/error.h"
 #include "modeldna/data/task.h"
 #include "modeldna/data/tokenizer.h"
-#include "arch/registry.h"
+#include "arch/architecture_table.h"
 
 namespace modeldna::nn {
 namespace {

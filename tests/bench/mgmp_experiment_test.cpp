@@ -9,7 +9,7 @@
 #include <cstdlib>
 
 #include "modeldna/bench/mgmp_experiment.h"
-#include "modeldna/verdict/metrics.h"
+#include "modeldna/metrics/metrics.h"
 #include "test_support.h"
 
 namespace modeldna::bench {
@@ -77,7 +77,7 @@ TEST_P(MgmpEndToEnd, SeparatesFineTunedFromScratchOnHeldOutTasks) {
     return relation == "finetune" || relation.rfind("finetune-last-", 0) == 0 || relation == "pretrain-finetune" ||
            relation == "pruned" || relation == "quantized" || relation == "distilled";
   };
-  verdict::LabelledScores seen;
+  metrics::LabelledScores seen;
   for (const auto& pair : report.json["pairs"]) {
     if (pair["group"] != "seen sources") continue;
     const std::string relation = pair["relation"];
@@ -86,15 +86,15 @@ TEST_P(MgmpEndToEnd, SeparatesFineTunedFromScratchOnHeldOutTasks) {
   }
   ASSERT_GE(seen.positive.size(), 8u);
   ASSERT_GE(seen.negative.size(), 2u);
-  const double seen_auc = verdict::roc_auc(seen);
-  const double seen_p = verdict::auc_p_value(static_cast<int64_t>(seen.positive.size()),
+  const double seen_auc = metrics::roc_auc(seen);
+  const double seen_p = metrics::auc_p_value(static_cast<int64_t>(seen.positive.size()),
                                              static_cast<int64_t>(seen.negative.size()), seen_auc);
   std::printf("margins: seen sources: function-keeping derived (%zu) vs scratch (%zu) AUC %.3f, p = %.4f\n",
               seen.positive.size(), seen.negative.size(), seen_auc, seen_p);
   if (transfer_asserted) { EXPECT_LE(seen_p, 0.05) << "AUC " << seen_auc; }
   for (const auto& row : report.json["model_level"]) {
     if (row["relation"] != "all derived" || row["against"] != "scratch") continue;
-    const double p = verdict::auc_p_value(row["positives"], row["negatives"], row["auc"]);
+    const double p = metrics::auc_p_value(row["positives"], row["negatives"], row["auc"]);
     std::printf("%s: all derived vs scratch AUC %.3f, p = %.4f\n", row["group"].get<std::string>().c_str(),
                 row["auc"].get<double>(), p);
   }
@@ -103,14 +103,14 @@ TEST_P(MgmpEndToEnd, SeparatesFineTunedFromScratchOnHeldOutTasks) {
   // tiny zoos train scratch models of one architecture, so all are matched).
   ASSERT_EQ(report.json["per_source"].size(), 2u);
   for (const auto& row : report.json["per_source"]) {
-    verdict::LabelledScores from_pairs;
+    metrics::LabelledScores from_pairs;
     for (const auto& p : report.json["pairs"]) {
       if (p["source"] != row["source"]) continue;
       if (p["relation"] == "finetune" && p["derived"] == true) from_pairs.positive.push_back(p["score"]);
       if (p["relation"] == "scratch") from_pairs.negative.push_back(p["score"]);
     }
     EXPECT_EQ(row["pairs"], zoo.manifest().test_tasks.size());
-    EXPECT_NEAR(row["auc"].get<double>(), verdict::roc_auc(from_pairs), 1e-9) << row.dump();
+    EXPECT_NEAR(row["auc"].get<double>(), metrics::roc_auc(from_pairs), 1e-9) << row.dump();
     EXPECT_GE(row["matched"].get<double>(), 0.0);
     EXPECT_LE(row["matched"].get<double>(), 1.0);
   }

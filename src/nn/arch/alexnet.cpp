@@ -5,7 +5,7 @@
 #include <torch/nn/init.h>
 #include <torch/nn/modules/linear.h>
 
-#include "registry.h"
+#include "architecture_table.h"
 
 namespace modeldna::nn::arch {
 namespace {

@@ -3,7 +3,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
-#include "registry.h"
+#include "architecture_table.h"
 
 namespace modeldna::nn::arch {
 namespace {

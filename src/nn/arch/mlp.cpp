@@ -1,7 +1,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/functional/activation.h>
 
-#include "registry.h"
+#include "architecture_table.h"
 
 namespace modeldna::nn::arch {
 namespace {

@@ -4,7 +4,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
-#include "registry.h"
+#include "architecture_table.h"
 
 namespace modeldna::nn::arch {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "registry.h"
+#include "architecture_table.h"
 #include "text_input.h"
 
 namespace modeldna::nn::arch {

@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "../masked_lm.h"
-#include "registry.h"
+#include "architecture_table.h"
 #include "text_input.h"
 
 namespace modeldna::nn::arch {

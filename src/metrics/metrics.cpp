@@ -1,4 +1,4 @@
-#include "modeldna/verdict/metrics.h"
+#include "modeldna/metrics/metrics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "modeldna/core/error.h"
 
-namespace modeldna::verdict {
+namespace modeldna::metrics {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -143,4 +143,4 @@ std::vector<std::pair<double, double>> roc_curve(const LabelledScores& s) {
   return points;
 }
 
-}  // namespace modeldna::verdict
+}  // namespace modeldna::metrics

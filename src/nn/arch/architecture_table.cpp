@@ -1,4 +1,4 @@
-#include "registry.h"
+#include "architecture_table.h"
 
 #include <algorithm>
 #include <cmath>

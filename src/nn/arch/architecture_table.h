@@ -1,5 +1,5 @@
 // The one table of architectures: a new architecture is one file in this
-// folder plus one line in registry.cpp.
+// folder plus one line in architecture_table.cpp.
 #pragma once
 
 #include <functional>

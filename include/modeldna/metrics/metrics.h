@@ -1,4 +1,4 @@
-// File: modeldna/verdict/metrics.h
+// File: modeldna/metrics/metrics.h
 // Scoring a detector on labelled pairs. Torch-free. Labels: true = derived.
 #pragma once
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace modeldna::verdict {
+namespace modeldna::metrics {
 
 /// Scores of labelled pairs. A detector that cannot compare a pair abstains:
 /// the pair is counted, never given a number; an abstention is always called
@@ -57,4 +57,4 @@ std::string format_metric(double value);
 /// ROC curve points (fpr, tpr) from the strictest threshold to the loosest.
 std::vector<std::pair<double, double>> roc_curve(const LabelledScores& s);
 
-}  // namespace modeldna::verdict
+}  // namespace modeldna::metrics

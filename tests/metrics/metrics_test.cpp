@@ -1,11 +1,11 @@
-#include "modeldna/verdict/metrics.h"
+#include "modeldna/metrics/metrics.h"
 
 #include <cmath>
 
 #include "modeldna/core/error.h"
 #include "test_support.h"
 
-namespace modeldna::verdict {
+namespace modeldna::metrics {
 namespace {
 
 TEST(Metrics, AucByHand) {
@@ -100,4 +100,4 @@ TEST(Metrics, RocCurveEndsAtOneOne) {
 }
 
 }  // namespace
-}  // namespace modeldna::verdict
+}  // namespace modeldna::metrics
