@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 
+#include "ascii.h"
 #include "modeldna/core/error.h"
 #include "modeldna/io/open_store.h"
 #include "modeldna/registry/find_file.h"
@@ -14,10 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
+using detail::ascii_lower;
 
 std::string file_name(const std::string& path) { return fs::path(path).filename().string(); }
 
@@ -223,7 +221,7 @@ LicenseClass classify_license(const std::string& id) {
                                                       "bsd-3-clause-clear", "isc", "cc0-1.0", "cc-by-2.0", "cc-by-3.0",
                                                       "cc-by-4.0", "unlicense", "wtfpl", "zlib", "bsl-1.0", "postgresql",
                                                       "pddl", "odc-by", "mpl-2.0", "artistic-2.0", "ecl-2.0", "afl-3.0"};
-  const std::string l = lower(id);
+  const std::string l = ascii_lower(id);
   if (std::find(permissive.begin(), permissive.end(), l) != permissive.end()) return LicenseClass::Permissive;
   for (const char* prefix : {"gpl", "agpl", "lgpl", "cc-by-nc", "cc-by-sa", "cc-by-nd", "llama", "gemma", "openrail",
                              "creativeml-openrail", "bigscience", "bigcode-openrail", "deepfloyd", "apple-ascl", "c-uda",

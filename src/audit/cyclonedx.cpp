@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <random>
 
+#include "ascii.h"
+
 namespace modeldna::audit {
 namespace {
 
@@ -21,10 +23,7 @@ constexpr std::array kSpdxIds{
     "GPL-2.0", "GPL-3.0", "LGPL-2.1", "LGPL-3.0", "AGPL-3.0", "MPL-2.0", "Unlicense", "WTFPL", "Zlib", "BSL-1.0",
     "Artistic-2.0", "EPL-2.0", "ECL-2.0", "AFL-3.0", "OSL-3.0", "PDDL-1.0", "ODC-By-1.0", "OpenRAIL", "EUPL-1.2"};
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
+using detail::ascii_lower;
 
 std::string uuid4() {
   std::random_device rd;
@@ -107,7 +106,7 @@ nlohmann::json component(const AuditResult& r) {
 
 nlohmann::json cyclonedx_license(const std::string& declared) {
   for (const char* id : kSpdxIds)
-    if (lower(id) == lower(declared)) return {{"license", {{"id", id}}}};
+    if (ascii_lower(id) == ascii_lower(declared)) return {{"license", {{"id", id}}}};
   return {{"license", {{"name", declared}}}};
 }
 

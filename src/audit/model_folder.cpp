@@ -6,6 +6,7 @@
 #include <cctype>
 #include <filesystem>
 
+#include "ascii.h"
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
 
@@ -23,10 +24,7 @@ constexpr uintmax_t kMaxConfigBytes = 16ull << 20;
 // the stack. Real front matter nests two or three levels.
 constexpr int kMaxFlowNesting = 32;
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
+using detail::ascii_lower;
 
 // The YAML between a leading "---" line and the next "---" (or "...") line;
 // nullopt when the card does not start with one.
@@ -93,7 +91,7 @@ std::vector<std::string> strings(const std::string& path, const YAML::Node& doc,
 
 DeclaredRelation parse_relation(const std::string& path, const std::string& value) {
   for (auto r : {DeclaredRelation::FineTune, DeclaredRelation::Adapter, DeclaredRelation::Merge, DeclaredRelation::Quantized})
-    if (lower(value) == declared_relation_name(r)) return r;
+    if (ascii_lower(value) == declared_relation_name(r)) return r;
   throw FormatError(path, "'base_model_relation' is '" + value + "', not one of finetune, adapter, merge, quantized");
 }
 
@@ -127,7 +125,7 @@ AdapterConfig read_adapter_config(const std::string& path) {
   return a;
 }
 
-bool has_extension(const fs::path& p, const char* ext) { return lower(p.extension().string()) == ext; }
+bool has_extension(const fs::path& p, const char* ext) { return ascii_lower(p.extension().string()) == ext; }
 
 // The full-model weight files: what open_store picks for the folder first
 // (a sharded index, model.safetensors, pytorch_model.bin, else the first
@@ -258,7 +256,7 @@ std::vector<std::string> model_folders_under(const std::string& root) {
 }
 
 bool names_match(const std::string& declared, const std::string& name) {
-  const std::string a = lower(declared), b = lower(name);
+  const std::string a = ascii_lower(declared), b = ascii_lower(name);
   if (a.empty() || b.empty()) return false;
   auto tail = [](const std::string& s) { return s.substr(s.find_last_of('/') == std::string::npos ? 0 : s.find_last_of('/') + 1); };
   return a == b || tail(a) == tail(b);
