@@ -357,7 +357,8 @@ AuditResult audit_folder(const std::string& path, const AuditOptions& options, c
       const BaseModel b = registered_base(parent);
       const Evidence e = b.weights.empty() ? from_find(*found->parent, target) : compare_with(b);
       if (e.verdict == compare::Verdict::Derived) {
-        r.undeclared.push_back({parent.name.empty() ? parent.path : parent.name, parent.path, e});
+        const bool unresolved_declared = std::any_of(r.bases.begin(), r.bases.end(), [](const BaseCheck& c) { return !c.resolved; });
+        r.undeclared.push_back({parent.name.empty() ? parent.path : parent.name, parent.path, e, unresolved_declared});
         candidates.push_back(b);
       }
     }
@@ -395,7 +396,8 @@ bool fails(const AuditResult& r, FailOn condition) {
   switch (condition) {
     case FailOn::Contradicted: return any(Finding::Contradicted) || r.relation.contradicted;
     case FailOn::Unverifiable: return any(Finding::Unverifiable);
-    case FailOn::Undeclared: return !r.undeclared.empty();
+    case FailOn::Undeclared:
+      return std::any_of(r.undeclared.begin(), r.undeclared.end(), [](const UndeclaredParent& u) { return !u.may_be_ancestor_of_declared; });
   }
   throw InternalError("invalid FailOn");
 }
@@ -425,7 +427,11 @@ nlohmann::json to_json(const AuditResult& r) {
     bases.push_back(j);
   }
   nlohmann::json undeclared = nlohmann::json::array();
-  for (const auto& u : r.undeclared) undeclared.push_back({{"name", u.name}, {"path", u.path}, {"evidence", evidence_json(u.evidence)}});
+  for (const auto& u : r.undeclared)
+    undeclared.push_back({{"name", u.name},
+                          {"path", u.path},
+                          {"may_be_ancestor_of_declared", u.may_be_ancestor_of_declared},
+                          {"evidence", evidence_json(u.evidence)}});
   nlohmann::json weights = nlohmann::json::array();
   for (const auto& w : r.weights) weights.push_back({{"path", w.path}, {"sha256", w.sha256}});
   nlohmann::json ancestors = nlohmann::json::array();

@@ -230,7 +230,10 @@ TEST_F(Audit, ARegistryResolvesDeclaredNamesAndFindsUndeclaredParents) {
   const auto unknown = audit_folder(folder("unknown", "---\nbase_model: nobody/nothing\n---\n", {llama("finetune-q8_0.gguf")}), o, nullptr);
   EXPECT_EQ(unknown.bases.at(0).finding, Finding::Unverifiable);
   EXPECT_NE(unknown.bases[0].reason.find("registry"), std::string::npos) << unknown.bases[0].reason;
-  ASSERT_EQ(unknown.undeclared.size(), 1u);  // find still names the parent
+  ASSERT_EQ(unknown.undeclared.size(), 1u);  // find still names the parent,
+  EXPECT_TRUE(unknown.undeclared[0].may_be_ancestor_of_declared);  // perhaps the unresolved base's own
+  EXPECT_FALSE(fails(unknown, FailOn::Undeclared));
+  EXPECT_TRUE(fails(wrong, FailOn::Undeclared));
 }
 
 // The message of the FormatError `f` throws.

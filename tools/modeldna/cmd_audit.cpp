@@ -30,7 +30,7 @@ void print_text(const audit::AuditResult& r) {
   for (const auto& b : r.bases)
     std::printf("  base %s: %s (%s)\n", b.declared.c_str(), std::string(audit::finding_name(b.finding)).c_str(), b.reason.c_str());
   for (const auto& u : r.undeclared)
-    std::printf("  undeclared parent %s: %s, p = %s, %s\n", u.name.c_str(),
+    std::printf("  %s %s: %s, p = %s, %s\n", u.may_be_ancestor_of_declared ? "registered ancestor (of a declared base?)" : "undeclared parent", u.name.c_str(),
                 std::string(compare::verdict_name(u.evidence.verdict)).c_str(), compare::p_value_text(u.evidence.log10_p).c_str(),
                 std::string(compare::relation_name(u.evidence.relation)).c_str());
   if (r.relation.declared)

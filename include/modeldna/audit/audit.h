@@ -55,6 +55,10 @@ struct BaseCheck {
 struct UndeclaredParent {
   std::string name, path;
   Evidence evidence;
+  /// The folder declares a base that could not be resolved: this model may
+  /// be that base's own ancestor (find names the closest registered
+  /// relative), so it is reported but not counted by --fail-on undeclared.
+  bool may_be_ancestor_of_declared = false;
 };
 
 struct RelationCheck {
