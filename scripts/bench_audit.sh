@@ -40,6 +40,8 @@ python3 - <<'PY'
 import collections, json
 rows = [json.loads(line) for line in open("out.jsonl")]
 findings = collections.Counter(b["finding"] for r in rows for b in r["bases"])
-print(len(rows), "folders audited;", dict(findings), "; folders with an undeclared parent:",
-      sum(1 for r in rows if r["undeclared_parents"]))
+undeclared = [u for r in rows for u in r["undeclared_parents"]]
+print(len(rows), "folders audited;", dict(findings), "; undeclared parents:",
+      sum(not u["may_be_ancestor_of_declared"] for u in undeclared), "; possible ancestors of an unresolved declared base:",
+      sum(u["may_be_ancestor_of_declared"] for u in undeclared))
 PY
