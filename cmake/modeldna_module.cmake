@@ -38,6 +38,10 @@ function(modeldna_add_test)
   foreach(dep IN LISTS T_DEPS)
     if(dep IN_LIST MODELDNA_TORCH_MODULES)
       target_precompile_headers(${T_NAME} REUSE_FROM modeldna_nn)
+      # And its files as one translation unit: each file still paid about
+      # 30-50 s of template instantiation for the same libtorch types
+      # (BENCHMARKS.md, fresh-clone build).
+      set_target_properties(${T_NAME} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 0)
       break()
     endif()
   endforeach()

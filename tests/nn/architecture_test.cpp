@@ -12,12 +12,6 @@
 namespace modeldna::nn {
 namespace {
 
-ArchConfig config(const std::string& arch, double width = 1.0, int64_t num_classes = 10) {
-  return testing::arch_config(arch, width, num_classes);
-}
-
-NetworkPtr seeded(const ArchConfig& c, uint64_t seed) { return testing::seeded_network(c, seed); }
-
 bool same_tensor(const torch::Tensor& a, const torch::Tensor& b) { return torch::equal(a, b); }
 
 // The architectures that read images (text ones: text_architecture_test.cpp).
@@ -43,7 +37,7 @@ TEST(Architecture, EveryArchitectureMapsImagesToLogits) {
   const auto x = torch::randn({3, 1, 28, 28});
   for (const auto& name : image_architectures()) {
     SCOPED_TRACE(name);
-    auto net = make_network(config(name, 0.25, 7));
+    auto net = make_network(testing::arch_config(name, 0.25, 7));
     EXPECT_EQ(net->config().arch, name);
     net->eval();
     torch::NoGradGuard no_grad;
@@ -60,7 +54,7 @@ TEST(Architecture, PredictGivesTheLogitsAndWhatTheLastLayerReads) {
   const auto x = torch::randn({5, 1, 28, 28});
   for (const auto& name : image_architectures()) {
     SCOPED_TRACE(name);
-    auto net = make_network(config(name, 0.25, 7));
+    auto net = make_network(testing::arch_config(name, 0.25, 7));
     const auto out = predict(*net, x, /*batch_size=*/2);
     EXPECT_TRUE(torch::allclose(out.logits, predict_logits(*net, x), 1e-5, 1e-6));
     const auto head = net->named_parameters()[net->layer_names().back() + ".weight"];
@@ -71,14 +65,14 @@ TEST(Architecture, PredictGivesTheLogitsAndWhatTheLastLayerReads) {
 }
 
 TEST(Architecture, LayerNamesRunFromInputToOutput) {
-  EXPECT_EQ(make_network(config("mlp", 0.25))->layer_names(), (std::vector<std::string>{"fc1", "fc2", "fc3"}));
-  EXPECT_EQ(make_network(config("lenet", 0.25))->layer_names(),
+  EXPECT_EQ(make_network(testing::arch_config("mlp", 0.25))->layer_names(), (std::vector<std::string>{"fc1", "fc2", "fc3"}));
+  EXPECT_EQ(make_network(testing::arch_config("lenet", 0.25))->layer_names(),
             (std::vector<std::string>{"conv1", "conv2", "fc1", "fc2", "fc3"}));
-  const auto alexnet = make_network(config("alexnet", 0.125));
+  const auto alexnet = make_network(testing::arch_config("alexnet", 0.125));
   EXPECT_EQ(alexnet->layer_names(),
             (std::vector<std::string>{"conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"}));
   EXPECT_EQ(alexnet->last_layers(3), (std::vector<std::string>{"fc6", "fc7", "fc8"}));
-  const auto resnet = make_network(config("resnet18", 0.125));
+  const auto resnet = make_network(testing::arch_config("resnet18", 0.125));
   EXPECT_EQ(resnet->layer_names(),
             (std::vector<std::string>{"stem", "layer1_0", "layer1_1", "layer2_0", "layer2_1", "layer3_0", "layer3_1",
                                       "layer4_0", "layer4_1", "fc"}));
@@ -89,7 +83,7 @@ TEST(Architecture, LayerNamesRunFromInputToOutput) {
 }
 
 TEST(Architecture, LastLayersRefusesMoreLayersThanTheNetworkHas) {
-  const auto mlp = make_network(config("mlp", 0.25));
+  const auto mlp = make_network(testing::arch_config("mlp", 0.25));
   EXPECT_THROW_MSG(mlp->last_layers(4), UsageError, "mlp has 3 layers, cannot take the last 4");
   EXPECT_THROW(mlp->last_layers(-1), UsageError);
 }
@@ -99,38 +93,38 @@ TEST(Architecture, ParameterCountsMatchTheLayerShapes) {
   //   fc1: 784*256 + 256 = 200,960
   //   fc2: 256*128 + 128 =  32,896
   //   fc3: 128*10  + 10  =   1,290   total 235,146
-  EXPECT_EQ(make_network(config("mlp", 1.0))->parameter_count(), 235146);
+  EXPECT_EQ(make_network(testing::arch_config("mlp", 1.0))->parameter_count(), 235146);
   // mlp, width 0.25: 784 -> 64 -> 32 -> 10
   //   fc1: 784*64 + 64 = 50,240;  fc2: 64*32 + 32 = 2,080;  fc3: 32*10 + 10 = 330   total 52,650
-  EXPECT_EQ(make_network(config("mlp", 0.25))->parameter_count(), 52650);
+  EXPECT_EQ(make_network(testing::arch_config("mlp", 0.25))->parameter_count(), 52650);
   // lenet, width 0.5: conv 5x5 with 8 then 16 channels, two 2x2 pools (28 -> 7), fc 784 -> 64 -> 32 -> 10
   //   conv1: 1*8*5*5  + 8  =    208
   //   conv2: 8*16*5*5 + 16 =  3,216
   //   fc1: (16*7*7)*64 + 64 = 784*64 + 64 = 50,240
   //   fc2: 64*32 + 32 = 2,080;  fc3: 32*10 + 10 = 330   total 56,074
-  EXPECT_EQ(make_network(config("lenet", 0.5))->parameter_count(), 56074);
+  EXPECT_EQ(make_network(testing::arch_config("lenet", 0.5))->parameter_count(), 56074);
   // lenet, width 1: channels 16, 32; fc 1568 -> 128 -> 64 -> 10
   //   conv1: 1*16*25 + 16 = 416;  conv2: 16*32*25 + 32 = 12,832
   //   fc1: 1568*128 + 128 = 200,832;  fc2: 128*64 + 64 = 8,256;  fc3: 64*10 + 10 = 650   total 222,986
-  EXPECT_EQ(make_network(config("lenet", 1.0))->parameter_count(), 222986);
+  EXPECT_EQ(make_network(testing::arch_config("lenet", 1.0))->parameter_count(), 222986);
 }
 
 TEST(Architecture, WidthMultiplierChangesTheParameterCount) {
   for (const auto& name : image_architectures()) {
     SCOPED_TRACE(name);
-    const int64_t narrow = make_network(config(name, 0.125))->parameter_count();
-    const int64_t wide = make_network(config(name, 0.25))->parameter_count();
+    const int64_t narrow = make_network(testing::arch_config(name, 0.125))->parameter_count();
+    const int64_t wide = make_network(testing::arch_config(name, 0.25))->parameter_count();
     EXPECT_GT(narrow, 0);
     EXPECT_GT(wide, narrow);
   }
 }
 
 TEST(Architecture, UnknownArchitectureIsAUsageError) {
-  EXPECT_THROW_MSG(make_network(config("vgg16")), UsageError, "unknown architecture 'vgg16'");
+  EXPECT_THROW_MSG(make_network(testing::arch_config("vgg16")), UsageError, "unknown architecture 'vgg16'");
 }
 
 TEST(Architecture, ArchConfigJsonRoundTrips) {
-  ArchConfig c = config("lenet", 0.5, 4);
+  ArchConfig c = testing::arch_config("lenet", 0.5, 4);
   c.input = InputSpec::image(3, 32);
   EXPECT_EQ(ArchConfig::from_json(c.to_json()), c);
   auto j = c.to_json();
@@ -145,15 +139,15 @@ TEST(Architecture, ArchConfigJsonRoundTrips) {
 }
 
 TEST(Architecture, InitialisationFollowsTheTorchSeed) {
-  const auto a = seeded(config("lenet", 0.25), 5), b = seeded(config("lenet", 0.25), 5);
-  const auto c = seeded(config("lenet", 0.25), 6);
+  const auto a = testing::seeded_network(testing::arch_config("lenet", 0.25), 5), b = testing::seeded_network(testing::arch_config("lenet", 0.25), 5);
+  const auto c = testing::seeded_network(testing::arch_config("lenet", 0.25), 6);
   EXPECT_TRUE(same_tensor(a->named_parameters()["fc1.weight"], b->named_parameters()["fc1.weight"]));
   EXPECT_FALSE(same_tensor(a->named_parameters()["fc1.weight"], c->named_parameters()["fc1.weight"]));
 }
 
 TEST(Architecture, CopyLayersCopiesOnlyTheNamedLayers) {
-  const auto from = seeded(config("lenet", 0.25), 1);
-  const auto to = seeded(config("lenet", 0.25), 2);
+  const auto from = testing::seeded_network(testing::arch_config("lenet", 0.25), 1);
+  const auto to = testing::seeded_network(testing::arch_config("lenet", 0.25), 2);
   const auto before = clone_network(*to);
   copy_layers(*from, *to, {"fc2", "fc3"});
   const auto src = from->named_parameters(), dst = to->named_parameters(), old = before->named_parameters();
@@ -166,8 +160,8 @@ TEST(Architecture, CopyLayersCopiesOnlyTheNamedLayers) {
 }
 
 TEST(Architecture, CopyLayersCopiesBuffersUnderTheNamedLayers) {
-  const auto from = seeded(config("resnet18", 0.125), 1);
-  const auto to = seeded(config("resnet18", 0.125), 2);
+  const auto from = testing::seeded_network(testing::arch_config("resnet18", 0.125), 1);
+  const auto to = testing::seeded_network(testing::arch_config("resnet18", 0.125), 2);
   {
     torch::NoGradGuard no_grad;
     for (auto& b : from->named_buffers())
@@ -189,10 +183,10 @@ TEST(Architecture, CopyLayersCopiesBuffersUnderTheNamedLayers) {
 }
 
 TEST(Architecture, CopyBetweenDifferentArchitecturesIsAUsageError) {
-  const auto mlp = make_network(config("mlp", 0.25));
-  const auto wider = make_network(config("mlp", 0.5));
+  const auto mlp = make_network(testing::arch_config("mlp", 0.25));
+  const auto wider = make_network(testing::arch_config("mlp", 0.5));
   EXPECT_THROW(copy_layers(*mlp, *wider, {"fc3"}), UsageError);
-  EXPECT_THROW(copy_state(*mlp, *make_network(config("lenet", 0.25))), UsageError);
+  EXPECT_THROW(copy_state(*mlp, *make_network(testing::arch_config("lenet", 0.25))), UsageError);
 }
 
 TEST(Architecture, CloneGivesEqualOutputsAndIsIndependent) {
@@ -200,7 +194,7 @@ TEST(Architecture, CloneGivesEqualOutputsAndIsIndependent) {
   const auto x = torch::randn({4, 1, 28, 28});
   for (const auto& name : image_architectures()) {
     SCOPED_TRACE(name);
-    auto net = seeded(config(name, 0.125), 9);
+    auto net = testing::seeded_network(testing::arch_config(name, 0.125), 9);
     if (name == "resnet18") {  // non-trivial BatchNorm statistics must be cloned too
       torch::NoGradGuard no_grad;
       for (auto& b : net->named_buffers())

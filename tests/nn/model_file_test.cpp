@@ -20,12 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-ArchConfig config(const std::string& arch, double width = 1.0, int64_t num_classes = 10) {
-  return testing::arch_config(arch, width, num_classes);
-}
-
-NetworkPtr seeded(const ArchConfig& c, uint64_t seed) { return testing::seeded_network(c, seed); }
-
 torch::Tensor inputs() {
   torch::manual_seed(42);
   return torch::randn({8, 1, 28, 28});
@@ -89,7 +83,7 @@ class BrokenModel : public ::testing::Test {
   void SetUp() override {
     dir_ = testing::fresh_temp_dir();
     good_ = dir_ + "/good.safetensors";
-    save_model(good_, *seeded(config("mlp", 0.25), 1));
+    save_model(good_, *testing::seeded_network(testing::arch_config("mlp", 0.25), 1));
     contents_ = read_contents(good_);
   }
 
@@ -110,7 +104,7 @@ TEST(ModelFile, FloatRoundTripReproducesOutputsExactly) {
   for (const auto& [arch, width] : std::vector<std::pair<std::string, double>>{
            {"mlp", 0.25}, {"lenet", 0.25}, {"alexnet", 0.125}, {"resnet18", 0.125}}) {
     SCOPED_TRACE(arch);
-    auto net = seeded(config(arch, width), 3);
+    auto net = testing::seeded_network(testing::arch_config(arch, width), 3);
     if (arch == "resnet18") {  // BatchNorm statistics are buffers and must travel too
       torch::NoGradGuard no_grad;
       for (auto& b : net->named_buffers())
@@ -137,7 +131,7 @@ TEST(ModelFile, Int8RoundTripReproducesTheQuantizedNetworkExactly) {
            {"mlp", 0.25}, {"lenet", 0.5}, {"alexnet", 0.125}, {"resnet18", 0.125}}) {
     for (uint64_t seed : {1, 2, 3}) {
       SCOPED_TRACE(arch + " seed " + std::to_string(seed));
-      auto net = seeded(config(arch, width), seed);
+      auto net = testing::seeded_network(testing::arch_config(arch, width), seed);
       quantize_int8_per_tensor(*net);
       const std::string path = dir + "/" + arch + std::to_string(seed) + ".safetensors";
       SaveOptions options;
@@ -162,7 +156,7 @@ TEST(ModelFile, Int8RoundTripReproducesTheQuantizedNetworkExactly) {
 }
 
 TEST(ModelFile, QuantizationKeepsAtMost255LevelsPerTensor) {
-  auto net = seeded(config("lenet", 0.25), 4);
+  auto net = testing::seeded_network(testing::arch_config("lenet", 0.25), 4);
   const auto before = clone_network(*net);
   quantize_int8_per_tensor(*net);
   const auto original = before->named_parameters();
@@ -307,7 +301,7 @@ class BrokenInt8Model : public BrokenModel {
   void SetUp() override {
     dir_ = testing::fresh_temp_dir();
     good_ = dir_ + "/good8.safetensors";
-    auto net = seeded(config("mlp", 0.25), 1);
+    auto net = testing::seeded_network(testing::arch_config("mlp", 0.25), 1);
     quantize_int8_per_tensor(*net);
     SaveOptions options;
     options.int8_weights = true;

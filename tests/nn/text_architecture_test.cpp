@@ -38,8 +38,6 @@ ArchConfig masked_lm_config(double width = 0.25) {
   return text_config("text-transformer", kVocab, width, Head::MaskedLm);
 }
 
-NetworkPtr seeded(const ArchConfig& c, uint64_t seed) { return testing::seeded_network(c, seed); }
-
 torch::Tensor eval_forward(Network& net, const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
   net.eval();
@@ -177,7 +175,7 @@ TEST(TextArchitecture, PaddingDoesNotChangeTheOutput) {
   const auto x = random_tokens(lengths, kSeqLen, 2);
   for (const auto& config : {text_config("text-transformer"), text_config("text-cnn"), masked_lm_config()}) {
     SCOPED_TRACE(config.arch + " " + std::string(head_name(config.head)));
-    auto net = seeded(config, 3);
+    auto net = testing::seeded_network(config, 3);
     {  // larger weights than the initial ones, so a real token moves the output clearly
       torch::NoGradGuard no_grad;
       for (auto& p : net->parameters()) p.uniform_(-0.5, 0.5);
@@ -196,7 +194,7 @@ TEST(TextArchitecture, PaddingDoesNotChangeTheOutput) {
 TEST(TextArchitecture, MaskedLmOutputIsTheMeanOfTheRealPositionsTokenLogits) {
   const std::vector<int64_t> lengths = {7, 2, 16};
   const auto x = random_tokens(lengths, kSeqLen, 4);
-  auto net = seeded(masked_lm_config(), 5);
+  auto net = testing::seeded_network(masked_lm_config(), 5);
   const auto mean = eval_forward(*net, x);
   torch::NoGradGuard no_grad;
   const auto all = masked_lm_logits(*net, x, x.ne(Tokenizer::kPad));
@@ -319,7 +317,7 @@ TEST(TextArchitecture, WithNewHeadCopiesEverythingButTheHead) {
   for (const auto& config : {masked_lm_config(), text_config("text-transformer", 7), text_config("text-cnn", 7),
                              testing::arch_config("lenet", 0.25)}) {
     SCOPED_TRACE(config.arch + " " + std::string(head_name(config.head)));
-    const auto pretrained = seeded(config, 1);
+    const auto pretrained = testing::seeded_network(config, 1);
     torch::manual_seed(2);
     const auto grown = with_new_head(*pretrained, 5);
     auto expected = config;
@@ -349,7 +347,7 @@ TEST(TextArchitecture, CloneAndCopyLayersWorkForTextNetworks) {
   const auto x = random_tokens({5, 16, 2}, kSeqLen, 6);
   for (const auto& config : {masked_lm_config(), text_config("text-cnn")}) {
     SCOPED_TRACE(config.arch);
-    const auto a = seeded(config, 1), b = seeded(config, 2);
+    const auto a = testing::seeded_network(config, 1), b = testing::seeded_network(config, 2);
     expect_close(eval_forward(*clone_network(*a), x), eval_forward(*a, x));
     const auto before = clone_network(*b);
     const auto last = a->last_layers(2);
@@ -371,7 +369,7 @@ TEST(TextArchitecture, ModelFilesRoundTripIncludingInt8AndPruning) {
   const auto x = random_tokens({12, 4, 16}, kSeqLen, 7);
   for (const auto& config : {masked_lm_config(), text_config("text-cnn")}) {
     SCOPED_TRACE(config.arch);
-    const auto net = seeded(config, 3);
+    const auto net = testing::seeded_network(config, 3);
     save_model(dir + "/float.safetensors", *net);
     const auto loaded = load_model(dir + "/float.safetensors").network;
     EXPECT_EQ(loaded->config(), config);
@@ -386,7 +384,7 @@ TEST(TextArchitecture, ModelFilesRoundTripIncludingInt8AndPruning) {
               io::DType::I8);
     EXPECT_TRUE(torch::equal(eval_forward(*load_model(dir + "/int8.safetensors").network, x), eval_forward(*net, x)));
 
-    const auto fresh = seeded(config, 4);  // float weights: no ties at the threshold
+    const auto fresh = testing::seeded_network(config, 4);  // float weights: no ties at the threshold
     prune_by_magnitude(*fresh, 0.5);
     for (const auto& p : fresh->named_parameters())
       if (p.value().dim() >= 2) {
@@ -426,7 +424,7 @@ TEST(MaskedLm, MaskingFollowsBert) {
 
 TEST(MaskedLm, PretrainingLearnsACountingLanguage) {
   const auto corpus = counting_corpus(512, 9), held_out = counting_corpus(256, 10);
-  auto net = seeded(masked_lm_config(0.5), 11);
+  auto net = testing::seeded_network(masked_lm_config(0.5), 11);
   const double chance = 1.0 / static_cast<double>(kVocab - Tokenizer::kFirstPiece);
   EXPECT_LT(masked_lm_accuracy(*net, held_out), 4 * chance);
   TrainOptions o;
@@ -449,7 +447,7 @@ TEST(MaskedLm, SameSeedGivesBitIdenticalWeightsAndBadCallsAreRefused) {
   o.batch_size = 16;
   o.epochs = 2;
   o.seed = 4;
-  auto a = seeded(masked_lm_config(), 1), b = seeded(masked_lm_config(), 1);
+  auto a = testing::seeded_network(masked_lm_config(), 1), b = testing::seeded_network(masked_lm_config(), 1);
   EXPECT_EQ(train_masked_lm(*a, corpus, o), train_masked_lm(*b, corpus, o));
   const auto other = b->named_parameters();
   for (const auto& p : a->named_parameters()) EXPECT_TRUE(torch::equal(p.value(), other[p.key()])) << p.key();
@@ -471,16 +469,16 @@ TEST(TextTraining, ClassifiersLearnASyntheticTextTask) {
   o.seed = 16;
   for (const auto& config : {text_config("text-transformer", 3, 0.5), text_config("text-cnn", 3, 0.25)}) {
     SCOPED_TRACE(config.arch);
-    auto net = seeded(config, 17);
+    auto net = testing::seeded_network(config, 17);
     EXPECT_LT(accuracy(*net, test), 0.6);
     train_classifier(*net, train, o);
     EXPECT_GT(accuracy(*net, test), 0.85);
     EXPECT_EQ(predict_logits(*net, test.inputs, 100).sizes().vec(), (std::vector<int64_t>{256, 3}));
   }
   // Distillation takes token inputs too: a text-cnn student of a transformer teacher.
-  auto teacher = seeded(text_config("text-transformer", 3, 0.5), 18);
+  auto teacher = testing::seeded_network(text_config("text-transformer", 3, 0.5), 18);
   train_classifier(*teacher, train, o);
-  auto student = seeded(text_config("text-cnn", 3, 0.25), 19);
+  auto student = testing::seeded_network(text_config("text-cnn", 3, 0.25), 19);
   o.epochs = 4;
   EXPECT_TRUE(std::isfinite(train_distillation(*student, *teacher, train, o, 2.0)));
   const auto agree =
@@ -491,7 +489,7 @@ TEST(TextTraining, ClassifiersLearnASyntheticTextTask) {
 // A pre-trained language model grown a classifier head fine-tunes like any classifier.
 TEST(TextTraining, FineTuningFromAMaskedLm) {
   const auto train = class_task(384, 20), test = class_task(256, 21);
-  auto lm = seeded(masked_lm_config(0.5), 22);
+  auto lm = testing::seeded_network(masked_lm_config(0.5), 22);
   TrainOptions o;
   o.optimizer = Optimizer::Adam;
   o.lr = 3e-3;

@@ -30,11 +30,9 @@ data::Dataset synthetic(int64_t n, uint64_t seed) {
   return d;
 }
 
-ArchConfig config(const std::string& arch, double width, int64_t num_classes = kClasses) {
+ArchConfig train_config(const std::string& arch, double width, int64_t num_classes = kClasses) {
   return testing::arch_config(arch, width, num_classes);
 }
-
-NetworkPtr seeded(const ArchConfig& c, uint64_t seed) { return testing::seeded_network(c, seed); }
 
 TrainOptions options(int64_t epochs, uint64_t seed = 7, double lr = 0.02) {
   TrainOptions o;
@@ -78,7 +76,7 @@ data::Dataset* Train::train_ = nullptr;
 data::Dataset* Train::test_ = nullptr;
 
 TEST_F(Train, TinyMlpLearnsASeparableTask) {
-  auto net = seeded(config("mlp", 0.25), 1);
+  auto net = testing::seeded_network(train_config("mlp", 0.25), 1);
   const double before = accuracy(*net, *test_);
   EXPECT_LT(before, 0.6);
   const double loss = train_classifier(*net, *train_, options(3));
@@ -89,7 +87,7 @@ TEST_F(Train, TinyMlpLearnsASeparableTask) {
 }
 
 TEST_F(Train, AdamWorksToo) {
-  auto net = seeded(config("lenet", 0.25), 1);
+  auto net = testing::seeded_network(train_config("lenet", 0.25), 1);
   auto o = options(2);
   o.optimizer = Optimizer::Adam;
   o.lr = 1e-3;
@@ -98,31 +96,31 @@ TEST_F(Train, AdamWorksToo) {
 }
 
 TEST_F(Train, RefusesBadOptions) {
-  auto net = seeded(config("mlp", 0.25), 1);
+  auto net = testing::seeded_network(train_config("mlp", 0.25), 1);
   auto o = options(1);
   // An optimizer is a closed set: "lbfgs" cannot be asked for, only parsed and refused.
   EXPECT_EQ(parse_optimizer("lbfgs"), std::nullopt);
   EXPECT_EQ(parse_optimizer(optimizer_name(Optimizer::Adam)), Optimizer::Adam);
   o.trainable_layers = {"fc9"};
   EXPECT_THROW_MSG(train_classifier(*net, *train_, o), UsageError, "no layer 'fc9' in mlp");
-  auto two_outputs = seeded(config("mlp", 0.25, 2), 1);
+  auto two_outputs = testing::seeded_network(train_config("mlp", 0.25, 2), 1);
   EXPECT_THROW(train_classifier(*two_outputs, *train_, options(1)), UsageError);
   EXPECT_THROW(train_classifier(*net, train_->slice(0, 0), options(1)), UsageError);
 }
 
 TEST_F(Train, SameSeedGivesBitIdenticalWeights) {
-  auto a = seeded(config("lenet", 0.25), 3), b = seeded(config("lenet", 0.25), 3);
+  auto a = testing::seeded_network(train_config("lenet", 0.25), 3), b = testing::seeded_network(train_config("lenet", 0.25), 3);
   const double loss_a = train_classifier(*a, *train_, options(1, 11));
   const double loss_b = train_classifier(*b, *train_, options(1, 11));
   EXPECT_EQ(loss_a, loss_b);
   EXPECT_TRUE(same_weights(*a, *b));
-  auto c = seeded(config("lenet", 0.25), 3);
+  auto c = testing::seeded_network(train_config("lenet", 0.25), 3);
   train_classifier(*c, *train_, options(1, 12));  // another shuffle
   EXPECT_FALSE(same_weights(*a, *c));
 }
 
 TEST_F(Train, ZeroEpochsChangeNothing) {
-  auto net = seeded(config("mlp", 0.25), 1);
+  auto net = testing::seeded_network(train_config("mlp", 0.25), 1);
   const auto before = clone_network(*net);
   train_classifier(*net, *train_, options(0));
   EXPECT_TRUE(same_weights(*net, *before));
@@ -131,7 +129,7 @@ TEST_F(Train, ZeroEpochsChangeNothing) {
 // The drop written out by hand: the same shuffles, SGD at the rate for the
 // first epoch, then a fresh SGD (momentum restarted) at a tenth of it.
 TEST_F(Train, LearningRateDropRestartsTheOptimizerAtATenth) {
-  auto net = seeded(config("mlp", 0.25), 1);
+  auto net = testing::seeded_network(train_config("mlp", 0.25), 1);
   auto by_hand = clone_network(*net);
   auto o = options(2);
   o.lr_drop_epoch = 1;
@@ -160,7 +158,7 @@ TEST_F(Train, LearningRateDropRestartsTheOptimizerAtATenth) {
   EXPECT_TRUE(same_weights(*net, *by_hand));
 
   auto plain = options(2);
-  auto a = seeded(config("mlp", 0.25), 1);
+  auto a = testing::seeded_network(train_config("mlp", 0.25), 1);
   train_classifier(*a, *train_, plain);
   EXPECT_FALSE(same_weights(*a, *net));  // the drop changed the second epoch
   EXPECT_EQ(o.to_json()["lr_drop_epoch"], 1);
@@ -170,7 +168,7 @@ TEST_F(Train, LearningRateDropRestartsTheOptimizerAtATenth) {
 }
 
 TEST_F(Train, TrainableLayersFreezeTheOthers) {
-  auto net = seeded(config("mlp", 0.25), 1);
+  auto net = testing::seeded_network(train_config("mlp", 0.25), 1);
   const auto before = clone_network(*net);
   auto o = options(1);
   o.trainable_layers = {"fc3"};
@@ -184,7 +182,7 @@ TEST_F(Train, TrainableLayersFreezeTheOthers) {
 }
 
 TEST_F(Train, FrozenBatchNormKeepsItsStatistics) {
-  auto net = seeded(config("resnet18", 0.125), 1);
+  auto net = testing::seeded_network(train_config("resnet18", 0.125), 1);
   const auto before = clone_network(*net);
   auto o = options(1);
   o.trainable_layers = {"layer4_1", "fc"};
@@ -204,7 +202,7 @@ TEST_F(Train, FrozenBatchNormKeepsItsStatistics) {
 }
 
 TEST_F(Train, PruningZeroesHalfOfEveryWeightMatrixAndStaysApplied) {
-  auto net = seeded(config("lenet", 0.25), 1);
+  auto net = testing::seeded_network(train_config("lenet", 0.25), 1);
   train_classifier(*net, *train_, options(3, 7, 0.05));
   ASSERT_GT(accuracy(*net, *test_), 0.9);
   const auto biases_before = clone_network(*net);
@@ -240,17 +238,17 @@ TEST_F(Train, PruningZeroesHalfOfEveryWeightMatrixAndStaysApplied) {
 }
 
 TEST_F(Train, PruningRefusesABadFraction) {
-  auto net = seeded(config("mlp", 0.25), 1);
+  auto net = testing::seeded_network(train_config("mlp", 0.25), 1);
   EXPECT_THROW(prune_by_magnitude(*net, 1.0), UsageError);
   EXPECT_THROW(prune_by_magnitude(*net, -0.1), UsageError);
 }
 
 TEST_F(Train, DistillationMakesTheStudentAgreeWithTheTeacher) {
-  auto teacher = seeded(config("mlp", 0.25), 1);
+  auto teacher = testing::seeded_network(train_config("mlp", 0.25), 1);
   train_classifier(*teacher, *train_, options(3));
   for (const std::string student_arch : {"mlp", "lenet"}) {
     SCOPED_TRACE(student_arch);
-    auto student = seeded(config(student_arch, 0.25), 2);
+    auto student = testing::seeded_network(train_config(student_arch, 0.25), 2);
     const double before = agreement(*student, *teacher, test_->inputs);
     const auto teacher_before = clone_network(*teacher);
     const double loss = train_distillation(*student, *teacher, *train_, options(4, 7, 0.05), 4.0);
@@ -264,7 +262,7 @@ TEST_F(Train, DistillationMakesTheStudentAgreeWithTheTeacher) {
 }
 
 TEST_F(Train, PredictLogitsBatchesLikeOneForwardPass) {
-  auto net = seeded(config("mlp", 0.25), 1);
+  auto net = testing::seeded_network(train_config("mlp", 0.25), 1);
   const auto x = test_->inputs.slice(0, 0, 100);
   const auto batched = predict_logits(*net, x, 7);
   torch::NoGradGuard no_grad;
@@ -277,7 +275,7 @@ TEST_F(Train, PredictLogitsBatchesLikeOneForwardPass) {
 // the weights are bit for bit and layout for layout what they were, and the
 // logits are the plain forward pass's.
 TEST_F(Train, PredictLogitsHandsTheWeightsBackAsTheyWere) {
-  auto net = seeded(config("resnet18", 0.125), 1);
+  auto net = testing::seeded_network(train_config("resnet18", 0.125), 1);
   const auto before = clone_network(*net);
   const auto x = test_->inputs.slice(0, 0, 40);
   const auto logits = predict_logits(*net, x, 16);

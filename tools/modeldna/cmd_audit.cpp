@@ -92,6 +92,20 @@ void add_audit_command(CLI::App& app) {
         ++failed;
       }
     }
+    // Before anything is printed: a model that can run makes its black-box
+    // evidence part of the audit, and running needs modeldna-lab (runtime.h).
+    if (o->audit.compare.black_box) {
+      std::vector<std::string> weights = o->audit.bases;
+      for (const auto& folder : folders) {
+        try {
+          const auto files = audit::read_model_folder(folder).weight_files;
+          weights.insert(weights.end(), files.begin(), files.end());
+        } catch (const Error&) {
+          // Reported when the folder is audited.
+        }
+      }
+      runtime().hand_over_if_runnable(weights);
+    }
     std::size_t done = 0;
     for (const auto& folder : folders) {
       if (folders.size() > 1) std::fprintf(stderr, "[%zu/%zu] %s\n", ++done, folders.size(), folder.c_str());
