@@ -4,7 +4,8 @@
 # packages, unpacked, never executed): compare a published model with a
 # third party's conversion of it and write the HTML report, the Silero VAD
 # v5/v6 shared-constant trap, a registry of real files with find and the
-# family-tree SVG. Then the lab: a tiny zoo with recorded lineage, an MGMP
+# family-tree SVG, an audit of declared lineage with its AI-BOM and a signed
+# attestation. Then the lab: a tiny zoo with recorded lineage, an MGMP
 # detector trained and measured on it, and the same on text models.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,11 +48,36 @@ $bin find --db "$registry" "$selfie_tfjs"
 $bin registry add --db "$registry" "$selfie_tfjs"
 $bin tree --db "$registry" --svg "$out/tree.svg"
 
-section "Where the pictures are"
+section "5. Declared lineage against the weights: audit, an AI-BOM, a signed attestation"
+echo "Model folders around a tiny Llama and what llama.cpp's converter and quantizer made of it"
+echo "(tests/compare/fixtures/llama): one declares its base rightly, one wrongly, one calls a"
+echo "Q4_K_M copy a fine-tune, one declares nothing (docs/audit.md):"
+llama=tests/compare/fixtures/llama
+folders=$out/audit
+rm -rf "$folders" && mkdir -p "$folders"/{tiny-llama-base,tuned,wrong,q4,silent}
+cp "$llama/base/model.safetensors" "$llama/base/config.json" "$folders/tiny-llama-base/"
+printf -- '---\nlicense: llama2\n---\n' > "$folders/tiny-llama-base/README.md"
+cp "$llama/finetune-q8_0.gguf" "$folders/tuned/"
+printf -- '---\nbase_model: acme/tiny-llama-base\nbase_model_relation: finetune\nlicense: apache-2.0\n---\n' > "$folders/tuned/README.md"
+cp "$llama/scratch-q8_0.gguf" "$folders/wrong/"
+printf -- '---\nbase_model: acme/tiny-llama-base\n---\n' > "$folders/wrong/README.md"
+cp "$llama/base-q4_k_m.gguf" "$folders/q4/"
+printf -- '---\nbase_model: acme/tiny-llama-base\nbase_model_relation: finetune\n---\n' > "$folders/q4/README.md"
+cp "$llama/base-q8_0.gguf" "$folders/silent/"
+openssl genpkey -algorithm ed25519 -out "$out/audit-key.pem"
+openssl pkey -in "$out/audit-key.pem" -pubout -out "$out/audit-key.pub.pem"
+$bin audit "$folders/tuned" "$folders/wrong" "$folders/q4" "$folders/silent" --base "$folders/tiny-llama-base" \
+  --cyclonedx "$out/ai-bom.cdx.json" --attest "$out/audit.intoto.json" --key "$out/audit-key.pem"
+echo "The attestation, checked against the files it names:"
+$bin verify-attestation "$out/audit.intoto.json" --key "$out/audit-key.pub.pem" "$folders/tuned/finetune-q8_0.gguf"
+
+section "Where the pictures and documents are"
 echo "compare reports: $out/selfie-tflite-vs-tfjs.html, $out/selfie-general-vs-landscape.html, $out/silero-v5-vs-v6.html"
 echo "family tree:     $out/tree.svg"
+echo "AI-BOM:          $out/ai-bom.cdx.json (CycloneDX 1.6)"
+echo "attestation:     $out/audit.intoto.json (in-toto statement in a DSSE envelope, Ed25519)"
 
-section "5. The lab: a tiny zoo with recorded lineage and MGMP (docs/zoo.md, docs/mgmp.md)"
+section "6. The lab: a tiny zoo with recorded lineage and MGMP (docs/zoo.md, docs/mgmp.md)"
 $bin zoo build --preset tiny --out zoo/tiny
 $bin train --zoo zoo/tiny --out detectors/tiny-mgmp
 $bin eval --zoo zoo/tiny --detector detectors/tiny-mgmp

@@ -13,7 +13,7 @@ packages=(
   clang libfuzzer-14-dev libclang-rt-14-dev
   chromium fonts-dejavu-core
   libssl-dev libsqlite3-dev libxxhash-dev libfaiss-dev libpqxx-dev postgresql
-  libyaml-cpp-dev python3-securesystemslib
+  libyaml-cpp-dev python3-securesystemslib openssl
 )
 missing=()
 for p in "${packages[@]}"; do
