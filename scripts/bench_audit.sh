@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 zoo=${1:-$here/build/test-tmp/tiny-zoo}
 M=$here/build/tools/modeldna/modeldna
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 cd "$work"
 python3 - "$zoo" <<'PY'
 import json, os, sys
@@ -32,10 +32,13 @@ cp grown/scale.sqlite big.sqlite
 while read -r file id; do "$M" registry add "$file" --name "$id" --db big.sqlite >/dev/null; done < roots.txt
 echo "registry: $("$M" registry list --db big.sqlite | tail -1)"
 echo "folders: $(ls folders | wc -l)"
-for run in 1 2 3; do
-  /usr/bin/time -f "run $run: %e s wall, %M KB peak" "$M" audit folders --db big.sqlite --no-black-box --json > out.jsonl 2> err.txt
-  tail -1 err.txt
+for jobs in 1 1 2 2; do
+  /usr/bin/time -f "--jobs $jobs --fresh: %e s wall, %M KB peak" "$M" audit folders --db big.sqlite --no-black-box --json --fresh --jobs "$jobs" > out.jsonl 2> err.txt
+  tail -2 err.txt | tr '\n' ' '; echo
 done
+/usr/bin/time -f "rerun, results kept: %e s wall, %M KB peak" "$M" audit folders --db big.sqlite --no-black-box --json > kept.jsonl 2> err.txt
+tail -2 err.txt | tr '\n' ' '; echo
+cmp -s <(sort out.jsonl) <(sort kept.jsonl) && echo "kept results: the same JSON lines" || echo "kept results DIFFER"
 python3 - <<'PY'
 import collections, json
 rows = [json.loads(line) for line in open("out.jsonl")]

@@ -6,6 +6,8 @@
 #include <map>
 
 #include "ascii.h"
+#include "paths.h"
+#include "modeldna/core/enum_names.h"
 #include "modeldna/core/error.h"
 #include "modeldna/io/open_store.h"
 #include "modeldna/registry/find_file.h"
@@ -16,6 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 using detail::ascii_lower;
+using detail::canonical;
 
 std::string file_name(const std::string& path) { return fs::path(path).filename().string(); }
 
@@ -46,12 +49,6 @@ BaseModel base_model(const std::string& path) {
   b.name = fs::path(path).stem().string();
   b.weights = path;
   return b;
-}
-
-std::string canonical(const std::string& path) {
-  std::error_code ec;
-  const auto c = fs::weakly_canonical(path, ec);
-  return ec ? fs::absolute(path).lexically_normal().string() : c.string();
 }
 
 // A registered model as a base: its file, when it is still readable here.
@@ -450,6 +447,7 @@ nlohmann::json to_json(const AuditResult& r) {
                                         : nlohmann::json(nullptr)},
             {"license", optional_text(r.declared.license)},
             {"model_name", optional_text(r.declared.model_name)}}},
+          {"architectures", r.architectures},
           {"weights", weights},
           {"bases", bases},
           {"undeclared_parents", undeclared},
@@ -463,6 +461,82 @@ nlohmann::json to_json(const AuditResult& r) {
             {"ancestors", ancestors},
             {"permissive_over_restrictive", r.license.permissive_over_restrictive}}},
           {"notes", r.notes}};
+}
+
+namespace {
+
+// What audit_result_from_json reads: the names to_json printed.
+template <typename Enum>
+Enum named(const nlohmann::json& j, std::string_view (*name_of)(Enum), Enum last) {
+  const auto value = enum_named(j.get<std::string>(), name_of, last);
+  if (!value) throw std::invalid_argument("unknown value '" + j.get<std::string>() + "'");
+  return *value;
+}
+
+std::optional<std::string> optional_text_from(const nlohmann::json& j) {
+  return j.is_null() ? std::nullopt : std::optional<std::string>(j.get<std::string>());
+}
+
+Evidence evidence_from(const nlohmann::json& j) {
+  Evidence e;
+  e.source = j.at("source").get<std::string>();
+  e.target = j.at("target").get<std::string>();
+  e.verdict = named(j.at("verdict"), compare::verdict_name, compare::Verdict::Inconclusive);
+  e.log10_p = j.at("log10_p").get<double>();
+  e.relation = named(j.at("relation"), compare::relation_name, compare::Relation::None);
+  e.layers = j.at("layers").get<int64_t>();
+  e.layers_from_source = j.at("layers_from_source").get<int64_t>();
+  return e;
+}
+
+std::optional<DeclaredRelation> declared_relation_from(const nlohmann::json& j) {
+  if (j.is_null()) return std::nullopt;
+  return named(j, declared_relation_name, DeclaredRelation::Quantized);
+}
+
+}  // namespace
+
+AuditResult audit_result_from_json(const nlohmann::json& j, const std::string& where) {
+  try {
+    if (j.at("format") != "modeldna-audit" || j.at("version") != kAuditFormatVersion)
+      throw std::invalid_argument("not a modeldna audit result of version " + std::to_string(kAuditFormatVersion));
+    AuditResult r;
+    r.folder = j.at("folder").get<std::string>();
+    r.name = j.at("name").get<std::string>();
+    const auto& d = j.at("declared");
+    r.declared.base_models = d.at("base_model").get<std::vector<std::string>>();
+    r.declared.base_model_relation = declared_relation_from(d.at("base_model_relation"));
+    r.declared.license = optional_text_from(d.at("license"));
+    r.declared.model_name = optional_text_from(d.at("model_name"));
+    r.architectures = j.at("architectures").get<std::vector<std::string>>();
+    for (const auto& w : j.at("weights")) r.weights.push_back({w.at("path").get<std::string>(), w.at("sha256").get<std::string>()});
+    for (const auto& b : j.at("bases")) {
+      BaseCheck c;
+      c.declared = b.at("declared").get<std::string>();
+      c.finding = named(b.at("finding"), finding_name, Finding::Unverifiable);
+      c.resolved = optional_text_from(b.at("resolved"));
+      if (!b.at("evidence").is_null()) c.evidence = evidence_from(b.at("evidence"));
+      c.reason = b.at("reason").get<std::string>();
+      r.bases.push_back(std::move(c));
+    }
+    for (const auto& u : j.at("undeclared_parents"))
+      r.undeclared.push_back({u.at("name").get<std::string>(), u.at("path").get<std::string>(), evidence_from(u.at("evidence")),
+                              u.at("may_be_ancestor_of_declared").get<bool>()});
+    const auto& relation = j.at("relation");
+    r.relation.declared = declared_relation_from(relation.at("declared"));
+    r.relation.contradicted = relation.at("contradicted").get<bool>();
+    r.relation.reason = relation.at("reason").get<std::string>();
+    const auto& license = j.at("license");
+    r.license.license = optional_text_from(license.at("license"));
+    for (const auto& a : license.at("ancestors")) r.license.ancestors.push_back({a.at("name").get<std::string>(), optional_text_from(a.at("license"))});
+    r.license.permissive_over_restrictive = license.at("permissive_over_restrictive").get<bool>();
+    r.notes = j.at("notes").get<std::vector<std::string>>();
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(where, std::string("not an audit result: ") + e.what());
+  } catch (const std::invalid_argument& e) {
+    throw FormatError(where, std::string("not an audit result: ") + e.what());
+  }
 }
 
 }  // namespace modeldna::audit

@@ -25,6 +25,12 @@ inline constexpr const char* kModelColumnsSql =
 /// What migrates a version-1 `models` table to version 2 (both databases).
 inline constexpr const char* kAddNameColumnSql = "ALTER TABLE models ADD COLUMN name TEXT NOT NULL DEFAULT ''";
 
+/// Audit results (`audit --db`), beside the models. A table added in place:
+/// older builds never read it, so the schema version stays.
+inline constexpr const char* kAuditsTableSql =
+    "CREATE TABLE IF NOT EXISTS audits (settings TEXT NOT NULL, folder TEXT NOT NULL, state TEXT NOT NULL, "
+    "result TEXT NOT NULL, audited_at TEXT NOT NULL, PRIMARY KEY (settings, folder))";
+
 /// The models of `found` in the order of `ids` (a removed one is left out).
 std::vector<StoredModel> in_order(const std::vector<int64_t>& ids, std::map<int64_t, StoredModel>& found);
 

@@ -71,6 +71,7 @@ class PostgresDatabase final : public Database {
         got = kSchemaVersion;
       }
       w.exec("CREATE INDEX IF NOT EXISTS models_name ON models(lower(name))");
+      w.exec(kAuditsTableSql);
       w.commit();
       if (got != kSchemaVersion)
         throw FormatError(location_, "registry schema version '" + got + "', this build uses '" + kSchemaVersion + "'");
@@ -209,6 +210,27 @@ class PostgresDatabase final : public Database {
       for (int64_t id : ids) take(w.exec_params("SELECT id, anchors FROM models WHERE id = $1", id));
     });
     return out;
+  }
+
+  std::optional<StoredAudit> stored_audit(const std::string& settings, const std::string& folder) override {
+    std::optional<StoredAudit> out;
+    guard([&] {
+      pqxx::read_transaction w(*connection_);
+      const auto r = w.exec_params("SELECT state, result FROM audits WHERE settings = $1 AND folder = $2", settings, folder);
+      if (!r.empty()) out = StoredAudit{r[0][0].as<std::string>(), r[0][1].as<std::string>()};
+    });
+    return out;
+  }
+
+  void store_audit(const std::string& settings, const std::string& folder, const StoredAudit& audit) override {
+    guard([&] {
+      pqxx::work w(*connection_);
+      w.exec_params(
+          "INSERT INTO audits VALUES ($1, $2, $3, $4, $5) ON CONFLICT (settings, folder) DO UPDATE SET "
+          "state = excluded.state, result = excluded.result, audited_at = excluded.audited_at",
+          settings, folder, audit.state, audit.result, utc_now());
+      w.commit();
+    });
   }
 
   const std::string& location() const override { return location_; }

@@ -22,6 +22,14 @@
 namespace modeldna::registry {
 namespace {
 
+// faiss's OpenMP on one thread for as long as this lives (the setting is the
+// calling thread's own).
+struct OneOpenMpThread {
+  const int threads = omp_get_max_threads();
+  OneOpenMpThread() { omp_set_num_threads(1); }
+  ~OneOpenMpThread() { omp_set_num_threads(threads); }
+};
+
 // Each model has up to this many anchors; its vectors are labelled
 // id * kLabelsPerModel + anchor.
 constexpr int64_t kLabelsPerModel = 4;
@@ -103,11 +111,7 @@ void SearchIndex::insert(const std::vector<std::pair<int64_t, std::vector<float>
   // On one thread: faiss links HNSW nodes in parallel in whatever order the
   // threads reach them, so two builds of one registry gave different graphs,
   // different neighbours and different `find` answers (BENCHMARKS.md).
-  struct OneThread {
-    const int threads = omp_get_max_threads();
-    OneThread() { omp_set_num_threads(1); }
-    ~OneThread() { omp_set_num_threads(threads); }
-  } one_thread;
+  const OneOpenMpThread one_thread;
   faiss_->index->add_with_ids(static_cast<faiss::Index::idx_t>(labels.size()), vectors.data(), labels.data());
 }
 
@@ -135,7 +139,12 @@ std::vector<SearchIndex::Hit> SearchIndex::search(const std::vector<std::vector<
   faiss_->hnsw->hnsw.efSearch = std::max<int>(kHnswSearchDepth, static_cast<int>(per_query));
   std::vector<float> scores(static_cast<std::size_t>(nq * per_query));
   std::vector<faiss::Index::idx_t> labels(static_cast<std::size_t>(nq * per_query));
-  faiss_->index->search(nq, q.data(), per_query, scores.data(), labels.data());
+  // One thread: a query's few anchors are too few to share out, and
+  // OpenMP's waiting threads spin on cores that other work needs.
+  {
+    const OneOpenMpThread one_thread;
+    faiss_->index->search(nq, q.data(), per_query, scores.data(), labels.data());
+  }
   // A model's score: the sum over the query's anchors of its best match to
   // each, so a model close on every anchor (a parent) ranks above one that
   // shares a single layer (a model holding one transplanted layer).

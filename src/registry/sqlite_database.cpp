@@ -116,6 +116,7 @@ class SqliteDatabase final : public Database {
         got = kSchemaVersion;
       }
       exec("CREATE INDEX IF NOT EXISTS models_name ON models(lower(name))");
+      exec(kAuditsTableSql);
       exec("COMMIT");
       if (got != kSchemaVersion)
         throw FormatError(path, "registry schema version '" + got + "', this build uses '" + kSchemaVersion + "'");
@@ -281,6 +282,27 @@ class SqliteDatabase final : public Database {
       s.reset();
     }
     return out;
+  }
+
+  std::optional<StoredAudit> stored_audit(const std::string& settings, const std::string& folder) override {
+    Statement s(db_, "SELECT state, result FROM audits WHERE settings = ?1 AND folder = ?2", path_);
+    s.bind(1, settings);
+    s.bind(2, folder);
+    if (!s.step()) return std::nullopt;
+    return StoredAudit{s.text(0), s.text(1)};
+  }
+
+  void store_audit(const std::string& settings, const std::string& folder, const StoredAudit& audit) override {
+    Statement s(db_,
+                "INSERT INTO audits VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(settings, folder) DO UPDATE SET "
+                "state = excluded.state, result = excluded.result, audited_at = excluded.audited_at",
+                path_);
+    s.bind(1, settings);
+    s.bind(2, folder);
+    s.bind(3, audit.state);
+    s.bind(4, audit.result);
+    s.bind(5, utc_now());
+    s.step();
   }
 
   const std::string& location() const override { return path_; }

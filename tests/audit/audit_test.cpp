@@ -3,22 +3,31 @@
 // correct declaration, a wrong one, none, a wrong relation, a merge of two
 // bases, PEFT adapters that fit and do not, a permissive license over a
 // restrictive base; malformed cards and disagreeing weight files, each one
-// clear line naming the folder and field; the CLI's exit codes.
+// clear line naming the folder and field; the CLI's exit codes. Many
+// folders: jobs, shards, results kept and resumed after SIGKILL, and two
+// processes on one tree through a real PostgreSQL server.
 #include "modeldna/audit/audit.h"
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
 #include "modeldna/io/open_store.h"
 #include "modeldna/io/tensor_store.h"
 #include "modeldna/io/safetensors.h"
+#include "modeldna/audit/audit_run.h"
+#include "processes.h"
 #include "test_support.h"
 
 namespace modeldna::audit {
@@ -293,7 +302,7 @@ TEST_F(Audit, TheCliExitsThreeOnAFindingAndOneOnABadFolderWhileTheOthersGoOn) {
   int json_lines = 0, progress_lines = 0;
   std::istringstream lines(tree.output);
   for (std::string line; std::getline(lines, line);) {
-    json_lines += line.rfind("{\"bases\"", 0) == 0;
+    json_lines += line.rfind("{\"", 0) == 0;
     progress_lines += line.rfind("[", 0) == 0;
   }
   EXPECT_EQ(json_lines, 2) << tree.output;
@@ -352,6 +361,144 @@ TEST_F(Audit, TheCycloneDxBomValidatesAgainstTheOfficialSchema) {
   EXPECT_NE(WEXITSTATUS(testing::run_shell("node " + std::string(MODELDNA_SOURCE_DIR) + "/tests/audit/validate_cyclonedx.js " + tools +
                                            " " + schemas + "/res/schema " + root_ + "/broken.json").status),
             0);
+}
+
+}  // namespace
+}  // namespace modeldna::audit
+
+namespace modeldna::audit {
+namespace {
+
+// Many folders: a mirror of four, one per finding.
+class AuditRun : public Audit {
+ protected:
+  std::string mirror() {
+    const std::string dir = root_ + "/mirror";
+    if (fs::exists(dir)) return dir;
+    fs::create_directories(dir + "/org");
+    base();
+    fs::rename(folder("good", "---\nbase_model: tiny-llama-base\n---\n", {llama("finetune-q8_0.gguf")}), dir + "/org/good");
+    fs::rename(folder("wrong", "---\nbase_model: tiny-llama-base\n---\n", {llama("scratch-q8_0.gguf")}), dir + "/org/wrong");
+    fs::rename(folder("none", "", {llama("base-q8_0.gguf")}), dir + "/none");
+    fs::rename(folder("q4", "---\nbase_model: tiny-llama-base\nbase_model_relation: finetune\n---\n", {llama("base-q4_k_m.gguf")}),
+               dir + "/q4");
+    return dir;
+  }
+  AuditRunOptions options(int jobs, const std::string& registry = "") {
+    AuditRunOptions o;
+    o.audit.bases = {base()};
+    o.audit.compare.black_box = false;
+    o.jobs = jobs;
+    o.registry = registry;
+    return o;
+  }
+  // Each outcome's JSON line ("error: ..." for a failed one), in the order reported.
+  std::vector<std::string> lines(const AuditRunOptions& o, std::size_t* reused = nullptr) {
+    std::vector<std::string> out;
+    const auto summary = audit_folders(folders_to_audit({mirror()}).folders, o, nullptr, [&](const FolderOutcome& f) {
+      out.push_back(f.result ? to_json(*f.result).dump() : "error: " + f.error);
+    });
+    if (reused) *reused = summary.reused;
+    return out;
+  }
+  std::string cli() const { return std::string(MODELDNA_CLI_PATH); }
+  std::vector<std::string> cli_args(const std::string& db) {
+    return {"audit", mirror(), "--base", base(), "--db", db, "--json", "--no-black-box"};
+  }
+};
+
+// The JSON lines of a CLI log, by folder.
+std::map<std::string, std::string> json_lines_by_folder(const std::string& log) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("{", 0) == 0) out[nlohmann::json::parse(line).at("folder").get<std::string>()] = line;
+  return out;
+}
+
+TEST_F(AuditRun, TwoJobsReportWhatOneJobDoesInTheSameOrder) {
+  const auto one = lines(options(1));
+  ASSERT_EQ(one.size(), 4u);
+  EXPECT_EQ(lines(options(2)), one);
+  // Sharded: two halves that together are the whole, each folder once.
+  auto half = options(2);
+  half.shard = parse_shard("1/2");
+  const auto second = lines(half);
+  half.shard = parse_shard("0/2");
+  const auto first = lines(half);
+  EXPECT_EQ(first.size() + second.size(), one.size());
+  EXPECT_EQ(first.at(0), one.at(0));
+  EXPECT_EQ(second.at(0), one.at(1));
+}
+
+TEST_F(AuditRun, AKeptResultIsReusedUntilTheFolderChanges) {
+  const std::string db = root_ + "/registry.sqlite";
+  std::size_t reused = 0;
+  const auto fresh = lines(options(2, db), &reused);
+  EXPECT_EQ(reused, 0u);
+  EXPECT_EQ(lines(options(1, db), &reused), fresh);  // read back from the database, the same JSON
+  EXPECT_EQ(reused, 4u);
+  // A file added to one folder: that folder alone is audited again.
+  write_text(mirror() + "/q4/README.md", "---\nbase_model: tiny-llama-base\nbase_model_relation: quantized\n---\n");
+  const auto after = lines(options(1, db), &reused);
+  EXPECT_EQ(reused, 3u);
+  EXPECT_NE(after, fresh);
+  auto again = options(1, db);
+  again.resume = false;  // --fresh
+  lines(again, &reused);
+  EXPECT_EQ(reused, 0u);
+}
+
+// An audit killed with SIGKILL after it printed its first result: the
+// rerun keeps what was printed and audits the rest.
+TEST_F(AuditRun, AnInterruptedRunContinuesWhereItStopped) {
+  const std::string db = root_ + "/registry.sqlite", log = root_ + "/killed.log";
+  const pid_t pid = testing::spawn(cli(), cli_args(db), log);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (json_lines_by_folder(testing::slurp(log)).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGKILL);
+  testing::wait_exit_code(pid);
+  const auto printed = json_lines_by_folder(testing::slurp(log));
+  ASSERT_GE(printed.size(), 1u) << testing::slurp(log);
+  const auto rerun = testing::run_shell(cli() + " audit " + mirror() + " --base " + base() + " --db " + db + " --json --no-black-box");
+  EXPECT_EQ(WEXITSTATUS(rerun.status), 0) << rerun.output;
+  const auto all = json_lines_by_folder(rerun.output);
+  EXPECT_EQ(all.size(), 4u) << rerun.output;
+  for (const auto& [folder, line] : printed) EXPECT_EQ(all.at(folder), line);
+  const std::string kept = std::to_string(printed.size()) + " kept from an earlier run";
+  EXPECT_NE(rerun.output.find(kept), std::string::npos) << rerun.output;
+  EXPECT_NE(rerun.output.find("(kept result)"), std::string::npos) << rerun.output;
+}
+
+// Two processes on one tree with a PostgreSQL registry as the shared store:
+// each folder audited once, none lost; a third run audits nothing again.
+TEST_F(AuditRun, TwoProcessesShareOneTreeThroughPostgresql) {
+  testing::PostgresServer server;
+  if (!server.installed()) MODELDNA_MISSING("PostgreSQL's server (Debian package postgresql)");
+  ASSERT_TRUE(server.started()) << server.logs();
+  testing::ScopedEnv cache("MODELDNA_CACHE_DIR", root_.c_str());  // the index cache of a server registry
+  std::vector<pid_t> pids;
+  for (const char* shard : {"0/2", "1/2"}) {
+    auto args = cli_args(server.url());
+    args.insert(args.end(), {"--shard", shard, "--jobs", "2"});
+    pids.push_back(testing::spawn(cli(), args, root_ + "/shard" + shard[0] + ".log"));
+  }
+  std::map<std::string, std::string> together;
+  std::size_t lines_printed = 0;
+  for (std::size_t k = 0; k < pids.size(); ++k) {
+    const std::string log = root_ + "/shard" + std::to_string(k) + ".log";
+    EXPECT_EQ(testing::wait_exit_code(pids[k]), 0) << testing::slurp(log);
+    const auto mine = json_lines_by_folder(testing::slurp(log));
+    lines_printed += mine.size();
+    together.insert(mine.begin(), mine.end());
+  }
+  EXPECT_EQ(together.size(), 4u);
+  EXPECT_EQ(lines_printed, 4u);  // nothing done twice
+  const auto third = testing::run_shell(cli() + " audit " + mirror() + " --base " + base() + " --db " + server.url() + " --json --no-black-box");
+  EXPECT_EQ(WEXITSTATUS(third.status), 0) << third.output;
+  EXPECT_NE(third.output.find("4 folders: 0 audited, 4 kept from an earlier run"), std::string::npos) << third.output;
+  EXPECT_EQ(json_lines_by_folder(third.output), together);
 }
 
 }  // namespace

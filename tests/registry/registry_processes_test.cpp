@@ -3,12 +3,8 @@
 // fingerprint; four concurrent `registry add` processes lose nothing, on
 // SQLite and on a real PostgreSQL server this test starts itself (a
 // throw-away cluster in a temporary folder, on a loopback port) and stops.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,7 +12,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <glob.h>
 #include <random>
 #include <set>
 #include <string>
@@ -26,6 +21,7 @@
 #include "modeldna/core/error.h"
 #include "modeldna/io/open_store.h"
 #include "modeldna/registry/registry.h"
+#include "processes.h"
 #include "synthetic_models.h"
 #include "test_support.h"
 
@@ -34,41 +30,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A child process running the CLI with stdout and stderr into `log`.
-pid_t spawn_cli(const std::vector<std::string>& args, const std::string& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    FILE* out = std::fopen(log.c_str(), "w");
-    if (out) {
-      dup2(fileno(out), 1);
-      dup2(fileno(out), 2);
-    }
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(MODELDNA_CLI_PATH));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(MODELDNA_CLI_PATH, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
+using testing::PostgresServer;
+using testing::slurp;
+using testing::wait_exit_code;
 
-int wait_exit_code(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string slurp(const std::string& path) {
-  std::string out;
-  if (FILE* f = std::fopen(path.c_str(), "r")) {
-    char buffer[4096];
-    std::size_t n;
-    while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) out.append(buffer, n);
-    std::fclose(f);
-  }
-  return out;
-}
+pid_t spawn_cli(const std::vector<std::string>& args, const std::string& log) { return testing::spawn(MODELDNA_CLI_PATH, args, log); }
 
 // Rows committed so far, read the way another process would (-1: unreadable yet).
 int64_t committed_rows(const std::string& db) {
@@ -275,56 +241,6 @@ TEST(RegistryProcesses, FourConcurrentAddsOnSqliteLoseNothing) {
 }
 
 // A throw-away PostgreSQL cluster; the server is stopped when this goes.
-class PostgresServer {
- public:
-  PostgresServer() {
-    glob_t g{};
-    if (::glob("/usr/lib/postgresql/*/bin/pg_ctl", 0, nullptr, &g) == 0 && g.gl_pathc > 0)
-      bin_ = fs::path(g.gl_pathv[g.gl_pathc - 1]).parent_path().string();
-    globfree(&g);
-    if (bin_.empty()) return;
-    char pattern[] = "/tmp/modeldna-pg-XXXXXX";  // short: the socket path has a 107-byte limit
-    if (!mkdtemp(pattern)) return;
-    dir_ = pattern;
-    // initdb refuses to run as root; the postgresql package's own user runs it then.
-    if (geteuid() == 0) {
-      const passwd* pw = getpwnam("postgres");
-      if (!pw || chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) return;
-      as_user_ = "runuser -u postgres -- ";
-    }
-    port_ = free_port();
-    const std::string data = dir_ + "/data";
-    if (!sh(bin_ + "/initdb -D " + data + " -A trust -U modeldna -E UTF8 --no-sync > " + dir_ + "/initdb.log 2>&1")) return;
-    started_ = sh(bin_ + "/pg_ctl -D " + data + " -l " + dir_ + "/server.log -w -t 60 -o \"-p " + std::to_string(port_) + " -k " +
-                  dir_ + " -c listen_addresses=127.0.0.1 -c fsync=off\" start > " + dir_ + "/pg_ctl.log 2>&1");
-  }
-  ~PostgresServer() {
-    if (started_) sh(bin_ + "/pg_ctl -D " + dir_ + "/data -m fast -w stop > /dev/null 2>&1");
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  bool installed() const { return !bin_.empty(); }
-  bool started() const { return started_; }
-  std::string url() const { return "postgresql://modeldna@127.0.0.1:" + std::to_string(port_) + "/postgres"; }
-  std::string logs() const { return slurp(dir_ + "/initdb.log") + slurp(dir_ + "/pg_ctl.log") + slurp(dir_ + "/server.log"); }
-
- private:
-  bool sh(const std::string& command) const { return std::system((as_user_ + command).c_str()) == 0; }
-  static int free_port() {
-    const int s = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-    close(s);
-    return ntohs(a.sin_port);
-  }
-  std::string bin_, dir_, as_user_;
-  int port_ = 0;
-  bool started_ = false;
-};
-
 TEST(RegistryProcesses, FourConcurrentAddsOnPostgresqlLoseNothing) {
   PostgresServer server;
   if (!server.installed()) MODELDNA_MISSING("PostgreSQL's server (Debian package postgresql)");

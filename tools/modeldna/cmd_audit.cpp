@@ -7,10 +7,11 @@
 #include "commands.h"
 #include "modeldna/attest/attestation.h"
 #include "modeldna/audit/audit.h"
+#include "modeldna/audit/audit_run.h"
 #include "modeldna/audit/cyclonedx.h"
 #include "modeldna/core/json_file.h"
-#include "modeldna/registry/registry.h"
 #include "modeldna/core/error.h"
+#include "modeldna/core/shard.h"
 #include "runtime.h"
 
 namespace modeldna::cli {
@@ -18,10 +19,10 @@ namespace {
 
 struct AuditCliOptions {
   std::vector<std::string> folders, fail_on;
-  std::string cyclonedx, db;
+  std::string cyclonedx, db, shard;
   AttestFlags attest;
-  audit::AuditOptions audit;
-  bool json = false, no_black_box = false;
+  audit::AuditRunOptions run;
+  bool json = false, no_black_box = false, fresh = false;
 };
 
 void print_text(const audit::AuditResult& r) {
@@ -54,7 +55,7 @@ void add_audit_command(CLI::App& app) {
                   "Hugging Face-style model folders (README.md, config.json, weights), or folders holding them (a hub "
                   "mirror: every model folder below is audited)")
       ->required();
-  cmd->add_option("--base", o->audit.bases,
+  cmd->add_option("--base", o->run.audit.bases,
                   "A base model a folder may declare (repeatable): a model folder, named by its card's model_name, "
                   "config.json's _name_or_path or its folder name; or a weight file, named by its file name")
       ->allow_extra_args(false);  // one value per --base: the folders after it stay positional
@@ -67,38 +68,28 @@ void add_audit_command(CLI::App& app) {
   add_json_flag(cmd, o->json, "Print one JSON object per folder, one per line (docs/spec/audit-v1.md)");
   cmd->add_option("--cyclonedx", o->cyclonedx, "Also write the audited models as a CycloneDX 1.6 ML-BOM (JSON) here");
   add_attest_flags(cmd, o->attest);
-  cmd->add_option("--alpha", o->audit.compare.weights.alpha, "Level of each comparison's verdict (default 0.01)");
+  cmd->add_option("--alpha", o->run.audit.compare.weights.alpha, "Level of each comparison's verdict (default 0.01)");
   cmd->add_flag("--no-black-box", o->no_black_box, "Weights only, even when models can run");
+  cmd->add_option("--jobs", o->run.jobs, "Folders audited at once (default 1)")->check(CLI::Range(1, 256));
+  cmd->add_option("--shard", o->shard, "I/N: audit only every N-th folder from the I-th (0-based), for several processes on one tree");
+  cmd->add_flag("--fresh", o->fresh, "Audit every folder again, even when --db keeps its result from an earlier run");
   cmd->callback([o] {
-    o->audit.compare.black_box = !o->no_black_box;
+    o->run.audit.compare.black_box = !o->no_black_box;
+    o->run.registry = o->db;
+    o->run.resume = !o->fresh;
+    if (!o->shard.empty()) o->run.shard = parse_shard(o->shard);
     const auto behaviour = runtime().behaviour({});
-    std::unique_ptr<registry::Registry> reg;
-    if (!o->db.empty()) {
-      reg = std::make_unique<registry::Registry>(o->db);
-      o->audit.registry = reg.get();
-    }
-    int failed = 0;
-    bool found = false;
-    std::vector<audit::AuditResult> audited;
     // Each argument is a model folder or a tree of them (a hub mirror).
-    std::vector<std::string> folders;
-    for (const auto& root : o->folders) {
-      try {
-        const auto found_here = audit::model_folders_under(root);
-        if (found_here.empty()) throw FormatError(root, "no model folder in it (no README.md, config.json, adapter or weights)");
-        folders.insert(folders.end(), found_here.begin(), found_here.end());
-      } catch (const Error& e) {
-        std::fprintf(stderr, "modeldna: error: %s\n", e.what());
-        ++failed;
-      }
-    }
+    const auto list = audit::folders_to_audit(o->folders);
+    for (const auto& e : list.errors) std::fprintf(stderr, "modeldna: error: %s\n", e.c_str());
     // Before anything is printed: a model that can run makes its black-box
     // evidence part of the audit, and running needs modeldna-lab (runtime.h).
-    if (o->audit.compare.black_box) {
-      std::vector<std::string> weights = o->audit.bases;
-      for (const auto& folder : folders) {
+    if (o->run.audit.compare.black_box) {
+      std::vector<std::string> weights = o->run.audit.bases;
+      for (std::size_t k = 0; k < list.folders.size(); ++k) {
+        if (!o->run.shard.takes(k)) continue;
         try {
-          const auto files = audit::read_model_folder(folder).weight_files;
+          const auto files = audit::read_model_folder(list.folders[k]).weight_files;
           weights.insert(weights.end(), files.begin(), files.end());
         } catch (const Error&) {
           // Reported when the folder is audited.
@@ -106,32 +97,33 @@ void add_audit_command(CLI::App& app) {
       }
       runtime().hand_over_if_runnable(weights);
     }
-    std::size_t done = 0;
-    for (const auto& folder : folders) {
-      if (folders.size() > 1) std::fprintf(stderr, "[%zu/%zu] %s\n", ++done, folders.size(), folder.c_str());
-      try {
-        const auto r = audit::audit_folder(folder, o->audit, behaviour.get());
-        if (o->json) std::printf("%s\n", audit::to_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-        else print_text(r);
-        std::fflush(stdout);
-        for (const auto& name : o->fail_on) found = found || audit::fails(r, *audit::parse_fail_on(name));
-        audited.push_back(r);
-      } catch (const Error& e) {
+    bool found = false;
+    const auto summary = audit::audit_folders(list.folders, o->run, behaviour.get(), [&](const audit::FolderOutcome& f) {
+      if (f.total > 1) std::fprintf(stderr, "[%zu/%zu] %s%s\n", f.position, f.total, f.folder.c_str(), f.reused ? " (kept result)" : "");
+      if (!f.result) {
         // One line per folder that cannot be audited; the others go on.
-        std::fprintf(stderr, "modeldna: error: %s\n", e.what());
-        ++failed;
+        std::fprintf(stderr, "modeldna: error: %s\n", f.error.c_str());
+        return;
       }
-    }
-    if (!o->cyclonedx.empty()) write_json_file(o->cyclonedx, audit::cyclonedx_bom(audited));
+      if (o->json) std::printf("%s\n", audit::to_json(*f.result).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      else print_text(*f.result);
+      std::fflush(stdout);
+      for (const auto& name : o->fail_on) found = found || audit::fails(*f.result, *audit::parse_fail_on(name));
+    });
+    if (summary.audited + summary.reused + summary.failed > 1)
+      std::fprintf(stderr, "%zu folders: %zu audited, %zu kept from an earlier run, %zu could not be audited\n",
+                   summary.audited + summary.reused + summary.failed, summary.audited, summary.reused, summary.failed);
+    if (!o->cyclonedx.empty()) write_json_file(o->cyclonedx, audit::cyclonedx_bom(summary.results));
     if (o->attest.wanted()) {
       std::vector<attest::Subject> subjects;
       nlohmann::json audits = nlohmann::json::array();
-      for (const auto& r : audited) {
+      for (const auto& r : summary.results) {
         for (const auto& w : r.weights) subjects.push_back({w.path, w.sha256});
         audits.push_back(audit::to_json(r));
       }
       attest::write_attestation(o->attest.out, attest::statement(subjects, attest::kAuditPredicate, {{"audits", audits}}), o->attest.key);
     }
+    const std::size_t failed = summary.failed + list.errors.size();
     if (failed) throw UsageError(std::to_string(failed) + " of the folders could not be audited (see above); the others were");
     if (found) throw FindingExit{};
   });

@@ -11,6 +11,7 @@
 #include "modeldna/audit/model_folder.h"
 #include "runtime.h"
 #include "modeldna/core/error.h"
+#include "modeldna/core/shard.h"
 #include "modeldna/registry/find_file.h"
 #include "modeldna/registry/registry.h"
 
@@ -33,31 +34,15 @@ void add_db_option(CLI::App* cmd, RegistryOptions& o) {
                   "~/.local/share/modeldna/registry.sqlite)");
 }
 
-// "I/N": this process takes the files whose position k has k % N == I.
-std::pair<int64_t, int64_t> parse_shard(const std::string& text) {
-  const auto slash = text.find('/');
-  try {
-    if (slash != std::string::npos) {
-      std::size_t used_i = 0, used_n = 0;
-      const int64_t i = std::stoll(text.substr(0, slash), &used_i);
-      const int64_t n = std::stoll(text.substr(slash + 1), &used_n);
-      if (used_i == slash && used_n == text.size() - slash - 1 && n >= 1 && i >= 0 && i < n) return {i, n};
-    }
-  } catch (const std::logic_error&) {
-  }
-  throw UsageError("--shard '" + text + "': expected I/N with 0 <= I < N");
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 void add_files(const RegistryOptions& o) {
-  int64_t shard = 0, shards = 1;
-  if (!o.shard.empty()) std::tie(shard, shards) = parse_shard(o.shard);
+  const Shard shard = o.shard.empty() ? Shard{} : parse_shard(o.shard);
   std::vector<std::string> mine;
   for (std::size_t k = 0; k < o.files.size(); ++k)
-    if (static_cast<int64_t>(k) % shards == shard) mine.push_back(o.files[k]);
+    if (shard.takes(k)) mine.push_back(o.files[k]);
   // Before any file is added or printed: a runnable model's outputs are part
   // of its fingerprint.
   runtime().hand_over_if_runnable(mine);
@@ -66,7 +51,7 @@ void add_files(const RegistryOptions& o) {
   nlohmann::json out = nlohmann::json::array();
   int failed = 0;
   for (std::size_t k = 0; k < o.files.size(); ++k) {
-    if (static_cast<int64_t>(k) % shards != shard) continue;
+    if (!shard.takes(k)) continue;
     const auto& path = o.files[k];
     const auto start = std::chrono::steady_clock::now();
     try {

@@ -132,5 +132,8 @@ bool fails(const AuditResult& result, FailOn condition);
 /// The result as docs/spec/audit-v1.md describes it (one JSON object per folder).
 inline constexpr int kAuditFormatVersion = 1;
 nlohmann::json to_json(const AuditResult& result);
+/// Reads to_json's object back (a result kept in a registry database);
+/// FormatError naming `where` for anything else.
+AuditResult audit_result_from_json(const nlohmann::json& json, const std::string& where);
 
 }  // namespace modeldna::audit

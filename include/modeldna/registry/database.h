@@ -42,6 +42,13 @@ struct AddResult {
   bool added = false;  // false: the same content was already registered (under `id`)
 };
 
+/// One folder's audit result as `audit` keeps it, so that an interrupted
+/// run resumes where it stopped (audit/audit_run.h decides when it is reused).
+struct StoredAudit {
+  std::string state;   // the folder's files when it was audited
+  std::string result;  // the result's JSON (docs/spec/audit-v1.md)
+};
+
 class Database {
  public:
   virtual ~Database() = default;
@@ -80,6 +87,11 @@ class Database {
   virtual int64_t count() = 0;
   /// The anchor vectors of `ids` (all models when empty), as stored.
   virtual std::vector<std::pair<int64_t, std::vector<float>>> anchors(const std::vector<int64_t>& ids) = 0;
+  /// The audit result kept for `folder` under `settings` (a digest of what
+  /// the audit was asked), if any.
+  virtual std::optional<StoredAudit> stored_audit(const std::string& settings, const std::string& folder) = 0;
+  /// Keeps (or replaces) it; one transaction.
+  virtual void store_audit(const std::string& settings, const std::string& folder, const StoredAudit& audit) = 0;
   /// How the user named it (a path, or a URL with any password hidden).
   virtual const std::string& location() const = 0;
 };
