@@ -30,8 +30,9 @@ TEST(ZooCompare, RecordedLineageIsRecovered) {
   const char* dir = std::getenv("MODELDNA_TINY_ZOO");
   ASSERT_NE(dir, nullptr);
   const auto manifest = zoo::load_manifest(dir);
-  const std::set<std::string> weight_preserving = {"finetune", "finetune-last-k", "pruned", "quantized",
-                                                   "replace-last-k", "random-replace-3"};
+  using zoo::Derivation;
+  const std::set<Derivation> weight_preserving = {Derivation::Finetune,  Derivation::FinetuneLastK, Derivation::Pruned,
+                                                  Derivation::Quantized, Derivation::ReplaceLastK,  Derivation::RandomReplace3};
   const CompareOptions options;
   CompareOptions rows_of_heads;  // the head test before issue 27, measured beside it
   rows_of_heads.heads_over_inputs = false;
@@ -42,7 +43,7 @@ TEST(ZooCompare, RecordedLineageIsRecovered) {
     const auto s = io::open_store(std::string(dir) + "/" + source->file);
     for (const auto& m : manifest.models) {
       if (m.id == source->id || m.arch != source->arch) continue;
-      const bool from_source = m.root == source->id && weight_preserving.count(std::string(zoo::derivation_name(m.relation)));
+      const bool from_source = m.root == source->id && weight_preserving.count(m.relation);
       const bool unrelated = m.root != source->id;
       if (!from_source && !unrelated) continue;  // distilled students: no weight trace (docs/compare.md)
       SCOPED_TRACE(source->id + " -> " + m.id);

@@ -46,11 +46,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::set<std::string> kWeightPreserving = {"finetune", "finetune-last-k", "pruned", "quantized",
-                                                 "random-replace-3", "pretrain-finetune"};
+using zoo::Derivation;
+const std::set<Derivation> kWeightPreserving = {Derivation::Finetune,  Derivation::FinetuneLastK,  Derivation::Pruned,
+                                                Derivation::Quantized, Derivation::RandomReplace3, Derivation::PretrainFinetune};
 // What each zoo's test asserts (see above); distillation is printed.
-const std::set<std::string> kAllRelations = {"finetune", "finetune-last-k", "pruned", "quantized", "random-replace-3",
-                                             "pretrain-finetune", "replace-last-k", "scratch", "source"};
+const std::set<Derivation> kAllRelations = {Derivation::Finetune,         Derivation::FinetuneLastK,  Derivation::Pruned,
+                                            Derivation::Quantized,        Derivation::RandomReplace3, Derivation::PretrainFinetune,
+                                            Derivation::ReplaceLastK,     Derivation::Scratch,        Derivation::Source};
 
 std::string canonical(const std::string& p) { return fs::weakly_canonical(p).string(); }
 
@@ -74,7 +76,7 @@ ZooRegistry register_zoo(const std::string& dir, Registry& reg) {
   return z;
 }
 
-void check_find(const std::string& dir, const std::set<std::string>& asserted) {
+void check_find(const std::string& dir, const std::set<Derivation>& asserted) {
   Registry reg(testing::fresh_temp_dir() + "/zoo.sqlite");
   const auto z = register_zoo(dir, reg);
   evidence::ModelFingerprinter runner;
@@ -97,14 +99,14 @@ void check_find(const std::string& dir, const std::set<std::string>& asserted) {
     bool right = false;
     if (m.relation == zoo::Derivation::Scratch || m.relation == zoo::Derivation::Source) {
       right = !found.parent;
-      if (asserted.count(std::string(zoo::derivation_name(m.relation)))) { EXPECT_TRUE(right) << "found a parent: " << parent; }
+      if (asserted.count(m.relation)) { EXPECT_TRUE(right) << "found a parent: " << parent; }
     } else if (m.relation == zoo::Derivation::ReplaceLastK) {
       const auto base = z.path_of.at(m.recipe.at("base").get<std::string>());
       right = named.count(z.path_of.at(*m.parent)) && named.count(base);
-      if (asserted.count(std::string(zoo::derivation_name(m.relation)))) { EXPECT_TRUE(right) << "parent " << parent << ", " << found.also_from.size() << " other donors"; }
+      if (asserted.count(m.relation)) { EXPECT_TRUE(right) << "parent " << parent << ", " << found.also_from.size() << " other donors"; }
     } else if (m.parent) {
       right = parent == z.path_of.at(*m.parent);
-      if (asserted.count(std::string(zoo::derivation_name(m.relation)))) {
+      if (asserted.count(m.relation)) {
         ASSERT_FALSE(parent.empty()) << "no parent found";
         EXPECT_EQ(root_of(id_of.at(parent)), root_of(m.id)) << "parent from another lineage: " << parent;
         ++asserted_derived;
@@ -124,7 +126,7 @@ void check_find(const std::string& dir, const std::set<std::string>& asserted) {
   EXPECT_GE(recall, kParentRecallGoal);
 }
 
-void check_tree(const std::string& dir, const std::set<std::string>& asserted) {
+void check_tree(const std::string& dir, const std::set<Derivation>& asserted) {
   Registry reg(testing::fresh_temp_dir() + "/zoo.sqlite");
   const auto z = register_zoo(dir, reg);
   // As `tree --db` builds it: from the stored fingerprints (float16 sketches).
@@ -146,13 +148,13 @@ void check_tree(const std::string& dir, const std::set<std::string>& asserted) {
     SCOPED_TRACE(m.id + " (" + zoo::derivation_label(m) + ")");
     const auto it = parent_of.find(i);
     if (m.relation == zoo::Derivation::Scratch || m.relation == zoo::Derivation::Source) {
-      if (asserted.count(std::string(zoo::derivation_name(m.relation)))) { EXPECT_EQ(it, parent_of.end()) << "given parent " << z.manifest.models[it->second].id; }
+      if (asserted.count(m.relation)) { EXPECT_EQ(it, parent_of.end()) << "given parent " << z.manifest.models[it->second].id; }
       continue;
     }
-    if (!kWeightPreserving.count(std::string(zoo::derivation_name(m.relation)))) continue;
+    if (!kWeightPreserving.count(m.relation)) continue;
     ++all_expected;
     all_right += it != parent_of.end() && it->second == index_of.at(*m.parent);
-    if (!asserted.count(std::string(zoo::derivation_name(m.relation)))) continue;
+    if (!asserted.count(m.relation)) continue;
     ++expected;
     if (it == parent_of.end()) continue;
     ++predicted;
