@@ -13,27 +13,17 @@
 namespace modeldna::compare::detail {
 namespace {
 
-// Rows scaled to zero mean and unit length over the sampled inputs (a
-// vector, one input per unit, is standardised as a whole instead).
-void standardise(std::vector<double>& m, std::size_t rows, std::size_t cols) {
-  if (cols == 1) {
-    double mean = 0, ss = 0;
-    for (double v : m) mean += v;
-    mean /= static_cast<double>(rows);
-    for (double& v : m) v -= mean, ss += v * v;
-    const double norm = std::sqrt(ss);
-    for (double& v : m) v = norm > 0 ? v / norm * std::sqrt(static_cast<double>(rows)) : 0;
-    return;
-  }
-  for (std::size_t i = 0; i < rows; ++i) {
-    double* row = m.data() + i * cols;
-    double mean = 0, ss = 0;
-    for (std::size_t j = 0; j < cols; ++j) mean += row[j];
-    mean /= static_cast<double>(cols);
-    for (std::size_t j = 0; j < cols; ++j) row[j] -= mean, ss += row[j] * row[j];
-    const double norm = std::sqrt(ss);
-    for (std::size_t j = 0; j < cols; ++j) row[j] = norm > 0 ? row[j] / norm : 0;
-  }
+// A vector (one input per unit) standardised as a whole: zero mean and
+// norm sqrt(n), so that x_i * y_j / n are the similarities of its entries.
+// Rows of a matrix are standardised by unit_rows, the one place that does it.
+void standardise_vector(std::vector<double>& v) {
+  const auto n = static_cast<double>(v.size());
+  double mean = 0, ss = 0;
+  for (double x : v) mean += x;
+  mean /= n;
+  for (double& x : v) x -= mean, ss += x * x;
+  const double norm = std::sqrt(ss);
+  for (double& x : v) x = norm > 0 ? x / norm * std::sqrt(n) : 0;
 }
 
 // Whether some other candidate reads `units` values as its inputs: a dense
@@ -172,10 +162,10 @@ std::vector<Pair> pair_up(const std::vector<Candidate>& source, const std::vecto
 std::vector<float> unit_rows(const std::vector<float>& values, std::size_t rows, std::size_t cols) {
   if (cols == 1) {
     std::vector<double> x(values.begin(), values.end());
-    standardise(x, rows, cols);
+    standardise_vector(x);
     return std::vector<float>(x.begin(), x.end());
   }
-  // standardise() row by row, without a copy in double: the same arithmetic.
+  // Each row to zero mean and unit length, in double, without a copy.
   std::vector<float> out(rows * cols);
   for (std::size_t i = 0; i < rows; ++i) {
     const float* row = values.data() + i * cols;
@@ -216,8 +206,8 @@ std::vector<double> similarity(const std::vector<float>& a, const std::vector<fl
                                std::size_t rows_b, std::size_t cols) {
   if (cols == 1) {
     std::vector<double> x(a.begin(), a.end()), y(b.begin(), b.end());
-    standardise(x, rows_a, cols);
-    standardise(y, rows_b, cols);
+    standardise_vector(x);
+    standardise_vector(y);
     std::vector<double> c(rows_a * rows_b, 0.0);
     for (std::size_t i = 0; i < rows_a; ++i)
       for (std::size_t j = 0; j < rows_b; ++j) c[i * rows_b + j] = x[i] * y[j] / static_cast<double>(rows_a);

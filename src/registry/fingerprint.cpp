@@ -117,25 +117,20 @@ Fingerprint fingerprint_store(const io::TensorStore& store, const FingerprintOpt
 
 std::vector<float> anchor_vector(const compare::TensorSketch& t) {
   const int64_t n = t.units * t.inputs;
-  // Rows standardised (zero mean, unit length) and scaled by 1/sqrt(units):
-  // the inner product of two such vectors is the mean correlation of matched rows.
-  std::vector<double> z(t.values.begin(), t.values.end());
-  for (int64_t i = 0; i < t.units; ++i) {
-    double* row = z.data() + i * t.inputs;
-    double mean = 0, ss = 0;
-    for (int64_t j = 0; j < t.inputs; ++j) mean += row[j];
-    mean /= static_cast<double>(t.inputs);
-    for (int64_t j = 0; j < t.inputs; ++j) row[j] -= mean, ss += row[j] * row[j];
-    const double scale = ss > 0 ? 1 / std::sqrt(ss * static_cast<double>(t.units)) : 0;
-    for (int64_t j = 0; j < t.inputs; ++j) row[j] *= scale;
-  }
   MDNA_CHECK(n <= kMaxAnchorValues, "a sketched tensor of more than 4096 values has no anchor vector");
-  const auto& r = projection_matrix();
   std::vector<float> v(kAnchorDims, 0.0f);
+  if (t.inputs == 1) return v;  // a vector: no rows to correlate
+  // The sketch's unit rows (zero mean, unit length; compare::prepare) scaled
+  // by 1/sqrt(units): the inner product of two such vectors is the mean
+  // correlation of matched rows.
+  MDNA_ASSERT(static_cast<int64_t>(t.unit_rows.size()) == n, "anchor_vector of a sketch that was not prepared");
+  const double scale = 1 / std::sqrt(static_cast<double>(t.units));
+  const auto& r = projection_matrix();
   double norm = 0;
   for (int k = 0; k < kAnchorDims; ++k) {
     double dot = 0;
-    for (int64_t j = 0; j < n; ++j) dot += r[static_cast<std::size_t>(k * kMaxAnchorValues + j)] * z[static_cast<std::size_t>(j)];
+    for (int64_t j = 0; j < n; ++j)
+      dot += r[static_cast<std::size_t>(k * kMaxAnchorValues + j)] * (t.unit_rows[static_cast<std::size_t>(j)] * scale);
     v[static_cast<std::size_t>(k)] = static_cast<float>(dot);
     norm += dot * dot;
   }
