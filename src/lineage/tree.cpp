@@ -20,14 +20,6 @@ constexpr double kEdgeBase = 1e6;
 // any kurtosis vote can add).
 constexpr double kAssembledParentPenalty = 0.2;
 
-// -ln(1 - closeness): a fine-tune's sibling is about twice as far from it
-// (1 - closeness) as its parent, whatever the fine-tune's size, so this
-// scale separates them by ln 2 where raw closeness differs by a hair.
-// The floor keeps an identical copy (distance 0) finite: -ln 1e-4 = 9.2,
-// above any fine-tune's strength; a bound, not a tuned value.
-constexpr double kDistanceFloor = 1e-4;
-double edge_strength(double closeness) { return -std::log(std::max(1 - closeness, 0.0) + kDistanceFloor); }
-
 // The comparison of b with a, from that of a with b: the same pairs and
 // statistics with the sides swapped (the statistic is symmetric).
 compare::SketchComparison swap_sides(compare::SketchComparison c) {
@@ -362,6 +354,11 @@ TreeEdge edge_of(std::size_t u, std::size_t v, const std::vector<const compare::
 }
 
 }  // namespace
+
+// The floor keeps an identical copy (distance 0) finite: -ln 1e-4 = 9.2,
+// above any fine-tune's strength; a bound, not a tuned value.
+constexpr double kDistanceFloor = 1e-4;
+double edge_strength(double closeness) { return -std::log(std::max(1 - closeness, 0.0) + kDistanceFloor); }
 
 Tree build_tree(const std::vector<const compare::ModelSketch*>& models, const TreeOptions& o) {
   MDNA_CHECK(o.alpha > 0 && o.alpha < 1, "--alpha must lie strictly between 0 and 1");

@@ -19,11 +19,22 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 
 // A vote this strong decides the direction; weaker ones leave it open.
 constexpr double kDecisiveVote = 0.25;
+// How many of the query's significant relatives place_in_lineage builds a
+// tree over, and how many models it adds that only they are related to
+// (donors of their other layers): bounds on the tree's size, so that a find
+// costs a few milliseconds; not tuned.
+constexpr std::size_t kLocalModels = 40, kMaxDonors = 12;
+// Between the query and one registered relative, the registered model is
+// taken as the older unless quantization or pruning says otherwise (they
+// forbid the reverse edge outright): the kurtosis vote alone (it moves the
+// two orientations apart by at most 2 x 0.5 x direction_weight 0.1 = 0.1)
+// is too weak to make a newcomer the parent. With more relatives the
+// family's shape decides (measured: a bias there made two AlexNet sources
+// of the paper zoo children of their fine-tunes).
+constexpr double kNewcomerRootBias = -0.12;
 // Candidates whose -ln(1 - closeness) differ by less than this are ranked
 // by their direction vote (a sibling is about ln 2 further than a parent).
 constexpr double kCloseTie = 0.1;
-
-double strength(double closeness) { return -std::log(std::max(1 - closeness, 0.0) + 1e-4); }
 
 bool all_digits(const std::string& s) { return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }); }
 
@@ -134,10 +145,30 @@ std::vector<std::pair<ModelRecord, Fingerprint>> Registry::fingerprints(const st
 // model, which the index finds from that candidate's other layers. The
 // query's parent in that tree is its parent; ancestors and descendants give
 // the other candidates their direction.
-void Registry::place_in_lineage(const Fingerprint& query, const FindOptions& o, std::vector<Candidate>& tested,
-                                const std::map<int64_t, Fingerprint>& prints,
-                                const std::map<int64_t, compare::SketchComparison>& comparisons, FindResult& result) {
-  constexpr std::size_t kLocalModels = 40, kMaxDonors = 12;
+// What find tests, and how each came up: the candidates by id, and the
+// query's shape bucket when it was small enough to test outright.
+struct Registry::Proposals {
+  std::map<int64_t, Candidate> found;
+  std::vector<int64_t> bucket;
+  bool bucket_scanned = false;
+};
+
+// The candidates tested so far, with the fingerprints and comparisons their
+// tests read (place_in_lineage builds on them).
+struct Registry::Tested {
+  std::vector<Candidate> candidates;
+  std::map<int64_t, Fingerprint> prints;
+  std::map<int64_t, compare::SketchComparison> comparisons;
+  std::vector<std::string> notes;  // candidates not tested, and why
+};
+
+// The query's place in the lineage of its closest relatives (and the donors
+// of their other layers): the tree over them names its parent and settles
+// each candidate's direction.
+void Registry::place_in_lineage(const Fingerprint& query, const FindOptions& o, Tested& t, FindResult& result) {
+  auto& tested = t.candidates;
+  const auto& prints = t.prints;
+  const auto& comparisons = t.comparisons;
   std::vector<const Candidate*> local;
   for (const auto& c : tested)
     if (c.significant && local.size() < kLocalModels) local.push_back(&c);
@@ -172,15 +203,8 @@ void Registry::place_in_lineage(const Fingerprint& query, const FindOptions& o, 
   for (const auto& d : donors) sketches.push_back(&d.sketch);
   lineage::TreeOptions tree_options;
   tree_options.alpha = o.alpha;
-  // Between the query and one registered relative, the registered model is
-  // taken as the older unless quantization or pruning says otherwise (they
-  // forbid the reverse edge outright): the kurtosis vote alone (it moves the
-  // two orientations apart by at most 2 x 0.5 x direction_weight 0.1 = 0.1)
-  // is too weak to make a newcomer the parent.
-  // With more relatives the family's shape decides (measured: a bias here
-  // made two AlexNet sources of the paper zoo children of their fine-tunes).
   tree_options.root_bias.assign(sketches.size(), 0.0);
-  if (sketches.size() == 2) tree_options.root_bias[0] = -0.12;
+  if (sketches.size() == 2) tree_options.root_bias[0] = kNewcomerRootBias;
   const auto tree = lineage::build_tree(sketches, tree_options);
   std::vector<std::size_t> parent(sketches.size(), SIZE_MAX);
   std::vector<const lineage::TreeEdge*> into(sketches.size(), nullptr);
@@ -218,11 +242,10 @@ void Registry::place_in_lineage(const Fingerprint& query, const FindOptions& o, 
 
 // The sketch test of each candidate against the query: database reads in
 // order (one connection), then the tests side by side, each independent of
-// the others. Appends to `tested`, `prints` and `comparisons`.
+// the others. Appends to `tested` (a model sketched with another seed as a
+// note).
 void Registry::test_candidates(const Fingerprint& query, const FindOptions& o, const std::vector<int64_t>& ids,
-                               std::map<int64_t, Candidate>& found, std::vector<Candidate>& tested,
-                               std::map<int64_t, Fingerprint>& prints, std::map<int64_t, compare::SketchComparison>& comparisons,
-                               FindResult& result) {
+                               Proposals& proposals, Tested& tested) {
   struct Work {
     int64_t id;
     Candidate candidate;
@@ -236,7 +259,7 @@ void Registry::test_candidates(const Fingerprint& query, const FindOptions& o, c
   std::vector<Work> work;
   for (auto& m : db_->stored(ids)) {
     const int64_t id = m.record.id;
-    work.push_back({id, std::move(found.at(id)), std::move(m.record), std::move(m.fingerprint), {}, {}, {}, false});
+    work.push_back({id, std::move(proposals.found.at(id)), std::move(m.record), std::move(m.fingerprint), {}, {}, {}, false});
   }
   std::vector<std::exception_ptr> failures(work.size());
 #pragma omp parallel for schedule(dynamic)
@@ -256,7 +279,7 @@ void Registry::test_candidates(const Fingerprint& query, const FindOptions& o, c
     if (f) std::rethrow_exception(f);
   for (auto& w : work) {
     if (w.other_seed) {
-      result.notes.push_back("model " + std::to_string(w.id) + " was sketched with another seed: not tested");
+      tested.notes.push_back("model " + std::to_string(w.id) + " was sketched with another seed: not tested");
       continue;
     }
     auto& c = w.candidate;
@@ -277,11 +300,82 @@ void Registry::test_candidates(const Fingerprint& query, const FindOptions& o, c
                                                    : Direction::Undetermined;
     c.direction_reason = w.vote.reason;
     c.evidence["direction_vote"] = w.vote.score;
-    tested.push_back(std::move(c));
-    comparisons.emplace(w.id, cmp);
-    prints.emplace(w.id, std::move(w.fp));
+    tested.candidates.push_back(std::move(c));
+    tested.comparisons.emplace(w.id, cmp);
+    tested.prints.emplace(w.id, std::move(w.fp));
   }
 }
+
+// Step 1 of find: the models worth a test. The same tensors (renamed or
+// re-sharded), the index's nearest neighbours, and the query's whole shape
+// bucket when it is small; and the N of the correction in `result`.
+Registry::Proposals Registry::propose(const Fingerprint& query, const FindOptions& o, FindResult& result) {
+  Proposals p;
+  auto& idx = index();
+  result.same_file = db_->by_content_hash(query.content_hash);
+  auto add = [&](int64_t id, FoundBy how, double score) {
+    if (result.same_file && id == result.same_file->id) return;
+    auto [it, fresh] = p.found.emplace(id, Candidate{});
+    if (fresh) it->second.found_by = how;
+    it->second.index_score = std::max(it->second.index_score, score);
+  };
+  if (!query.tensor_hashes.empty())
+    for (int64_t id : db_->ids_with_tensors_hash(query.tensors_hash)) add(id, FoundBy::TensorHashes, 1.0);
+  for (const auto& hit : idx.search(anchor_vectors(query.sketch), o.neighbours)) add(hit.id, FoundBy::Index, hit.score);
+  int64_t bucket_size = 0;
+  std::tie(p.bucket, bucket_size) = db_->ids_with_shape(query.shape_signature, o.bucket_scan);
+  p.bucket_scanned = bucket_size <= o.bucket_scan;
+  if (p.bucket_scanned)
+    for (int64_t id : p.bucket) add(id, FoundBy::ShapeBucket, 0.0);
+  // The N of the correction: the models the index knows, and any newer one
+  // (added by another process since it was opened) that the database
+  // queries proposed. Counting the table instead grew with the registry.
+  result.registry_models = idx.models() - (result.same_file && idx.holds(result.same_file->id) ? 1 : 0);
+  for (const auto& entry : p.found) result.registry_models += idx.holds(entry.first) ? 0 : 1;
+  return p;
+}
+
+namespace {
+
+// Two rounds of tests: the proposals other than the index's and its closer
+// half first; its farther half only when the first round found a relative
+// (the lineage needs the query's wider family; an unrelated query's farther
+// neighbours would cost half the tests and find nothing).
+std::pair<std::vector<int64_t>, std::vector<int64_t>> test_rounds(const std::map<int64_t, Candidate>& found,
+                                                                  const std::vector<int64_t>& bucket, bool bucket_scanned) {
+  std::vector<std::pair<int64_t, double>> by_index;
+  std::vector<int64_t> first, second;
+  for (const auto& [id, c] : found)
+    if (c.found_by == FoundBy::Index && !(bucket_scanned && std::count(bucket.begin(), bucket.end(), id)))
+      by_index.emplace_back(id, c.index_score);
+    else first.push_back(id);
+  std::stable_sort(by_index.begin(), by_index.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (std::size_t k = 0; k < by_index.size(); ++k) (k < (by_index.size() + 1) / 2 ? first : second).push_back(by_index[k].first);
+  return {first, second};
+}
+
+// Closest to the index first, whatever the rounds: ties (copies) and in
+// closeness are then broken the same way for the same candidates, in favour
+// of what the index ranks closer.
+void rank_by_index(std::vector<Candidate>& tested) {
+  std::sort(tested.begin(), tested.end(), [](const Candidate& a, const Candidate& b) {
+    return a.index_score != b.index_score ? a.index_score > b.index_score : a.model.id < b.model.id;
+  });
+}
+
+// Best first: significant ones by closeness (near-ties by their direction
+// vote), then the rest by p-value.
+void rank_by_evidence(std::vector<Candidate>& tested) {
+  std::stable_sort(tested.begin(), tested.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.significant != b.significant) return a.significant;
+    if (a.significant && std::abs(lineage::edge_strength(a.closeness) - lineage::edge_strength(b.closeness)) > kCloseTie)
+      return a.closeness > b.closeness;
+    if (a.significant) return a.evidence["direction_vote"].get<double>() > b.evidence["direction_vote"].get<double>();
+    return a.log10_p < b.log10_p;
+  });
+}
+
+}  // namespace
 
 FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
   MDNA_CHECK(o.alpha > 0 && o.alpha < 1, "--alpha must lie strictly between 0 and 1");
@@ -291,83 +385,41 @@ FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
   // The query as the registry would store it (float16 sketches), so an
   // identical file compares as identical.
   const Fingerprint query = decode(encode(raw_query), "the query's fingerprint");
-  auto& idx = index();
-  result.index = idx.how_opened();
+  result.index = index().how_opened();
   result.timings["index_open_ms"] = ms_since(start);
 
   const auto search_start = Clock::now();
-  result.same_file = db_->by_content_hash(query.content_hash);
-  std::map<int64_t, Candidate> found;
-  auto propose = [&](int64_t id, FoundBy how, double score) {
-    if (result.same_file && id == result.same_file->id) return;
-    auto [it, fresh] = found.emplace(id, Candidate{});
-    if (fresh) it->second.found_by = how;
-    it->second.index_score = std::max(it->second.index_score, score);
-  };
-  if (!query.tensor_hashes.empty())
-    for (int64_t id : db_->ids_with_tensors_hash(query.tensors_hash)) propose(id, FoundBy::TensorHashes, 1.0);
-  for (const auto& hit : idx.search(anchor_vectors(query.sketch), o.neighbours)) propose(hit.id, FoundBy::Index, hit.score);
-  const auto [bucket, bucket_size] = db_->ids_with_shape(query.shape_signature, o.bucket_scan);
-  const bool bucket_scanned = bucket_size <= o.bucket_scan;
-  if (bucket_scanned)
-    for (int64_t id : bucket) propose(id, FoundBy::ShapeBucket, 0.0);
-  // The N of the correction: the models the index knows, and any newer one
-  // (added by another process since it was opened) that the database
-  // queries proposed. Counting the table instead grew with the registry.
-  result.registry_models = idx.models() - (result.same_file && idx.holds(result.same_file->id) ? 1 : 0);
-  for (const auto& entry : found) result.registry_models += idx.holds(entry.first) ? 0 : 1;
+  auto proposals = propose(query, o, result);
   result.timings["search_ms"] = ms_since(search_start);
 
   const auto test_start = Clock::now();
-  std::vector<Candidate> tested;
-  std::map<int64_t, Fingerprint> prints;
-  std::map<int64_t, compare::SketchComparison> comparisons;
-  // Two rounds: the proposals other than the index's and its closer half
-  // first; its farther half only when the first round found a relative (the
-  // lineage of step 4 needs the query's wider family; an unrelated query's
-  // farther neighbours would cost half the tests and find nothing).
-  std::vector<std::pair<int64_t, double>> by_index;
-  std::vector<int64_t> first, second;
-  for (const auto& [id, c] : found)
-    if (c.found_by == FoundBy::Index && !(bucket_scanned && std::count(bucket.begin(), bucket.end(), id)))
-      by_index.emplace_back(id, c.index_score);
-    else first.push_back(id);
-  std::stable_sort(by_index.begin(), by_index.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  for (std::size_t k = 0; k < by_index.size(); ++k) (k < (by_index.size() + 1) / 2 ? first : second).push_back(by_index[k].first);
+  Tested tested;
+  const auto [first, second] = test_rounds(proposals.found, proposals.bucket, proposals.bucket_scanned);
   const double first_round_level = std::log10(o.alpha / static_cast<double>(std::max<int64_t>(result.registry_models, 1)));
-  test_candidates(query, o, first, found, tested, prints, comparisons, result);
-  const bool relative_found =
-      std::any_of(tested.begin(), tested.end(), [&](const Candidate& c) { return c.copied || c.log10_p < first_round_level; });
-  if (relative_found) test_candidates(query, o, second, found, tested, prints, comparisons, result);
+  test_candidates(query, o, first, proposals, tested);
+  const bool relative_found = std::any_of(tested.candidates.begin(), tested.candidates.end(),
+                                          [&](const Candidate& c) { return c.copied || c.log10_p < first_round_level; });
+  if (relative_found) test_candidates(query, o, second, proposals, tested);
   else if (!second.empty())
-    result.notes.push_back("the index's " + std::to_string(second.size()) +
+    tested.notes.push_back("the index's " + std::to_string(second.size()) +
                            " farther proposals were not tested: none of the closer ones is related (they count with p = 1)");
-  // Closest to the index first, whatever the rounds: ties (copies) and in
-  // closeness are then broken the same way for the same
-  // candidates, in favour of what the index ranks closer.
-  std::sort(tested.begin(), tested.end(), [](const Candidate& a, const Candidate& b) {
-    return a.index_score != b.index_score ? a.index_score > b.index_score : a.model.id < b.model.id;
-  });
-  result.tested = static_cast<int64_t>(tested.size());
+  for (const auto& note : tested.notes) result.notes.push_back(note);
+  rank_by_index(tested.candidates);
+  result.tested = static_cast<int64_t>(tested.candidates.size());
   result.timings["tests_ms"] = ms_since(test_start);
 
-  apply_holm(tested, result.registry_models, o.alpha);
-  // Best first: significant ones by closeness, then the rest by p-value.
-  std::stable_sort(tested.begin(), tested.end(), [](const Candidate& a, const Candidate& b) {
-    if (a.significant != b.significant) return a.significant;
-    if (a.significant && std::abs(strength(a.closeness) - strength(b.closeness)) > kCloseTie) return a.closeness > b.closeness;
-    if (a.significant) return a.evidence["direction_vote"].get<double>() > b.evidence["direction_vote"].get<double>();
-    return a.log10_p < b.log10_p;
-  });
-  place_in_lineage(query, o, tested, prints, comparisons, result);
-  std::stable_sort(tested.begin(), tested.end(), [&](const Candidate& a, const Candidate& b) {
+  apply_holm(tested.candidates, result.registry_models, o.alpha);
+  rank_by_evidence(tested.candidates);
+  place_in_lineage(query, o, tested, result);
+  auto& candidates = tested.candidates;
+  std::stable_sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
     const bool pa = result.parent && a.model.id == result.parent->model.id, pb = result.parent && b.model.id == result.parent->model.id;
     return pa > pb;
   });
-  if (tested.empty())
+  if (candidates.empty())
     result.notes.push_back("no registered model shares a tested tensor shape with this one: white-box evidence does not apply");
-  if (static_cast<int>(tested.size()) > o.top) tested.resize(static_cast<std::size_t>(o.top));
-  result.candidates = std::move(tested);
+  if (static_cast<int>(candidates.size()) > o.top) candidates.resize(static_cast<std::size_t>(o.top));
+  result.candidates = std::move(candidates);
   result.timings["find_ms"] = ms_since(search_start);
   return result;
 }

@@ -44,6 +44,13 @@
 
 namespace modeldna::lineage {
 
+/// -ln(1 - closeness) (with a floor at distance 1e-4, so a copy stays
+/// finite): a fine-tune's sibling is about twice as far from it as its
+/// parent, whatever the fine-tune's size, so this scale separates them by
+/// ln 2 where raw closeness differs by a hair. Tree edges and find's ranking
+/// both weigh closeness by it.
+double edge_strength(double closeness);
+
 struct TreeOptions {
   double alpha = 0.01;             // family-wise, over all pairs
   double direction_weight = 0.1;

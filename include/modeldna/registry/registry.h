@@ -109,13 +109,13 @@ class Registry {
   SearchIndex& index();
 
  private:
+  struct Proposals;  // registry.cpp: what find tests, and how each came up
+  struct Tested;     // registry.cpp: the candidates tested so far, with what their tests read
   std::vector<int64_t> resolve(const std::string& id_or_path);
+  Proposals propose(const Fingerprint& query, const FindOptions& options, FindResult& result);
   void test_candidates(const Fingerprint& query, const FindOptions& options, const std::vector<int64_t>& ids,
-                       std::map<int64_t, Candidate>& found, std::vector<Candidate>& tested, std::map<int64_t, Fingerprint>& prints,
-                       std::map<int64_t, compare::SketchComparison>& comparisons, FindResult& result);
-  void place_in_lineage(const Fingerprint& query, const FindOptions& options, std::vector<Candidate>& tested,
-                        const std::map<int64_t, Fingerprint>& prints,
-                        const std::map<int64_t, compare::SketchComparison>& comparisons, FindResult& result);
+                       Proposals& proposals, Tested& tested);
+  void place_in_lineage(const Fingerprint& query, const FindOptions& options, Tested& tested, FindResult& result);
   std::string location_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<SearchIndex> index_;
