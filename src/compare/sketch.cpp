@@ -98,24 +98,29 @@ ModelSketch sketch_store(const io::TensorStore& store, const SketchOptions& o) {
     t.order = static_cast<int64_t>(c.order);
     t.units = static_cast<int64_t>(units.size());
     t.inputs = static_cast<int64_t>(inputs.size());
-    t.values = read_units(store, *c.info, c.shape, units, inputs);
+    t.set_values(read_units(store, *c.info, c.shape, units, inputs));
     const auto stats = io::tensor_stats(store, *c.info);
     t.stddev = stats.stddev;
     t.kurtosis = stats.kurtosis;
     t.zero_fraction = static_cast<double>(stats.zeros) / static_cast<double>(std::max<int64_t>(c.info->numel(), 1));
-    t.distinct_sampled = static_cast<int64_t>(std::unordered_set<float>(t.values.begin(), t.values.end()).size());
+    t.distinct_sampled = static_cast<int64_t>(std::unordered_set<float>(t.values().begin(), t.values().end()).size());
     t.lossy = detail::lossy(*c.info);
-    t.mantissa_bits = mantissa_bits(t.values);
+    t.mantissa_bits = mantissa_bits(t.values());
     sketch.tensors.push_back(std::move(t));
   }
-  prepare(sketch);
   return sketch;
 }
 
-void prepare(ModelSketch& sketch) {
+void TensorSketch::set_values(std::vector<float> values) {
+  MDNA_ASSERT(static_cast<int64_t>(values.size()) == units * inputs, "a sketch's values are units x inputs");
+  values_ = std::move(values);
+  derive_unit_rows();
+}
+
+void TensorSketch::derive_unit_rows() {
   // Vectors (one input) are standardised as a whole in similarity(); only rows are cached.
-  for (auto& t : sketch.tensors)
-    if (t.inputs > 1) t.unit_rows = detail::unit_rows(t.values, static_cast<std::size_t>(t.units), static_cast<std::size_t>(t.inputs));
+  if (inputs > 1) unit_rows_ = detail::unit_rows(values_, static_cast<std::size_t>(units), static_cast<std::size_t>(inputs));
+  else unit_rows_.clear();
 }
 
 SketchComparison compare_sketches(const ModelSketch& source, const ModelSketch& target, double alpha) {
@@ -133,13 +138,13 @@ SketchComparison compare_sketches(const ModelSketch& source, const ModelSketch& 
     const auto& b = target.tensors[j];
     // Same dims and options give the same sample; other options do not.
     if (a.units != b.units || a.inputs != b.inputs || a.units < 2) continue;
-    const auto c = !a.unit_rows.empty() && !b.unit_rows.empty()
-                       ? detail::unit_row_products(a.unit_rows.data(), b.unit_rows.data(), static_cast<std::size_t>(a.units),
+    const auto c = !a.unit_rows().empty() && !b.unit_rows().empty()
+                       ? detail::unit_row_products(a.unit_rows().data(), b.unit_rows().data(), static_cast<std::size_t>(a.units),
                                                    static_cast<std::size_t>(b.units), static_cast<std::size_t>(a.inputs))
-                       : detail::similarity(a.values, b.values, static_cast<std::size_t>(a.units),
+                       : detail::similarity(a.values(), b.values(), static_cast<std::size_t>(a.units),
                                             static_cast<std::size_t>(b.units), static_cast<std::size_t>(a.inputs));
     const auto test = alignment_test(c, a.units, detail::sample_seed(source.seed, a.dims) + 2, kSketchPermutations);
-    const auto d = detail::differences(a.values, b.values);
+    const auto d = detail::differences(a.values(), b.values());
     const bool copied = d.max_abs == 0 && a.distinct_sampled >= kCopyDistinctValues && b.distinct_sampled >= kCopyDistinctValues;
     SketchPair p;
     p.source = i;

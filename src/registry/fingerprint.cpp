@@ -123,14 +123,19 @@ std::vector<float> anchor_vector(const compare::TensorSketch& t) {
   // The sketch's unit rows (zero mean, unit length; compare::prepare) scaled
   // by 1/sqrt(units): the inner product of two such vectors is the mean
   // correlation of matched rows.
-  MDNA_ASSERT(static_cast<int64_t>(t.unit_rows.size()) == n, "anchor_vector of a sketch that was not prepared");
+  compare::TensorSketch derived;  // a sketch whose unit rows were dropped (drop_unit_rows) has them derived again
+  if (t.unit_rows().empty()) {
+    derived = t;
+    derived.set_values(t.values());
+  }
+  const auto& rows = t.unit_rows().empty() ? derived.unit_rows() : t.unit_rows();
   const double scale = 1 / std::sqrt(static_cast<double>(t.units));
   const auto& r = projection_matrix();
   double norm = 0;
   for (int k = 0; k < kAnchorDims; ++k) {
     double dot = 0;
     for (int64_t j = 0; j < n; ++j)
-      dot += r[static_cast<std::size_t>(k * kMaxAnchorValues + j)] * (t.unit_rows[static_cast<std::size_t>(j)] * scale);
+      dot += r[static_cast<std::size_t>(k * kMaxAnchorValues + j)] * (rows[static_cast<std::size_t>(j)] * scale);
     v[static_cast<std::size_t>(k)] = static_cast<float>(dot);
     norm += dot * dot;
   }

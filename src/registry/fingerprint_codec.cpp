@@ -250,7 +250,7 @@ nlohmann::json header_json(const Fingerprint& f) {
                        {"order", t.order},
                        {"units", t.units},
                        {"inputs", t.inputs},
-                       {"scale", max_abs(t.values)},
+                       {"scale", max_abs(t.values())},
                        {"stddev", t.stddev},
                        {"kurtosis", t.kurtosis},
                        {"zero_fraction", t.zero_fraction},
@@ -279,7 +279,7 @@ nlohmann::json header_json(const Fingerprint& f) {
 
 std::string encode(const Fingerprint& f) {
   std::vector<double> scales;
-  for (const auto& t : f.sketch.tensors) scales.push_back(max_abs(t.values));
+  for (const auto& t : f.sketch.tensors) scales.push_back(max_abs(t.values()));
   Writer header;
   write_binary_header(header, f, scales);
   Writer out;
@@ -289,7 +289,7 @@ std::string encode(const Fingerprint& f) {
   out.bytes(header.text());
   for (uint64_t h : f.tensor_hashes) out.u64(h);
   for (std::size_t k = 0; k < f.sketch.tensors.size(); ++k)
-    for (float v : f.sketch.tensors[k].values) out.f16(scales[k] > 0 ? static_cast<float>(v / scales[k]) : 0.0f);
+    for (float v : f.sketch.tensors[k].values()) out.f16(scales[k] > 0 ? static_cast<float>(v / scales[k]) : 0.0f);
   if (f.outputs)
     for (float v : f.outputs->logits) out.f16(v);
   return std::move(out.text());
@@ -334,17 +334,17 @@ Fingerprint decode(std::string_view bytes, const std::string& what) {
   for (uint64_t i = 0; i < header.tensor_hashes; ++i) f.tensor_hashes.push_back(in.u64("the tensor hashes"));
   for (std::size_t k = 0; k < f.sketch.tensors.size(); ++k) {
     auto& s = f.sketch.tensors[k];
-    s.values.resize(static_cast<std::size_t>(s.units * s.inputs));
-    const auto* half = reinterpret_cast<const unsigned char*>(in.take(2 * s.values.size(), "the sketch values").data());
+    std::vector<float> values(static_cast<std::size_t>(s.units * s.inputs));
+    const auto* half = reinterpret_cast<const unsigned char*>(in.take(2 * values.size(), "the sketch values").data());
     bool finite = true;
-    for (std::size_t i = 0; i < s.values.size(); ++i) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
       const float v = io::f16_to_f32(static_cast<uint16_t>(half[2 * i] | (half[2 * i + 1] << 8)));
-      s.values[i] = static_cast<float>(v * header.scales[k]);
-      finite = finite && std::isfinite(s.values[i]);
+      values[i] = static_cast<float>(v * header.scales[k]);
+      finite = finite && std::isfinite(values[i]);
     }
     if (!finite) throw FormatError(what, "fingerprint sketch of '" + s.name + "' holds a non-finite value");
+    s.set_values(std::move(values));
   }
-  compare::prepare(f.sketch);
   if (f.outputs) {
     f.outputs->logits.resize(static_cast<std::size_t>(3 * f.outputs->probes * f.outputs->classes));
     for (float& v : f.outputs->logits) v = in.f16("the probe outputs");

@@ -57,10 +57,9 @@ ModelSketch small_layer(const std::vector<float>& values) {
   t.dims = {4, 32};
   t.units = 4;
   t.inputs = 32;
-  t.values = values;
+  t.set_values(values);
   t.distinct_sampled = static_cast<int64_t>(std::set<float>(values.begin(), values.end()).size());
   s.tensors.push_back(std::move(t));
-  prepare(s);
   return s;
 }
 
@@ -116,7 +115,7 @@ TEST(Sketch, WholeTensorStatisticsAreRecorded) {
     EXPECT_NEAR(t.stddev, std::sqrt(m2), 1e-5 * std::sqrt(m2));
     EXPECT_NEAR(t.kurtosis, m4 / (m2 * m2), 1e-3 * m4 / (m2 * m2));
     EXPECT_EQ(t.zero_fraction, 0.0);
-    EXPECT_EQ(static_cast<std::size_t>(t.units * t.inputs), t.values.size());
+    EXPECT_EQ(static_cast<std::size_t>(t.units * t.inputs), t.values().size());
   }
 }
 

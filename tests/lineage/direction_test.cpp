@@ -21,8 +21,9 @@ compare::ModelSketch child_of(const compare::ModelSketch& parent, uint64_t seed)
   std::normal_distribution<float> normal(0.0f, 0.2f);
   auto c = parent;
   for (auto& t : c.tensors)
-    for (float& v : t.values) v += normal(rng);
-  compare::prepare(c);
+    t.edit_values([&](std::vector<float>& values) {
+      for (float& v : values) v += normal(rng);
+    });
   return c;
 }
 
@@ -44,10 +45,11 @@ TEST(Direction, AQuantizedModelIsTheChild) {
 // stores it; the sketch's mantissa_bits as sketch_store would count them.
 compare::ModelSketch rounded(compare::ModelSketch s, bool bfloat) {
   for (auto& t : s.tensors) {
-    for (float& v : t.values) v = bfloat ? io::bf16_to_f32(io::f32_to_bf16(v)) : io::f16_to_f32(io::f32_to_f16(v));
-    t.mantissa_bits = compare::mantissa_bits(t.values);
+    t.edit_values([&](std::vector<float>& values) {
+      for (float& v : values) v = bfloat ? io::bf16_to_f32(io::f32_to_bf16(v)) : io::f16_to_f32(io::f32_to_f16(v));
+    });
+    t.mantissa_bits = compare::mantissa_bits(t.values());
   }
-  compare::prepare(s);
   return s;
 }
 
@@ -85,7 +87,7 @@ TEST(Direction, AFloat16CopyIsTheChildAndAnUpcastClaimsNothing) {
   EXPECT_EQ(vote(bf16_model, upcast).reason.find("bits"), std::string::npos) << vote(bf16_model, upcast).reason;
   const auto f16_model = rounded(random_sketch(14), false);
   auto f32_finetune = child_of(f16_model, 15);
-  for (auto& t : f32_finetune.tensors) t.mantissa_bits = compare::mantissa_bits(t.values);
+  for (auto& t : f32_finetune.tensors) t.mantissa_bits = compare::mantissa_bits(t.values());
   EXPECT_EQ(vote(f16_model, f32_finetune).reason.find("bits"), std::string::npos) << vote(f16_model, f32_finetune).reason;
 }
 
@@ -121,7 +123,6 @@ TEST(Direction, APartialFineTuneGetsNoKurtosisVote) {
   const auto retrained = child_of(parent, 9);
   partial.tensors.back() = retrained.tensors.back();
   partial.tensors.back().kurtosis = 3.3;
-  compare::prepare(partial);
   const auto v = vote(parent, partial);
   EXPECT_EQ(v.score, 0);
   EXPECT_NE(v.reason.find("partial fine-tune"), std::string::npos);

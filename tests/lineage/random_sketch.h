@@ -22,14 +22,14 @@ inline compare::ModelSketch random_sketch(uint64_t seed, int tensors = 4) {
     x.order = t;
     x.units = 32;
     x.inputs = 32;
-    x.values.resize(32 * 32);
-    for (float& v : x.values) v = normal(rng);
+    std::vector<float> values(32 * 32);
+    for (float& v : values) v = normal(rng);
+    x.set_values(std::move(values));
     x.stddev = 1;
     x.kurtosis = 3;
     x.distinct_sampled = 1024;
     s.tensors.push_back(std::move(x));
   }
-  compare::prepare(s);
   return s;
 }
 

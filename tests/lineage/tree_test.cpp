@@ -25,9 +25,9 @@ Sketch moved(const Sketch& base, uint64_t seed, float scale) {
   const auto direction = random_sketch(seed, 6);
   auto out = base;
   for (std::size_t t = 0; t < out.tensors.size(); ++t)
-    for (std::size_t i = 0; i < out.tensors[t].values.size(); ++i)
-      out.tensors[t].values[i] += scale * direction.tensors[t].values[i];
-  compare::prepare(out);
+    out.tensors[t].edit_values([&](std::vector<float>& values) {
+      for (std::size_t i = 0; i < values.size(); ++i) values[i] += scale * direction.tensors[t].values()[i];
+    });
   return out;
 }
 
@@ -35,7 +35,6 @@ Sketch moved(const Sketch& base, uint64_t seed, float scale) {
 Sketch with_last_layer_of(const Sketch& base, uint64_t seed) {
   auto transplant = random_sketch(seed, 6);
   transplant.tensors[5] = base.tensors[5];
-  compare::prepare(transplant);
   return transplant;
 }
 
@@ -60,8 +59,9 @@ TEST(Tree, ACopysEdgeSaysCopied) {
   std::mt19937_64 rng(71);
   std::normal_distribution<float> noise(0.0f, 0.3f);
   for (auto& t : tuned.tensors)
-    for (float& v : t.values) v += noise(rng);
-  compare::prepare(tuned);
+    t.edit_values([&](std::vector<float>& values) {
+      for (float& v : values) v += noise(rng);
+    });
   const auto copy_tree = build_tree({&base, &base});
   ASSERT_EQ(copy_tree.edges.size(), 1u);
   EXPECT_TRUE(copy_tree.edges[0].copied);
@@ -117,12 +117,12 @@ TEST(Tree, AnAdditiveChainStaysAChain) {
 // head-only fine-tune is clearly closer and keeps them.
 TEST(Tree, FullFineTunesOfABaseAreNotChildrenOfItsHeadOnlyFineTune) {
   const auto base = random_sketch(3, 6);
-  const auto drift = random_sketch(400, 6).tensors[5].values;
+  const auto drift = random_sketch(400, 6).tensors[5].values();
   auto with_last = [&](Sketch s, float drift_scale, uint64_t noise_seed) {
-    const auto noise = random_sketch(noise_seed, 6).tensors[5].values;
-    auto& last = s.tensors[5].values;
-    for (std::size_t i = 0; i < last.size(); ++i) last[i] += drift_scale * drift[i] + 0.1f * noise[i];
-    compare::prepare(s);
+    const auto noise = random_sketch(noise_seed, 6).tensors[5].values();
+    s.tensors[5].edit_values([&](std::vector<float>& last) {
+      for (std::size_t i = 0; i < last.size(); ++i) last[i] += drift_scale * drift[i] + 0.1f * noise[i];
+    });
     return s;
   };
   std::vector<Sketch> models = {base, with_last(base, 0.3f, 401)};
@@ -154,14 +154,14 @@ TEST(Tree, ABaseIsNotAssembledFromItsPartialFineTuneAndATransplantOfIt) {
   const auto base = random_sketch(5, 6);
   auto partial = base;
   for (std::size_t t = 4; t < 6; ++t) {
-    const auto noise = random_sketch(810 + t, 6).tensors[t].values;
-    for (std::size_t i = 0; i < noise.size(); ++i) partial.tensors[t].values[i] += kWeakChange * noise[i];
+    const auto noise = random_sketch(810 + t, 6).tensors[t].values();
+    partial.tensors[t].edit_values([&](std::vector<float>& values) {
+      for (std::size_t i = 0; i < noise.size(); ++i) values[i] += kWeakChange * noise[i];
+    });
   }
-  compare::prepare(partial);
   const auto donor = random_sketch(820, 6);
   auto transplant = donor;
   for (std::size_t t = 4; t < 6; ++t) transplant.tensors[t] = base.tensors[t];
-  compare::prepare(transplant);
   std::vector<Sketch> models = {base, partial, donor, transplant};
   for (uint64_t k = 0; k < 8; ++k) models.push_back(random_sketch(830 + k, 6));  // strangers: a stricter edge level
   std::vector<const Sketch*> in;
@@ -199,10 +199,11 @@ TEST(Tree, APrunedModelHangsUnderTheModelItWasPrunedFrom) {
   for (uint64_t k = 0; k < 2; ++k) models.push_back(with_last_layer_of(base, 910 + k));
   auto pruned = moved(models[1], 920, 0.05f);
   for (auto& t : pruned.tensors) {
-    for (std::size_t i = 0; i < t.values.size(); i += 4) t.values[i] = 0.0f;
+    t.edit_values([](std::vector<float>& values) {
+      for (std::size_t i = 0; i < values.size(); i += 4) values[i] = 0.0f;
+    });
     t.zero_fraction = 0.25;
   }
-  compare::prepare(pruned);
   models.push_back(pruned);
   std::vector<const Sketch*> in;
   for (const auto& m : models) in.push_back(&m);

@@ -69,11 +69,11 @@ TEST_F(RegistryFiles, AFingerprintSurvivesEncodingAndIsSmall) {
     const auto& b = back.sketch.tensors[t];
     EXPECT_EQ(a.name, b.name);
     EXPECT_EQ(a.dims, b.dims);
-    ASSERT_EQ(a.values.size(), b.values.size());
+    ASSERT_EQ(a.values().size(), b.values().size());
     double worst = 0, scale = 0;
-    for (std::size_t i = 0; i < a.values.size(); ++i) {
-      worst = std::max(worst, std::abs(static_cast<double>(a.values[i]) - b.values[i]));
-      scale = std::max(scale, std::abs(static_cast<double>(a.values[i])));
+    for (std::size_t i = 0; i < a.values().size(); ++i) {
+      worst = std::max(worst, std::abs(static_cast<double>(a.values()[i]) - b.values()[i]));
+      scale = std::max(scale, std::abs(static_cast<double>(a.values()[i])));
     }
     EXPECT_LT(worst, 1e-3 * scale) << a.name;  // float16, scaled per tensor
   }

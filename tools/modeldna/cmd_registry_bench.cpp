@@ -59,22 +59,21 @@ void fresh_identity(registry::Fingerprint& f, std::mt19937_64& rng, const std::s
 
 registry::Fingerprint independent_from(const registry::Fingerprint& real, std::mt19937_64& rng, const std::string& path) {
   auto f = real;
-  for (auto& t : f.sketch.tensors) std::shuffle(t.values.begin(), t.values.end(), rng);
+  for (auto& t : f.sketch.tensors) t.edit_values([&](std::vector<float>& v) { std::shuffle(v.begin(), v.end(), rng); });
   fresh_identity(f, rng, path);
-  compare::prepare(f.sketch);
   return f;
 }
 
 registry::Fingerprint child_of(const registry::Fingerprint& parent, std::mt19937_64& rng, const std::string& path) {
   auto f = parent;
-  for (auto& t : f.sketch.tensors) {
-    double ss = 0;
-    for (float v : t.values) ss += static_cast<double>(v) * v;
-    std::normal_distribution<float> noise(0.0f, 0.3f * static_cast<float>(std::sqrt(ss / static_cast<double>(std::max<std::size_t>(1, t.values.size())))));
-    for (float& v : t.values) v += noise(rng);
-  }
+  for (auto& t : f.sketch.tensors)
+    t.edit_values([&](std::vector<float>& values) {
+      double ss = 0;
+      for (float v : values) ss += static_cast<double>(v) * v;
+      std::normal_distribution<float> noise(0.0f, 0.3f * static_cast<float>(std::sqrt(ss / static_cast<double>(std::max<std::size_t>(1, values.size())))));
+      for (float& v : values) v += noise(rng);
+    });
   fresh_identity(f, rng, path);
-  compare::prepare(f.sketch);
   return f;
 }
 
@@ -154,7 +153,7 @@ void run_bench(const BenchRegistryOptions& o) {
         database->add_many(ptrs, encoded, anchors);
         for (auto& f : batch) {
           f.tensor_hashes.clear();  // only the sketch values are needed later
-          for (auto& t : f.sketch.tensors) t.unit_rows = {};
+          for (auto& t : f.sketch.tensors) t.drop_unit_rows();
           const auto slot = static_cast<std::size_t>(rng() % static_cast<uint64_t>(have + 1));
           if (kept.size() < kPool) kept.push_back(std::move(f));
           else if (slot < kPool) kept[slot] = std::move(f);

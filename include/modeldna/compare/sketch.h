@@ -23,7 +23,6 @@ struct TensorSketch {
   int64_t order = 0;          // position among the model's candidates
   int64_t units = 0;          // rows sampled
   int64_t inputs = 0;         // values sampled per row
-  std::vector<float> values;  // units x inputs, row-major
   // Whole-tensor statistics (every value read once): what tells a parent from
   // its child (docs/registry.md, "Direction").
   double stddev = 0, kurtosis = 0, zero_fraction = 0;
@@ -34,9 +33,30 @@ struct TensorSketch {
   /// float16, 8 to bfloat16, whatever dtype holds them now (an upcast keeps
   /// the fewer bits). A re-encoding loses bits, never gains them.
   int mantissa_bits = 24;
+
+  /// The sampled values, units x inputs, row-major.
+  const std::vector<float>& values() const { return values_; }
   /// `values` with each row scaled to zero mean and unit length: what the
-  /// unit similarities are products of. Filled by prepare(); derived, never stored.
-  std::vector<float> unit_rows;
+  /// unit similarities are products of. Derived, never stored; kept in step
+  /// with the values by the two calls that change them, so no caller has to
+  /// remember to refresh it. Empty for a vector (one input per unit, which
+  /// is standardised as a whole) and after drop_unit_rows().
+  const std::vector<float>& unit_rows() const { return unit_rows_; }
+  /// Sets units x inputs values (units and inputs set first).
+  void set_values(std::vector<float> values);
+  /// Changes the values in place; unit_rows follows.
+  template <typename Edit>
+  void edit_values(Edit&& edit) {
+    edit(values_);
+    derive_unit_rows();
+  }
+  /// Frees unit_rows, for pools of many sketches kept for their values:
+  /// comparisons then standardise the rows themselves.
+  void drop_unit_rows() { std::vector<float>().swap(unit_rows_); }
+
+ private:
+  void derive_unit_rows();
+  std::vector<float> values_, unit_rows_;
 };
 
 /// `mantissa_bits` of a sample: the largest over its values (0 for none or all zeros).
@@ -59,12 +79,7 @@ struct SketchOptions {
 };
 
 /// Sketches a store (reads each sketched tensor once, in bounded memory).
-/// The result is prepared.
 ModelSketch sketch_store(const io::TensorStore& store, const SketchOptions& options);
-
-/// Fills every tensor's unit_rows (after values were set or changed), so
-/// that comparisons need not standardise them again.
-void prepare(ModelSketch& sketch);
 
 /// One pair of sketched tensors put to compare's matched-unit test.
 struct SketchPair {
