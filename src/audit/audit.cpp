@@ -45,7 +45,7 @@ BaseModel base_model(const std::string& path) {
     if (folder.card) b.license = folder.card->license;
     return b;
   }
-  if (!fs::is_regular_file(path)) throw FormatError(path, "--base: no such file or folder");
+  if (!fs::is_regular_file(path)) throw FormatError(path, "a base model given is no file or folder");
   b.name = fs::path(path).stem().string();
   b.weights = path;
   return b;
@@ -299,9 +299,9 @@ AuditResult audit_folder(const std::string& path, const AuditOptions& options, c
     check.declared = value;
     const auto it = std::find_if(candidates.begin(), candidates.end(), [&](const BaseModel& b) { return names_match(value, b.name); });
     if (it == candidates.end()) {
-      check.reason = options.registry ? "neither among the base models given (--base) nor named so in the registry"
-                     : given_bases == 0 ? "no base models given (--base) to verify it against"
-                                        : "not among the base models given (--base)";
+      check.reason = options.registry ? "neither among the base models given nor named so in the registry"
+                     : given_bases == 0 ? "no base models given to verify it against"
+                                        : "not among the base models given";
       r.bases.push_back(check);
       continue;
     }

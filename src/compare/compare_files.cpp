@@ -14,7 +14,7 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 // Why no behavioural evidence is taken, or "" when it is.
 std::string why_no_black_box(const io::TensorStore& source, const io::TensorStore& target,
                              const CompareFilesOptions& o, const Behaviour* behaviour) {
-  if (!o.black_box) return "turned off (--no-black-box)";
+  if (!o.black_box) return "turned off (weights only)";
   if (!behaviour) return "no model runner in this build of the call (weights only)";
   if (!behaviour->can_run(source) || !behaviour->can_run(target))
     return "needs both models to be runnable (a modeldna model of a built-in architecture)";

@@ -245,7 +245,7 @@ void adopt(LayerResult& layer, const GeometryFinding& f) {
 
 CompareResult compare_weights(const io::TensorStore& source, const io::TensorStore& target, const CompareOptions& o) {
   const auto start = Clock::now();
-  MDNA_CHECK(o.alpha > 0 && o.alpha < 1, "--alpha must lie strictly between 0 and 1");
+  MDNA_CHECK(o.alpha > 0 && o.alpha < 1, "alpha must lie strictly between 0 and 1");
   CompareResult r;
   r.source_path = source.path();
   r.target_path = target.path();

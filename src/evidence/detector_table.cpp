@@ -18,7 +18,7 @@ std::unique_ptr<Detector> plain(const DetectorOptions&) {
 
 std::unique_ptr<Detector> make_mgmp(const DetectorOptions& options) {
   MDNA_CHECK(!options.mgmp_detector_dir.empty(),
-             "detector 'mgmp' needs --detector DETECTOR_DIR (from `modeldna train`)");
+             "detector 'mgmp' needs a trained detector's folder (from `modeldna train`)");
   return std::make_unique<MgmpEvidence>(options.mgmp_detector_dir);
 }
 

@@ -57,7 +57,7 @@ ConvertDType parse_convert_dtype(const std::string& text) {
   if (text == "f32") return ConvertDType::F32;
   if (text == "f16") return ConvertDType::F16;
   if (text == "keep") return ConvertDType::Keep;
-  throw UsageError("--dtype must be f32, f16 or keep, not '" + text + "'");
+  throw UsageError("the dtype must be f32, f16 or keep, not '" + text + "'");
 }
 
 std::optional<Layout> parse_layout(std::string_view name) {
@@ -78,7 +78,7 @@ ConvertResult convert_to_safetensors(const TensorStore& store, const std::string
   std::error_code ec;
   for (const auto& file : store.files())
     if (std::filesystem::equivalent(file, out, ec))
-      throw UsageError("--out " + out + " is the input file itself; choose another path");
+      throw UsageError("the output " + out + " is the input file itself; choose another path");
 
   std::map<std::string, std::string> metadata;
   for (const auto& item : store.metadata().items())

@@ -131,7 +131,7 @@ std::shared_ptr<const Blob> open_bytes(const std::string& path, const OpenOption
   auto blob = map_file(path);
   if (o.offset == 0 && o.length == 0) return blob;
   if (o.offset > blob->size())
-    throw FormatError(path, "--offset " + std::to_string(o.offset) + " is past the end of the " +
+    throw FormatError(path, "the offset " + std::to_string(o.offset) + " is past the end of the " +
                                 std::to_string(blob->size()) + "-byte file");
   const uint64_t length = o.length ? o.length : blob->size() - o.offset;
   return detail::slice_blob(blob, o.offset, length, path + "@" + std::to_string(o.offset));
@@ -140,7 +140,7 @@ std::shared_ptr<const Blob> open_bytes(const std::string& path, const OpenOption
 Sniffed sniff(const std::string& path, const OpenOptions& o, std::shared_ptr<const Blob>* bytes) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
-    if (o.offset || o.length) throw UsageError("--offset and --length apply to a file, not a folder");
+    if (o.offset || o.length) throw UsageError("an offset and length apply to a file, not a folder");
     return sniff_folder(path);
   }
   *bytes = open_bytes(path, o);
@@ -179,7 +179,7 @@ TensorStore open_store(const std::string& path, const OpenOptions& options) {
     bytes = map_file(s.file);
   const bool sliced = options.offset || options.length;
   if (sliced && s.kind != Kind::TFLite && s.kind != Kind::Unknown)
-    throw UsageError("--offset and --length are for models embedded in a larger file (TFLite bundles); " + path +
+    throw UsageError("an offset and length are for models embedded in a larger file (TFLite bundles); " + path +
                      " is a " + std::string(format_name(format_of(s.kind))) + " file");
   switch (s.kind) {
     case Kind::Safetensors: return detail::read_safetensors(bytes);

@@ -361,7 +361,7 @@ constexpr double kDistanceFloor = 1e-4;
 double edge_strength(double closeness) { return -std::log(std::max(1 - closeness, 0.0) + kDistanceFloor); }
 
 Tree build_tree(const std::vector<const compare::ModelSketch*>& models, const TreeOptions& o) {
-  MDNA_CHECK(o.alpha > 0 && o.alpha < 1, "--alpha must lie strictly between 0 and 1");
+  MDNA_CHECK(o.alpha > 0 && o.alpha < 1, "alpha must lie strictly between 0 and 1");
   const std::size_t n = models.size();
   Tree tree;
   const double pairs_tested = std::max(1.0, static_cast<double>(n) * static_cast<double>(n - (n > 0)) / 2);

@@ -35,7 +35,7 @@ std::vector<float> floats_from(const std::string& bytes, const std::string& wher
 }
 
 std::unique_ptr<Database> open_database(const std::string& location) {
-  MDNA_CHECK(!location.empty(), "--db: no registry named");
+  MDNA_CHECK(!location.empty(), "no registry named (an empty location)");
   if (location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0) return open_postgres_database(location);
   return open_sqlite_database(location);
 }
@@ -45,7 +45,7 @@ std::string default_registry_location() {
   std::filesystem::path base;
   if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) base = xdg;
   else if (const char* home = std::getenv("HOME"); home && *home) base = std::filesystem::path(home) / ".local" / "share";
-  else throw UsageError("no registry named: pass --db or set MODELDNA_REGISTRY (HOME is not set)");
+  else throw UsageError("no registry named: give its location or set MODELDNA_REGISTRY (HOME is not set)");
   std::filesystem::create_directories(base / "modeldna");
   return (base / "modeldna" / "registry.sqlite").string();
 }

@@ -378,8 +378,8 @@ void rank_by_evidence(std::vector<Candidate>& tested) {
 }  // namespace
 
 FindResult Registry::find(const Fingerprint& raw_query, const FindOptions& o) {
-  MDNA_CHECK(o.alpha > 0 && o.alpha < 1, "--alpha must lie strictly between 0 and 1");
-  MDNA_CHECK(o.top >= 1 && o.neighbours >= 1, "--top and the number of neighbours must be at least 1");
+  MDNA_CHECK(o.alpha > 0 && o.alpha < 1, "alpha must lie strictly between 0 and 1");
+  MDNA_CHECK(o.top >= 1 && o.neighbours >= 1, "find's top and neighbours must be at least 1");
   const auto start = Clock::now();
   FindResult result;
   // The query as the registry would store it (float16 sketches), so an

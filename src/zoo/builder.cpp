@@ -74,7 +74,7 @@ class ZooBuilder {
     if (m.preset != plan_.preset || m.zoo_seed != plan_.zoo_seed || m.modality != plan_.modality)
       throw UsageError(manifest_path(options_.out_dir) + ": holds the " + describe(m.modality, m.preset, m.zoo_seed) +
                        ", not the " + describe(plan_.modality, plan_.preset, plan_.zoo_seed) +
-                       "; pass the same preset, modality and --seed to resume it, or another --out");
+                       "; give the same preset, modality and seed to resume it, or another output folder");
     return m;
   }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -197,6 +198,35 @@ TEST(CliConvention, JsonOnTheZooCommands) {
   }
   const auto bench = json_of(run(std::string("bench --json --detectors weights --probes 20 --zoo ") + tiny), "bench");
   EXPECT_FALSE(bench["rows"].empty());
+}
+
+}  // namespace
+}  // namespace modeldna
+
+namespace modeldna {
+namespace {
+
+// The library is called by the CLI, the bench and other programs: its
+// messages name what is wrong, not a flag of one front end. A string
+// literal in src/ that spells "--flag" is one that would mislead a library
+// caller (comments may name flags).
+TEST(CliConvention, LibraryMessagesNameNoCommandLineFlag) {
+  const std::regex flag_in_literal(R"re("[^"]*\s?--[a-z][a-z-]*)re");
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(std::string(MODELDNA_SOURCE_DIR) + "/src")) {
+    const auto ext = entry.path().extension();
+    if (ext != ".cpp" && ext != ".h") continue;
+    std::ifstream in(entry.path());
+    int number = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++number;
+      const auto code = line.substr(0, line.find("//"));
+      if (std::regex_search(code, flag_in_literal)) found.push_back(entry.path().string() + ":" + std::to_string(number) + ": " + line);
+    }
+  }
+  std::string all;
+  for (const auto& f : found) all += f + "\n";
+  EXPECT_TRUE(found.empty()) << all;
 }
 
 }  // namespace

@@ -182,7 +182,7 @@ TEST(Cli, ConvertToSafetensorsAndBack) {
   EXPECT_EQ(j["dtypes"]["F16"], 15);  // every real tensor; the I32 one keeps its type
   r = run("convert " + io_fixture("all_types.gguf") + " --out " + out + " --dtype f8");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("--dtype must be f32, f16 or keep"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("dtype must be f32, f16 or keep"), std::string::npos) << r.output;
 }
 
 TEST(Cli, CompareRefusesAMissingFileInOneLine) {

@@ -96,7 +96,7 @@ TEST(Registry, ListsTheBuiltInDetectors) {
   EXPECT_EQ(available_detector_names({}),
             (std::vector<std::string>{"agreement", "modeldiff", "sac", "akh", "weights", "weights-perm", "compare"}));
   EXPECT_EQ(available_detector_names({"some/dir"}).size(), 8u);
-  EXPECT_THROW_MSG(make_detector("mgmp"), UsageError, "detector 'mgmp' needs --detector DETECTOR_DIR");
+  EXPECT_THROW_MSG(make_detector("mgmp"), UsageError, "detector 'mgmp' needs a trained detector's folder");
   EXPECT_THROW_MSG(make_detector("ipguard"), UsageError, "unknown detector 'ipguard' (known: mgmp, agreement,");
 }
 
