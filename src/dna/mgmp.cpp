@@ -187,6 +187,16 @@ PairAccuracy pair_accuracy(const torch::Tensor& homologous_probability, const to
   return a;
 }
 
+nlohmann::json to_json(const MgmpVerdict& v) {
+  return {{"homologous", v.homologous},
+          {"probability", v.probability},
+          {"probability_95ci", {v.probability_low, v.probability_high}},
+          {"vote_fraction", v.vote_fraction},
+          {"vote_fraction_95ci", {v.vote_low, v.vote_high}},
+          {"probes", v.probes},
+          {"rule", "homologous iff mean P(homologous) over probes >= 0.5"}};
+}
+
 MgmpVerdict MgmpDetector::verdict(const torch::Tensor& source_logits, const torch::Tensor& target_logits) const {
   MgmpVerdict v;
   v.per_probe = homologous_probability(source_logits, target_logits);

@@ -5,6 +5,7 @@
 // a source, its children and unrelated models.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -382,6 +383,56 @@ TEST_F(RegistryFiles, AWeaklyCorrelatedHeadDoesNotMakeADonorTheTransplantsChild)
   EXPECT_EQ(tree.roots, (std::vector<std::size_t>{0, 1, 3, 4, 5, 6, 7, 8}));
   ASSERT_EQ(tree.edges.size(), 1u);
   EXPECT_EQ(tree.edges[0].child, 2u);
+}
+
+}  // namespace
+}  // namespace modeldna::registry
+
+#include "modeldna/registry/scale_bench.h"
+
+namespace modeldna::registry {
+namespace {
+
+// The nearest-rank quantile against a brute-force definition: the smallest
+// value with at least round(q (n - 1)) + 1 values at or below it.
+TEST(ScaleBench, PercentileIsTheNearestRank) {
+  std::mt19937_64 rng(5);
+  for (int n : {1, 2, 7, 100}) {
+    std::vector<double> v(static_cast<std::size_t>(n));
+    for (auto& x : v) x = std::uniform_real_distribution<double>(0, 1)(rng);
+    for (double q : {0.0, 0.5, 0.9, 1.0}) {
+      const auto rank = static_cast<std::size_t>(std::lround(q * (n - 1))) + 1;
+      double brute = 0;
+      for (double candidate : v)
+        if (static_cast<std::size_t>(std::count_if(v.begin(), v.end(), [&](double x) { return x <= candidate; })) >= rank &&
+            (brute == 0 || candidate < brute))
+          brute = candidate;
+      EXPECT_EQ(percentile(v, q), brute) << "n " << n << " q " << q;
+    }
+  }
+  EXPECT_EQ(percentile({}, 0.5), 0);
+}
+
+// The synthetic models keep what the benchmark claims: an independent one
+// has each tensor's values, reordered, and fresh identities; a child is
+// derived from its parent.
+TEST_F(RegistryFiles, TheScaleBenchmarksSyntheticModelsAreWhatTheySay) {
+  const auto real = fingerprint_of(write_model(file("real.safetensors"), random_model(41)));
+  std::mt19937_64 rng(3);
+  const auto independent = independent_from(real, rng, "/synthetic/a");
+  ASSERT_EQ(independent.sketch.tensors.size(), real.sketch.tensors.size());
+  for (std::size_t t = 0; t < real.sketch.tensors.size(); ++t) {
+    auto a = real.sketch.tensors[t].values(), b = independent.sketch.tensors[t].values();
+    EXPECT_NE(a, b);
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    EXPECT_EQ(a, b);
+  }
+  EXPECT_NE(independent.content_hash, real.content_hash);
+  EXPECT_EQ(independent.path, "/synthetic/a");
+  const auto child = child_of(real, rng, "/synthetic/b");
+  EXPECT_TRUE(compare::compare_sketches(real.sketch, child.sketch, 0.01).derived);
+  EXPECT_FALSE(compare::compare_sketches(real.sketch, child.sketch, 0.01).copied);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "cli_support.h"
 #include "commands.h"
 #include "modeldna/io/convert.h"
+#include "modeldna/io/inspect.h"
 #include "modeldna/io/open_store.h"
 #include "runtime.h"
 
@@ -34,29 +35,6 @@ std::string short_value(const nlohmann::json& v) {
   return text.size() > 100 ? text.substr(0, 97) + "..." : text;
 }
 
-nlohmann::json tensor_json(const io::TensorInfo& t) {
-  nlohmann::json j = {{"name", t.name},
-                      {"dtype", io::dtype_name(t.dtype)},
-                      {"shape", t.shape},
-                      {"layout", io::layout_name(t.layout)},
-                      {"role", io::role_name(t.role)},
-                      {"bytes", t.size_bytes}};
-  if (!t.contiguous()) j["strides"] = t.strides;
-  if (t.quantization) {
-    j["quantization"] = {{"axis", t.quantization->axis}, {"scales", t.quantization->scale.size()}};
-    if (t.quantization->scale.size() == 1) {
-      j["quantization"]["scale"] = t.quantization->scale[0];
-      j["quantization"]["zero_point"] = t.quantization->zero_point[0];
-    }
-  }
-  if (!t.note.empty()) j["note"] = t.note;
-  return j;
-}
-
-nlohmann::json stats_json(const io::TensorStats& s) {
-  return {{"mean", s.mean}, {"std", s.stddev}, {"min", s.min}, {"max", s.max}, {"zeros", s.zeros}, {"non_finite", s.non_finite}};
-}
-
 // What the file says it is: architecture hints from the usual metadata keys.
 std::string architecture_hint(const io::TensorStore& store) {
   const auto& m = store.metadata();
@@ -75,29 +53,11 @@ void inspect(const FileOptions& o) {
   const auto layers = runtime().runnable_layers(store);
 
   if (o.json) {
-    nlohmann::json out = {{"file", o.path},
-                          {"format", io::format_name(store->format())},
-                          {"files", store->files()},
-                          {"tensor_count", summary.tensors},
-                          {"parameter_count", summary.parameters},
-                          {"total_bytes", summary.bytes},
-                          {"dtypes", summary.dtypes},
-                          {"graph_nodes", store->graph().size()},
-                          {"metadata", store->metadata()},
-                          {"runnable", layers.has_value()},
-                          {"open_ms", open_ms}};
+    nlohmann::json out = {{"file", o.path}};
+    out.update(io::describe_store(*store, {o.tensors, o.stats}));
+    out["runnable"] = layers.has_value();
+    out["open_ms"] = open_ms;
     if (layers) out["layers"] = *layers;
-    if (o.tensors || o.stats) {
-      const auto stats_start = std::chrono::steady_clock::now();
-      out["tensors"] = nlohmann::json::array();
-      for (const auto& t : store->tensors()) {
-        auto j = tensor_json(t);
-        if (o.stats) j["stats"] = stats_json(io::tensor_stats(*store, t));
-        out["tensors"].push_back(std::move(j));
-      }
-      if (o.stats)
-        out["stats_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stats_start).count();
-    }
     return print_json(out);
   }
   std::printf("file: %s\nformat: %s", o.path.c_str(), std::string(io::format_name(store->format())).c_str());

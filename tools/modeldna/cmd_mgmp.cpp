@@ -149,12 +149,9 @@ void add_verify(CLI::App& app, const std::shared_ptr<MgmpOptions>& o) {
     const auto v = detector.verdict(source_readout, target_readout);
     const double total_seconds = seconds_since(start);
     if (o->json) {
-      const nlohmann::json out = {
-          {"source", o->source}, {"target", o->target}, {"homologous", v.homologous},
-          {"probability", v.probability}, {"probability_95ci", {v.probability_low, v.probability_high}},
-          {"vote_fraction", v.vote_fraction}, {"vote_fraction_95ci", {v.vote_low, v.vote_high}},
-          {"probes", v.probes}, {"rule", "homologous iff mean P(homologous) over probes >= 0.5"},
-          {"seconds", {{"load", load_seconds}, {"forward", forward_seconds}, {"total", total_seconds}}}};
+      nlohmann::json out = {{"source", o->source}, {"target", o->target}};
+      out.update(dna::to_json(v));
+      out["seconds"] = {{"load", load_seconds}, {"forward", forward_seconds}, {"total", total_seconds}};
       return print_json(out);
     }
     std::printf("verdict: %s\n", v.homologous ? "HOMOLOGOUS (the target derives from the source)"

@@ -103,6 +103,8 @@ struct MgmpVerdict {
   int64_t probes = 0;
   torch::Tensor per_probe;     // [probes] P(homologous)
 };
+/// As `modeldna verify --json` prints it (per-probe values left out).
+nlohmann::json to_json(const MgmpVerdict& verdict);
 
 class MgmpDetector {
  public:
