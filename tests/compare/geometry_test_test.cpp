@@ -45,20 +45,10 @@ Matrix transpose(const Matrix& a, std::size_t rows, std::size_t cols) {
   return t;
 }
 
-// An orthogonal matrix: Gram-Schmidt on a Gaussian one.
+// A random orthogonal matrix, in float.
 Matrix rotation(std::size_t n, std::mt19937_64& rng) {
-  auto r = gaussian(n, n, rng);
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t p = 0; p < i; ++p) {
-      double dot = 0;
-      for (std::size_t j = 0; j < n; ++j) dot += static_cast<double>(r[i * n + j]) * r[p * n + j];
-      for (std::size_t j = 0; j < n; ++j) r[i * n + j] -= static_cast<float>(dot) * r[p * n + j];
-    }
-    double norm = 0;
-    for (std::size_t j = 0; j < n; ++j) norm += static_cast<double>(r[i * n + j]) * r[i * n + j];
-    for (std::size_t j = 0; j < n; ++j) r[i * n + j] = static_cast<float>(r[i * n + j] / std::sqrt(norm));
-  }
-  return r;
+  const auto r = testing::random_orthogonal(n, rng);
+  return Matrix(r.begin(), r.end());
 }
 
 TEST(GeometryTest, CosineFeaturesIgnoreARotationOfTheSpan) {

@@ -151,25 +151,6 @@ void fold_gain(Model& m, const std::string& gain, const std::vector<std::string>
   std::fill(g.v.begin(), g.v.end(), 1.0f);
 }
 
-// A uniformly random rotation: Gram-Schmidt on a Gaussian matrix.
-std::vector<double> random_rotation(int n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  std::vector<double> r(static_cast<std::size_t>(n * n));
-  for (double& x : r) x = normal(rng);
-  for (int i = 0; i < n; ++i) {
-    for (int p = 0; p < i; ++p) {
-      double dot = 0;
-      for (int j = 0; j < n; ++j) dot += r[i * n + j] * r[p * n + j];
-      for (int j = 0; j < n; ++j) r[i * n + j] -= dot * r[p * n + j];
-    }
-    double norm = 0;
-    for (int j = 0; j < n; ++j) norm += r[i * n + j] * r[i * n + j];
-    for (int j = 0; j < n; ++j) r[i * n + j] /= std::sqrt(norm);
-  }
-  return r;
-}
-
 // Inputs x -> R x: readers W -> W R^T, writers W -> R W, the embedding rows e -> R e.
 void rotate_residual(Model& m, uint64_t seed) {
   for (int l = 0; l < kLayers; ++l) {
@@ -177,7 +158,8 @@ void rotate_residual(Model& m, uint64_t seed) {
     fold_gain(m, layer(l, "post_attention_layernorm"), {layer(l, "mlp.gate_proj"), layer(l, "mlp.up_proj")});
   }
   fold_gain(m, "model.norm.weight", {"lm_head.weight"});
-  const auto r = random_rotation(kHidden, seed);
+  std::mt19937_64 rng(seed);
+  const auto r = testing::random_orthogonal(kHidden, rng);
   auto rotate_inputs = [&](Tensor& w) {  // W R^T
     Tensor out = w;
     for (int64_t i = 0; i < w.shape[0]; ++i)

@@ -49,6 +49,23 @@ bool data_required() {
   return env && std::string(env) == "1";
 }
 
+std::vector<double> random_orthogonal(std::size_t n, std::mt19937_64& rng) {
+  std::normal_distribution<double> normal;
+  std::vector<double> r(n * n);
+  for (double& x : r) x = normal(rng);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t p = 0; p < i; ++p) {
+      double dot = 0;
+      for (std::size_t j = 0; j < n; ++j) dot += r[i * n + j] * r[p * n + j];
+      for (std::size_t j = 0; j < n; ++j) r[i * n + j] -= dot * r[p * n + j];
+    }
+    double norm = 0;
+    for (std::size_t j = 0; j < n; ++j) norm += r[i * n + j] * r[i * n + j];
+    for (std::size_t j = 0; j < n; ++j) r[i * n + j] /= std::sqrt(norm);
+  }
+  return r;
+}
+
 int64_t binomial_upper_bound(int64_t n, double alpha, double level) {
   // P(X = k) by lgamma, the tail P(X > k) = 1 - P(X <= k) accumulated.
   double below = 0;

@@ -5,7 +5,9 @@
 
 #include <cstdlib>
 #include <optional>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace modeldna::testing {
 
@@ -49,6 +51,10 @@ ShellResult run_shell(const std::string& command);
 /// `level`, summed exactly. A test of a calibrated decision asserts its
 /// false-positive count against this, never "no false positive".
 int64_t binomial_upper_bound(int64_t n, double alpha, double level);
+
+/// A uniformly random n x n orthogonal matrix (row-major): Gram-Schmidt on
+/// a matrix of standard normal draws from `rng`.
+std::vector<double> random_orthogonal(std::size_t n, std::mt19937_64& rng);
 
 /// Whether a missing data set fails the test rather than skipping it:
 /// scripts/test.sh sets MODELDNA_REQUIRE_DATA=1, so CI never passes on
