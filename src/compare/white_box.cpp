@@ -187,12 +187,24 @@ bool same_bytes(const std::vector<std::string>& a, const std::vector<std::string
   return x->size() == y->size() && (x->size() == 0 || std::memcmp(x->data(), y->data(), x->size()) == 0);
 }
 
-// Each tensor of a store under its ecosystem name (name_map.h).
-std::map<std::string, const io::TensorInfo*> by_ecosystem_name(const io::TensorStore& store) {
-  std::map<std::string, const io::TensorInfo*> out;
-  for (const auto& t : store.tensors()) out.emplace(detail::ecosystem_name(store, t.name), &t);
-  return out;
-}
+// Each tensor of a store under its ecosystem name (name_map.h), mapped on
+// first use: only a geometry test looks a name up (a gain to fold), and
+// most compares run none.
+class EcosystemNames {
+ public:
+  explicit EcosystemNames(const io::TensorStore& store) : store_(store) {}
+  const std::map<std::string, const io::TensorInfo*>& get() {
+    if (!names_) {
+      names_.emplace();
+      for (const auto& t : store_.tensors()) names_->emplace(detail::ecosystem_name(store_, t.name), &t);
+    }
+    return *names_;
+  }
+
+ private:
+  const io::TensorStore& store_;
+  std::optional<std::map<std::string, const io::TensorInfo*>> names_;
+};
 
 // The RMSNorm gain that scales a tensor's inputs in its own model, folded
 // into them before a geometry test (geometry_test.h); empty when there is none.
@@ -270,7 +282,7 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
   }
   r.timings["block_alignment_ms"] = ms_since(start) - r.timings["candidates_ms"].get<double>();
   const auto pairs = detail::pair_up(s_candidates, t_candidates);
-  const auto source_names = by_ecosystem_name(source), target_names = by_ecosystem_name(target);
+  EcosystemNames source_names(source), target_names(target);
 
   const auto test_start = Clock::now();
   std::map<const Candidate*, const Pair*> pair_of_target;
@@ -353,9 +365,9 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
         !(layer.log10_p < pair_level) || layer.relative_difference > detail::unchanged_bound(layer.encoding_error);
     bool seen_through_axis = false;
     if (unexplained && !axes.empty()) {
-      detail::GeometryOperand so{&source, p.source->info, shape, folded_gain(source, source_names, *p.source->info, shape.inputs)};
+      detail::GeometryOperand so{&source, p.source->info, shape, folded_gain(source, source_names.get(), *p.source->info, shape.inputs)};
       detail::GeometryOperand to{&target, p.target->info, p.target->shape,
-                                 folded_gain(target, target_names, *p.target->info, p.target->shape.inputs)};
+                                 folded_gain(target, target_names.get(), *p.target->info, p.target->shape.inputs)};
       for (const auto axis : axes) {
         so.normalise_span = to.normalise_span = detail::scalable_span(p.source->match_name, axis);
         const auto g = detail::geometry_test(so, to, axis, o.max_units, seed + 5 + static_cast<uint64_t>(axis));
