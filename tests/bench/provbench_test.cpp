@@ -74,7 +74,7 @@ TEST(ProvBench, MgmpWithoutADetectorIsAClearError) {
   BenchOptions options;
   options.zoo_dir = tiny_zoo();
   options.detectors = {"mgmp"};
-  EXPECT_THROW_MSG(run_bench(options), UsageError, "--detector");
+  EXPECT_THROW_MSG(run_bench(options), UsageError, "needs a trained detector's folder");
 }
 
 }  // namespace
