@@ -69,6 +69,10 @@ void add_audit_command(CLI::App& app) {
   cmd->add_option("--cyclonedx", o->cyclonedx, "Also write the audited models as a CycloneDX 1.6 ML-BOM (JSON) here");
   add_attest_flags(cmd, o->attest);
   cmd->add_option("--alpha", o->run.audit.compare.weights.alpha, "Level of each comparison's verdict (default 0.01)");
+  cmd->add_option("--reference", o->run.audit.compare.references,
+                  "A model trained independently of the bases on their task (repeatable): calibrates the black-box "
+                  "evidence, as compare's --reference does (3 or more give it a p-value)")
+      ->allow_extra_args(false);
   cmd->add_flag("--no-black-box", o->no_black_box, "Weights only, even when models can run");
   cmd->add_option("--jobs", o->run.jobs, "Folders audited at once (default 1)")->check(CLI::Range(1, 256));
   cmd->add_option("--shard", o->shard, "I/N: audit only every N-th folder from the I-th (0-based), for several processes on one tree");
@@ -86,6 +90,7 @@ void add_audit_command(CLI::App& app) {
     // evidence part of the audit, and running needs modeldna-lab (runtime.h).
     if (o->run.audit.compare.black_box) {
       std::vector<std::string> weights = o->run.audit.bases;
+      weights.insert(weights.end(), o->run.audit.compare.references.begin(), o->run.audit.compare.references.end());
       for (std::size_t k = 0; k < list.folders.size(); ++k) {
         if (!o->run.shard.takes(k)) continue;
         try {
