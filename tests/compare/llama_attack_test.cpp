@@ -301,5 +301,42 @@ TEST_F(LlamaAttack, RelabelledMlpUnitsAndHeadsAreSeenThrough) {
   EXPECT_GE(seen_through, 3 * kLayers);
 }
 
+
+// Q, K and V fused into one `qkv_proj` per block, rows stacked Q first, as
+// Phi-3 stores them (transformers' Phi3Attention): the same weights in
+// another layout, and only shapes say how to split them.
+Model fused_qkv(const Model& m) {
+  Model out = m;
+  for (int l = 0; l < kLayers; ++l) {
+    Tensor fused{{0, kHidden}, {}};
+    for (const char* part : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}) {
+      const auto& t = m.at(layer(l, part));
+      fused.shape[0] += t.shape[0];
+      fused.v.insert(fused.v.end(), t.v.begin(), t.v.end());
+      out.erase(layer(l, part));
+    }
+    out[layer(l, "self_attn.qkv_proj")] = std::move(fused);
+  }
+  return out;
+}
+
+TEST_F(LlamaAttack, APhi3StyleFusedQkvIsAConversion) {
+  const auto fused_path = write(fused_qkv(*base_), dir_);
+  for (const bool fused_target : {true, false}) {
+    const auto r = fused_target ? compare_weights(io::open_store(base_path()), io::open_store(fused_path), {})
+                                : compare_weights(io::open_store(fused_path), io::open_store(base_path()), {});
+    EXPECT_EQ(r.verdict, Verdict::Derived);
+    EXPECT_EQ(r.relation, Relation::Converted) << relation_name(r.relation);
+    EXPECT_EQ(count_undone(r, Undone::FusedQkv), 3 * kLayers);
+    for (const auto& l : r.layers) EXPECT_EQ(l.verdict, LayerVerdict::FromSource) << l.target;
+  }
+  // Fused or not, an independent model stays independent: the split looks
+  // at names and shapes only.
+  const auto scratch = std::string(MODELDNA_SOURCE_DIR) + "/tests/compare/fixtures/llama/scratch-q8_0.gguf";
+  const auto r = compare_weights(io::open_store(scratch), io::open_store(fused_path), {});
+  EXPECT_NE(r.verdict, Verdict::Derived) << p_value_text(r.log10_p);
+  EXPECT_EQ(count_undone(r, Undone::FusedQkv), 3 * kLayers);
+}
+
 }  // namespace
 }  // namespace modeldna::compare

@@ -1,0 +1,67 @@
+#include "fused_qkv.h"
+
+#include <map>
+#include <numeric>
+#include <string>
+
+namespace modeldna::compare::detail {
+namespace {
+
+// Phi-3's fused projection as Hugging Face names it (name_map.h maps
+// llama.cpp's `attn_qkv` of phi3 to it), and the split names.
+constexpr const char* kFused = "self_attn.qkv_proj.weight";
+constexpr const char* kSplit[] = {"self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight"};
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+bool split_fused_qkv(std::vector<Candidate>& fused_side, const std::vector<Candidate>& split_side) {
+  std::map<std::string, const Candidate*> by_name;
+  for (const auto& c : split_side) by_name.emplace(c.match_name, &c);
+  std::vector<Candidate> out;
+  bool any = false;
+  for (auto& c : fused_side) {
+    const std::string fused = kFused;
+    const auto& s = c.shape;
+    if (!ends_with(c.match_name, fused) || s.output_head || !s.stored_unit.empty() || s.dims.size() != 2) {
+      out.push_back(std::move(c));
+      continue;
+    }
+    const std::string prefix = c.match_name.substr(0, c.match_name.size() - fused.size());
+    std::vector<const Candidate*> parts;
+    int64_t rows = 0;
+    for (const char* name : kSplit) {
+      const auto it = by_name.find(prefix + name);
+      if (it == by_name.end() || it->second->shape.dims.size() != 2 || it->second->shape.dims[1] != s.dims[1]) break;
+      parts.push_back(it->second);
+      rows += it->second->shape.dims[0];
+    }
+    if (parts.size() != 3 || rows != s.dims[0]) {
+      out.push_back(std::move(c));
+      continue;
+    }
+    int64_t offset = 0;
+    for (std::size_t k = 0; k < 3; ++k) {
+      Candidate part = c;
+      const int64_t n = parts[k]->shape.dims[0];
+      part.match_name = parts[k]->match_name;
+      part.name = c.name + "[" + std::to_string(offset) + ":" + std::to_string(offset + n) + "]";
+      part.shape.stored_unit.resize(static_cast<std::size_t>(n));
+      std::iota(part.shape.stored_unit.begin(), part.shape.stored_unit.end(), offset);
+      part.shape.dims[0] = n;
+      part.shape.units = n;
+      part.fused_split = true;
+      out.push_back(std::move(part));
+      offset += n;
+    }
+    any = true;
+  }
+  for (std::size_t k = 0; k < out.size(); ++k) out[k].order = k;
+  fused_side = std::move(out);
+  return any;
+}
+
+}  // namespace modeldna::compare::detail
