@@ -22,7 +22,7 @@ struct Candidate {
   const io::TensorInfo* info = nullptr;   // null for a sketch (no store behind it)
   bool realigned = false;                 // match_name renumbered by the block alignment
   bool vocabulary_aligned = false;        // token rows restricted to the shared tokens (vocabulary_alignment.h)
-  bool fused_split = false;               // Q, K or V: a row range of a fused projection (fused_qkv.h)
+  bool fused_split = false;               // a row range of a fused projection (fused_projections.h)
 };
 
 /// The learned, real-valued, non-constant tensors of `store` with at least

@@ -26,7 +26,7 @@ std::string_view undone_name(Undone u) {
     case Undone::Relabelling: return "relabelling";
     case Undone::InputsRotated: return "inputs rotated";
     case Undone::UnitsRotated: return "units rotated";
-    case Undone::FusedQkv: return "fused QKV split";
+    case Undone::FusedProjection: return "fused projection split";
   }
   throw InternalError("invalid Undone value");
 }

@@ -10,7 +10,7 @@
 #include <numeric>
 
 #include "block_alignment.h"
-#include "fused_qkv.h"
+#include "fused_projections.h"
 #include "vocabulary_alignment.h"
 #include "modeldna/io/vocabulary.h"
 #include "constants.h"
@@ -50,7 +50,7 @@ std::vector<Undone> undone_by_reading(const detail::Pair& p) {
   if (layout_rearranged(*p.source->info) || layout_rearranged(*p.target->info)) undone.push_back(Undone::Layout);
   auto rotary = [](const Candidate& c) { return !c.shape.stored_unit.empty() && !c.vocabulary_aligned && !c.fused_split; };
   if (rotary(*p.source) || rotary(*p.target)) undone.push_back(Undone::RotaryRows);
-  if (p.source->fused_split || p.target->fused_split) undone.push_back(Undone::FusedQkv);
+  if (p.source->fused_split || p.target->fused_split) undone.push_back(Undone::FusedProjection);
   if (p.source->vocabulary_aligned || p.target->vocabulary_aligned) undone.push_back(Undone::Vocabulary);
   return undone;
 }
@@ -283,8 +283,8 @@ CompareResult compare_weights(const io::TensorStore& source, const io::TensorSto
     detail::restrict_to_shared_tokens(t_candidates, vocabulary->target_tokens, vocabulary->target_rows);
   }
   r.timings["block_alignment_ms"] = ms_since(start) - r.timings["candidates_ms"].get<double>();
-  if (detail::split_fused_qkv(s_candidates, t_candidates) | detail::split_fused_qkv(t_candidates, s_candidates))
-    r.notes.push_back("fused Q, K, V projections (qkv_proj) split to match the other model's q_proj, k_proj, v_proj");
+  if (detail::split_fused_projections(s_candidates, t_candidates) | detail::split_fused_projections(t_candidates, s_candidates))
+    r.notes.push_back("fused projections (qkv_proj, gate_up_proj) split to match the other model's separate ones");
   const auto pairs = detail::pair_up(s_candidates, t_candidates);
   EcosystemNames source_names(source), target_names(target);
 

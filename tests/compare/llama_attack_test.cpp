@@ -302,32 +302,37 @@ TEST_F(LlamaAttack, RelabelledMlpUnitsAndHeadsAreSeenThrough) {
 }
 
 
-// Q, K and V fused into one `qkv_proj` per block, rows stacked Q first, as
-// Phi-3 stores them (transformers' Phi3Attention): the same weights in
-// another layout, and only shapes say how to split them.
-Model fused_qkv(const Model& m) {
+// Q, K and V fused into one `qkv_proj` per block, rows stacked Q first, and
+// gate and up into one `gate_up_proj`, as Phi-3 stores them (transformers'
+// Phi3Attention and Phi3MLP): the same weights in another layout, and only
+// shapes say how to split them.
+Model fused_like_phi3(const Model& m) {
   Model out = m;
   for (int l = 0; l < kLayers; ++l) {
-    Tensor fused{{0, kHidden}, {}};
-    for (const char* part : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}) {
-      const auto& t = m.at(layer(l, part));
-      fused.shape[0] += t.shape[0];
-      fused.v.insert(fused.v.end(), t.v.begin(), t.v.end());
-      out.erase(layer(l, part));
-    }
-    out[layer(l, "self_attn.qkv_proj")] = std::move(fused);
+    auto fuse = [&](const std::string& into, const std::vector<std::string>& parts) {
+      Tensor fused{{0, kHidden}, {}};
+      for (const auto& part : parts) {
+        const auto& t = m.at(layer(l, part));
+        fused.shape[0] += t.shape[0];
+        fused.v.insert(fused.v.end(), t.v.begin(), t.v.end());
+        out.erase(layer(l, part));
+      }
+      out[layer(l, into)] = std::move(fused);
+    };
+    fuse("self_attn.qkv_proj", {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"});
+    fuse("mlp.gate_up_proj", {"mlp.gate_proj", "mlp.up_proj"});
   }
   return out;
 }
 
-TEST_F(LlamaAttack, APhi3StyleFusedQkvIsAConversion) {
-  const auto fused_path = write(fused_qkv(*base_), dir_);
+TEST_F(LlamaAttack, Phi3StyleFusedProjectionsAreAConversion) {
+  const auto fused_path = write(fused_like_phi3(*base_), dir_);
   for (const bool fused_target : {true, false}) {
     const auto r = fused_target ? compare_weights(io::open_store(base_path()), io::open_store(fused_path), {})
                                 : compare_weights(io::open_store(fused_path), io::open_store(base_path()), {});
     EXPECT_EQ(r.verdict, Verdict::Derived);
     EXPECT_EQ(r.relation, Relation::Converted) << relation_name(r.relation);
-    EXPECT_EQ(count_undone(r, Undone::FusedQkv), 3 * kLayers);
+    EXPECT_EQ(count_undone(r, Undone::FusedProjection), 5 * kLayers);
     for (const auto& l : r.layers) EXPECT_EQ(l.verdict, LayerVerdict::FromSource) << l.target;
   }
   // Fused or not, an independent model stays independent: the split looks
@@ -335,7 +340,7 @@ TEST_F(LlamaAttack, APhi3StyleFusedQkvIsAConversion) {
   const auto scratch = std::string(MODELDNA_SOURCE_DIR) + "/tests/compare/fixtures/llama/scratch-q8_0.gguf";
   const auto r = compare_weights(io::open_store(scratch), io::open_store(fused_path), {});
   EXPECT_NE(r.verdict, Verdict::Derived) << p_value_text(r.log10_p);
-  EXPECT_EQ(count_undone(r, Undone::FusedQkv), 3 * kLayers);
+  EXPECT_EQ(count_undone(r, Undone::FusedProjection), 5 * kLayers);
 }
 
 }  // namespace

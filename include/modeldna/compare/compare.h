@@ -108,9 +108,9 @@ enum class Undone : uint8_t {
   Relabelling,  // the target's units relabelled to match the source's
   InputsRotated,  // seen through: any rotation or relabelling of the inputs (a unit-geometry test)
   UnitsRotated,   // seen through: any rotation or relabelling of the units (an input-geometry test)
-  FusedQkv,       // Q, K and V stored as one fused projection, split (fused_qkv.h)
+  FusedProjection,  // a part of a fused projection (Phi-3's qkv_proj, gate_up_proj), split out
 };
-std::string_view undone_name(Undone u);  // "layout", "rotary rows", "vocabulary", "relabelling", "inputs rotated", "units rotated", "fused QKV split"
+std::string_view undone_name(Undone u);  // "layout", "rotary rows", "vocabulary", "relabelling", "inputs rotated", "units rotated", "fused projection split"
 std::string undone_list(const std::vector<Undone>& undone);  // "layout, rotary rows"; "" for none
 
 /// The statistic a layer's reported p-value comes from (docs/compare.md).
