@@ -1,6 +1,9 @@
 // modeldna audit: does what a model folder declares about its lineage hold
 // against its weights?
+#include <unistd.h>
+
 #include <cstdio>
+#include <string>
 #include <memory>
 
 #include "cli_support.h"
@@ -24,6 +27,22 @@ struct AuditCliOptions {
   audit::AuditRunOptions run;
   bool json = false, no_black_box = false, fresh = false;
 };
+
+// Progress on stderr: on a terminal one line redrawn as a bar, elsewhere (a
+// log, CI) one line per folder.
+constexpr int kProgressBarWidth = 30;
+void print_progress(const audit::FolderOutcome& f, bool terminal) {
+  const char* kept = f.reused ? " (kept result)" : "";
+  if (!terminal) {
+    std::fprintf(stderr, "[%zu/%zu] %s%s\n", f.position, f.total, f.folder.c_str(), kept);
+    return;
+  }
+  const auto filled = static_cast<int>(kProgressBarWidth * f.position / f.total);
+  std::fprintf(stderr, "\r\033[K[%s%s] %zu/%zu %s%s", std::string(static_cast<std::size_t>(filled), '#').c_str(),
+               std::string(static_cast<std::size_t>(kProgressBarWidth - filled), '.').c_str(), f.position, f.total, f.folder.c_str(), kept);
+  if (f.position == f.total) std::fprintf(stderr, "\n");
+  std::fflush(stderr);
+}
 
 void print_text(const audit::AuditResult& r) {
   std::printf("%s (%s)\n", r.folder.c_str(), r.name.c_str());
@@ -103,11 +122,13 @@ void add_audit_command(CLI::App& app) {
       runtime().hand_over_if_runnable(weights);
     }
     bool found = false;
+    // A bar only when results go elsewhere: redrawn lines would cut into them.
+    const bool terminal = isatty(fileno(stderr)) != 0 && isatty(fileno(stdout)) == 0;
     const auto summary = audit::audit_folders(list.folders, o->run, behaviour.get(), [&](const audit::FolderOutcome& f) {
-      if (f.total > 1) std::fprintf(stderr, "[%zu/%zu] %s%s\n", f.position, f.total, f.folder.c_str(), f.reused ? " (kept result)" : "");
+      if (f.total > 1) print_progress(f, terminal);
       if (!f.result) {
         // One line per folder that cannot be audited; the others go on.
-        std::fprintf(stderr, "modeldna: error: %s\n", f.error.c_str());
+        std::fprintf(stderr, "%smodeldna: error: %s\n", terminal && f.total > 1 && f.position < f.total ? "\n" : "", f.error.c_str());
         return;
       }
       if (o->json) std::printf("%s\n", audit::to_json(*f.result).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
