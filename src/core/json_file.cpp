@@ -1,5 +1,9 @@
 #include "modeldna/core/json_file.h"
 
+#include <unistd.h>
+
+#include <atomic>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -80,7 +84,11 @@ void write_file_atomically(const std::string& path, const std::function<void(std
   namespace fs = std::filesystem;
   const fs::path target(path);
   if (target.has_parent_path()) make_directories(target.parent_path().string());
-  const std::string tmp = path + ".tmp";
+  // One temporary name per writer: two processes (registry add on one
+  // server registry) or threads (audit --jobs) saving the same file must not
+  // write into one temporary file; the last rename wins, whole.
+  static std::atomic<uint64_t> writes{0};
+  const std::string tmp = path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(writes++);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw FormatError(path, "cannot open for writing");

@@ -78,7 +78,7 @@ TEST(Tokenizer, IsDeterministic) {
   // And save + load gives the same ids.
   const std::string path = testing::fresh_temp_dir() + "/sub/tokenizer.model";
   t.save(path);
-  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  EXPECT_FALSE(testing::temporary_left_beside(path));
   const Tokenizer loaded = Tokenizer::load(path);
   EXPECT_EQ(loaded.serialized(), t.serialized());
   EXPECT_EQ(loaded.vocab_size(), 300);

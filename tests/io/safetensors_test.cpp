@@ -113,7 +113,7 @@ TEST(Safetensors, HeaderIsPaddedToAlignTheDataAndOmitsEmptyMetadata) {
   EXPECT_EQ(raw.size(), 8 + n + 1);
   EXPECT_EQ(raw.find("__metadata__"), std::string::npos);
   EXPECT_EQ(raw.substr(8, 2), "{\"");
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_FALSE(testing::temporary_left_beside(path));
 }
 
 // Byte-exact vectors from the reference implementation's own tests
@@ -211,7 +211,7 @@ TEST(Safetensors, WriterRejectsBadInput) {
                    "overflows");
   EXPECT_THROW_MSG(write_safetensors(path, {tensor("\xff", DType::F32, {4}, four)}), UsageError, "UTF-8");
   EXPECT_FALSE(std::filesystem::exists(path));
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_FALSE(testing::temporary_left_beside(path));
 }
 
 // Handcrafted broken files: each must be refused with a FormatError naming the

@@ -49,6 +49,15 @@ bool data_required() {
   return env && std::string(env) == "1";
 }
 
+bool temporary_left_beside(const std::string& path) {
+  const std::filesystem::path p(path);
+  const std::string prefix = p.filename().string() + ".tmp";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(p.parent_path(), ec))
+    if (entry.path().filename().string().rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
 std::vector<double> random_orthogonal(std::size_t n, std::mt19937_64& rng) {
   std::normal_distribution<double> normal;
   std::vector<double> r(n * n);

@@ -52,6 +52,10 @@ ShellResult run_shell(const std::string& command);
 /// false-positive count against this, never "no false positive".
 int64_t binomial_upper_bound(int64_t n, double alpha, double level);
 
+/// Whether a temporary file of an atomic write of `path` (`path.tmp...`)
+/// was left beside it.
+bool temporary_left_beside(const std::string& path);
+
 /// A uniformly random n x n orthogonal matrix (row-major): Gram-Schmidt on
 /// a matrix of standard normal draws from `rng`.
 std::vector<double> random_orthogonal(std::size_t n, std::mt19937_64& rng);
