@@ -4,6 +4,7 @@
 #   bash scripts/fuzz.sh --smoke          each target for a few seconds (CI)
 #   bash scripts/fuzz.sh --runs 10000000  each target for N executions
 #   bash scripts/fuzz.sh --seconds 1800   each target for N seconds
+#   bash scripts/fuzz.sh --build-only     build the targets, run nothing
 # Seeds: the committed fixtures of tests/io/fixtures, by format (and
 # tests/registry/fixtures for the fingerprint decoder). A crash,
 # sanitizer report or leak fails the run and leaves its input in out/fuzz/.
@@ -14,12 +15,14 @@ case "${1:-}" in
   --smoke) mode=(-max_total_time="${2:-8}") ;;
   --runs) mode=(-runs="$2") ;;
   --seconds) mode=(-max_total_time="$2") ;;
+  --build-only) mode=() ;;
   "") ;;
-  *) echo "usage: $0 [--smoke [S] | --runs N | --seconds S]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--smoke [S] | --runs N | --seconds S | --build-only]" >&2; exit 2 ;;
 esac
 build=build-fuzz
 CC=clang CXX=clang++ cmake -S tests/fuzz -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build "$build" >/dev/null
+[ "${1:-}" = "--build-only" ] && exit 0
 out=out/fuzz
 mkdir -p "$out"
 fixtures=tests/io/fixtures

@@ -22,8 +22,17 @@ if [ "${1:-}" = "--sanitize" ]; then
   exit 0
 fi
 bash scripts/build.sh
+# The fuzz targets (clang, ASan) build beside the suite, whose last minutes
+# leave a core idle while one long test finishes (BENCHMARKS.md, "The
+# README's test command on a fresh clone").
+mkdir -p out
+bash scripts/fuzz.sh --build-only > out/fuzz-build.log 2>&1 &
+fuzz_build=$!
+trap 'kill "$fuzz_build" 2>/dev/null || true' EXIT
 # Data the setup fetched must be there: a missing data set fails, never skips.
 MODELDNA_REQUIRE_DATA=1 ctest --test-dir build --output-on-failure -j "$(nproc)"
+wait "$fuzz_build" || { cat out/fuzz-build.log; echo "the fuzz targets did not build" >&2; exit 1; }
+trap - EXIT
 # Every model-file reader under libFuzzer with ASan and UBSan, briefly (the
 # long runs are recorded in BENCHMARKS.md).
 bash scripts/fuzz.sh --smoke 1
