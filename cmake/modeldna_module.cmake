@@ -51,6 +51,10 @@ function(modeldna_add_test)
   # pool, a batch's logits depended on how the batch was split on 2 cores.
   set(environment "MODELDNA_TEST_TMP=${CMAKE_BINARY_DIR}/test-tmp;MODELDNA_TINY_ZOO=${MODELDNA_TINY_ZOO_DIR}")
   list(APPEND environment "OPENBLAS_NUM_THREADS=1")
+  # And freed memory kept in the process, as nn::configure_runtime keeps it
+  # in modeldna-lab (nn/runtime.h: page faults were a quarter of a language
+  # model's forward pass).
+  list(APPEND environment "MALLOC_MMAP_THRESHOLD_=33554432" "MALLOC_TRIM_THRESHOLD_=536870912")
   list(APPEND environment "MODELDNA_TINY_TEXT_ZOO=${MODELDNA_TINY_TEXT_ZOO_DIR}")
   set(needed "")
   if(T_NEEDS_TINY_ZOO)

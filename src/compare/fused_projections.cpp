@@ -8,7 +8,7 @@
 namespace modeldna::compare::detail {
 namespace {
 
-// Phi-3's fused projections as Hugging Face names them (name_map.h maps
+// Phi-3's fused projections as Hugging Face names them (io/ecosystem_names.h maps
 // llama.cpp's phi3 `attn_qkv` and `ffn_up` to them), and the parts they
 // stack, in their order.
 struct Fusion {

@@ -46,7 +46,7 @@ enum class GeometryAxis : uint8_t {
 inline constexpr int64_t kMaxGeometrySpan = 65536;
 
 /// The geometry tests that apply to a tensor, by its role in a Llama-family
-/// block (Hugging Face spelling from name_map.h: `layers.N.mlp.gate_proj.weight`
+/// block (Hugging Face spelling from io/ecosystem_names.h: `layers.N.mlp.gate_proj.weight`
 /// ...): an axis qualifies when independent training leaves it exchangeable
 /// (the residual stream, the MLP's units). Q and K units (rotary frequencies
 /// fix their order), V and O's per-head dimensions (heads group them) and

@@ -1,7 +1,7 @@
 #include "pairing.h"
 
 #include "block_alignment.h"
-#include "name_map.h"
+#include "modeldna/io/ecosystem_names.h"
 
 #include <algorithm>
 #include <cmath>
@@ -98,7 +98,7 @@ std::vector<Candidate> candidates(const io::TensorStore& store, const std::strin
       continue;
     }
     UnitShape shape = unit_shape(t);
-    if (auto rows = rotary_stored_rows(store, t)) shape.stored_unit = std::move(*rows);
+    if (auto rows = io::rotary_stored_rows(store, t)) shape.stored_unit = std::move(*rows);
     if (shape.units < 2 || t.numel() < 2) {
       excluded.push_back({which, t.name, Exclusion::TooSmall, std::to_string(t.numel()) + " values"});
       continue;

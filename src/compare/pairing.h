@@ -16,7 +16,7 @@ namespace modeldna::compare::detail {
 /// A tensor of one model that can be tested.
 struct Candidate {
   std::string name;
-  std::string match_name;                 // the name pairing compares (name_map.h, block_alignment.h)
+  std::string match_name;                 // the name pairing compares (io/ecosystem_names.h, block_alignment.h)
   UnitShape shape;
   std::size_t order = 0;                  // rank among the model's candidates in structural order
   const io::TensorInfo* info = nullptr;   // null for a sketch (no store behind it)

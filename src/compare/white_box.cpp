@@ -16,7 +16,7 @@
 #include "constants.h"
 #include "encoding_error.h"
 #include "geometry_test.h"
-#include "name_map.h"
+#include "modeldna/io/ecosystem_names.h"
 #include "pairing.h"
 #include "modeldna/compare/assignment.h"
 #include "modeldna/compare/compare.h"
@@ -198,7 +198,7 @@ class EcosystemNames {
   const std::map<std::string, const io::TensorInfo*>& get() {
     if (!names_) {
       names_.emplace();
-      for (const auto& t : store_.tensors()) names_->emplace(detail::ecosystem_name(store_, t.name), &t);
+      for (const auto& t : store_.tensors()) names_->emplace(io::ecosystem_name(store_, t.name), &t);
     }
     return *names_;
   }
@@ -212,7 +212,7 @@ class EcosystemNames {
 // into them before a geometry test (geometry_test.h); empty when there is none.
 std::vector<float> folded_gain(const io::TensorStore& store, const std::map<std::string, const io::TensorInfo*>& names,
                                const io::TensorInfo& tensor, int64_t inputs) {
-  const auto gain = detail::input_gain_of(detail::ecosystem_name(store, tensor.name));
+  const auto gain = detail::input_gain_of(io::ecosystem_name(store, tensor.name));
   if (!gain) return {};
   const auto it = names.find(*gain);
   if (it == names.end() || it->second->shape.size() != 1 || it->second->shape[0] != inputs) return {};

@@ -21,6 +21,7 @@ std::string_view head_name(Head head) {
   switch (head) {
     case Head::Classify: return "classify";
     case Head::MaskedLm: return "masked-lm";
+    case Head::NextToken: return "next-token";
   }
   throw InternalError("invalid Head");
 }
@@ -28,6 +29,7 @@ std::string_view head_name(Head head) {
 std::optional<Head> parse_head(std::string_view name) {
   if (name == "classify") return Head::Classify;
   if (name == "masked-lm") return Head::MaskedLm;
+  if (name == "next-token") return Head::NextToken;
   return std::nullopt;
 }
 
@@ -48,8 +50,8 @@ void validate(const ArchConfig& c, const arch::ArchEntry* entry) {
   }
   MDNA_CHECK(c.width > 0 && c.width <= 16, "width out of range");
   in.check();
-  if (c.head == Head::MaskedLm)
-    MDNA_CHECK(c.num_classes == in.vocab_size, "head masked-lm needs num_classes == vocab_size (" +
+  if (c.head == Head::MaskedLm || c.head == Head::NextToken)
+    MDNA_CHECK(c.num_classes == in.vocab_size, "head " + std::string(head_name(c.head)) + " needs num_classes == vocab_size (" +
                                                    std::to_string(c.num_classes) + " vs " +
                                                    std::to_string(in.vocab_size) + ")");
   else

@@ -119,7 +119,7 @@ void add_audit_command(CLI::App& app) {
           // Reported when the folder is audited.
         }
       }
-      runtime().hand_over_if_runnable(weights);
+      runtime().hand_over_if_runnable(weights, RunsFor::Behaviour);
     }
     bool found = false;
     // A bar only when results go elsewhere: redrawn lines would cut into them.

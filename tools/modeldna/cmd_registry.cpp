@@ -45,7 +45,7 @@ void add_files(const RegistryOptions& o) {
     if (shard.takes(k)) mine.push_back(o.files[k]);
   // Before any file is added or printed: a runnable model's outputs are part
   // of its fingerprint.
-  runtime().hand_over_if_runnable(mine);
+  runtime().hand_over_if_runnable(mine, RunsFor::Fingerprints);
   if (!o.name.empty() && mine.size() != 1) throw UsageError("--name names one model: give one file or folder");
   registry::Registry reg(db_location(o));
   nlohmann::json out = nlohmann::json::array();

@@ -26,7 +26,7 @@ registry::FamilyTree family_tree(const TreeCliOptions& o) {
     registry::Registry reg(o.db);
     return registry::family_tree_of_registry(reg, o.tree);
   }
-  runtime().hand_over_if_runnable(o.files);  // before anything is printed
+  runtime().hand_over_if_runnable(o.files, RunsFor::Fingerprints);  // before anything is printed
   return registry::family_tree_of_files(o.files, o.tree, runtime().fingerprinter());
 }
 

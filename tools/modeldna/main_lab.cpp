@@ -24,6 +24,6 @@ int main(int argc, char** argv) {
   modeldna::cli::add_mgmp_commands(app);
   modeldna::cli::add_bench_command(app);
   // Inside the parse, so that a refused OMP_NUM_THREADS exits like any other user error.
-  app.preparse_callback([](std::size_t) { modeldna::nn::configure_threads(); });
+  app.preparse_callback([](std::size_t) { modeldna::nn::configure_runtime(); });
   return modeldna::cli::run_command_line(app, argc, argv);
 }

@@ -21,15 +21,20 @@
 
 namespace modeldna::cli {
 
+/// What a command runs networks for: fingerprints carry the outputs of
+/// modeldna's own models; compare and audit also run decoder language
+/// models (nn/language_model.h).
+enum class RunsFor { Fingerprints, Behaviour };
+
 class Runtime {
  public:
   virtual ~Runtime() = default;
   /// Whether this process can run networks (modeldna-lab).
   virtual bool runs_networks() const = 0;
-  /// When any of `paths` declares a model modeldna can run, a process that
-  /// cannot run networks continues as modeldna-lab (never returns); in
-  /// modeldna-lab, nothing happens.
-  virtual void hand_over_if_runnable(const std::vector<std::string>& paths) = 0;
+  /// When any of `paths` declares a model modeldna would run for `purpose`,
+  /// a process that cannot run networks continues as modeldna-lab (never
+  /// returns); in modeldna-lab, nothing happens.
+  virtual void hand_over_if_runnable(const std::vector<std::string>& paths, RunsFor purpose) = 0;
   /// Continues as modeldna-lab with the command line this process was given
   /// (never returns); in modeldna-lab, an internal error.
   [[noreturn]] virtual void hand_over() = 0;

@@ -11,7 +11,7 @@ namespace {
 class LabRuntime : public Runtime {
  public:
   bool runs_networks() const override { return true; }
-  void hand_over_if_runnable(const std::vector<std::string>&) override {}
+  void hand_over_if_runnable(const std::vector<std::string>&, RunsFor) override {}
   [[noreturn]] void hand_over() override { throw InternalError("modeldna-lab has no other binary to hand a command to"); }
   std::unique_ptr<compare::Behaviour> behaviour(const evidence::BehaviourOptions& options) override {
     return std::make_unique<evidence::ModelBehaviour>(options);

@@ -42,9 +42,15 @@ std::string lab_path() {
               std::strerror(errno) + ")");
 }
 
-bool declares_runnable(const std::string& path) {
+// Whether compare and audit would run the model in `store`.
+bool runs_for_behaviour(const io::TensorStore& store) {
+  return nn::declares_runnable_model(store) || nn::declares_language_model(store);
+}
+
+bool declares_runnable(const std::string& path, RunsFor purpose) {
   try {
-    return nn::declares_runnable_model(io::open_store(path));
+    const auto store = io::open_store(path);
+    return purpose == RunsFor::Behaviour ? runs_for_behaviour(store) : nn::declares_runnable_model(store);
   } catch (const Error&) {
     return false;  // the command itself reports the file
   }
@@ -54,7 +60,7 @@ bool declares_runnable(const std::string& path) {
 // metadata); running them is modeldna-lab's.
 class HandOverBehaviour : public compare::Behaviour {
  public:
-  bool can_run(const io::TensorStore& store) const override { return nn::declares_runnable_model(store); }
+  bool can_run(const io::TensorStore& store) const override { return runs_for_behaviour(store); }
   compare::BlackBoxEvidence evidence(const std::shared_ptr<const io::TensorStore>&, const std::shared_ptr<const io::TensorStore>&,
                                      const std::vector<std::shared_ptr<const io::TensorStore>>&, uint64_t) override {
     continue_as_lab();
@@ -85,9 +91,9 @@ class HandOverFingerprinter : public registry::Fingerprinter {
 class LightRuntime : public Runtime {
  public:
   bool runs_networks() const override { return false; }
-  void hand_over_if_runnable(const std::vector<std::string>& paths) override {
+  void hand_over_if_runnable(const std::vector<std::string>& paths, RunsFor purpose) override {
     for (const auto& path : paths)
-      if (declares_runnable(path)) hand_over();
+      if (declares_runnable(path, purpose)) hand_over();
   }
   [[noreturn]] void hand_over() override { continue_as_lab(); }
   std::unique_ptr<compare::Behaviour> behaviour(const evidence::BehaviourOptions&) override {

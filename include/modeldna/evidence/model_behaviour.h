@@ -1,9 +1,11 @@
 // File: modeldna/evidence/model_behaviour.h
 // compare's model runner (compare/compare_files.h): loads modeldna models of
-// the built-in architectures, runs them on the probes run_behaviour uses
-// (behaviour.h) and gives the calibrated behavioural evidence. Each model's
-// outputs are kept per file and seed, so a bench of many pairs runs each
-// model once.
+// the built-in architectures, and decoder language models of the Llama
+// family in Hugging Face or GGUF form (nn/language_model.h), runs them on
+// the probes of their input kind (behaviour.h; for language models, prompts
+// of real text in the source's vocabulary, language_model_prompts.h) and
+// gives the calibrated behavioural evidence. Each model's outputs are kept
+// per file and seed, so a bench of many pairs runs each model once.
 #pragma once
 
 #include <map>
@@ -27,15 +29,24 @@ class ModelBehaviour : public compare::Behaviour {
                                      uint64_t seed) override;
 
  private:
-  struct Observed {
-    nn::LoadedModel model;
-    ModelOutputs outputs;
-  };
-  const Observed& observed(const std::shared_ptr<const io::TensorStore>& store, const std::string& role,
-                           const ProbeSet& probes, uint64_t seed);
+  const ModelOutputs& observed(const std::shared_ptr<const io::TensorStore>& store, const std::string& role,
+                               const ProbeSet& probes, uint64_t seed);
+  compare::BlackBoxEvidence classifier_evidence(const std::shared_ptr<const io::TensorStore>& source,
+                                                const std::shared_ptr<const io::TensorStore>& target,
+                                                const std::vector<std::shared_ptr<const io::TensorStore>>& references,
+                                                uint64_t seed);
+  compare::BlackBoxEvidence language_model_evidence(const std::shared_ptr<const io::TensorStore>& source,
+                                                    const std::shared_ptr<const io::TensorStore>& target,
+                                                    const std::vector<std::shared_ptr<const io::TensorStore>>& references,
+                                                    uint64_t seed);
+  /// A language model's next-token logits on `probes`, its columns taken in
+  /// the source's token order (`columns`: the model's id of each source token).
+  const ModelOutputs& observed_language_model(const std::shared_ptr<const io::TensorStore>& store,
+                                              const std::string& role, const ProbeSet& probes,
+                                              const std::vector<int64_t>& columns, uint64_t seed);
 
   BehaviourOptions options_;
-  std::map<std::pair<std::string, uint64_t>, Observed> cache_;  // (file, seed) -> outputs
+  std::map<std::pair<std::string, uint64_t>, ModelOutputs> cache_;  // (file, probe key) -> outputs
 };
 
 }  // namespace modeldna::evidence

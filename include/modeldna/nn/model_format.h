@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "modeldna/io/language_model.h"
 #include "modeldna/io/tensor_store.h"
 
 namespace modeldna::nn {
@@ -21,6 +22,15 @@ inline bool declares_runnable_model(const io::TensorStore& store) {
   const auto& meta = store.metadata();
   const auto it = meta.find(kModelFormatKey);
   return it != meta.end() && it->is_string() && it->get<std::string>() == kModelFormat;
+}
+
+/// Whether `store` holds a decoder language model that modeldna's runner
+/// computes (nn/language_model.h): a Llama-family GGUF, or a Hugging Face
+/// checkpoint with its config.json. FormatError naming the file and the
+/// field when its metadata contradicts its tensors.
+inline bool declares_language_model(const io::TensorStore& store) {
+  const auto config = io::language_model_config(store);
+  return config && config->cannot_run.empty();
 }
 
 }  // namespace modeldna::nn

@@ -20,12 +20,16 @@
 
 namespace modeldna::nn {
 
-/// What a network's output is. Spelled "classify" / "masked-lm" in files.
+/// What a network's output is. Spelled "classify" / "masked-lm" /
+/// "next-token" in files.
 enum class Head {
   Classify,  // logits over num_classes from the pooled output ([CLS] for text)
   MaskedLm,  // text-transformer only: a pre-trained language model; num_classes ==
              // vocab_size and forward() gives, per input, the mean over its
              // non-padding positions of the per-token vocabulary logits
+  NextToken, // a decoder language model (nn/language_model.h): num_classes ==
+             // vocab_size and forward() gives the next-token logits after the
+             // last position of each input
 };
 std::string_view head_name(Head head);
 std::optional<Head> parse_head(std::string_view name);

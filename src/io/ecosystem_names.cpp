@@ -1,10 +1,10 @@
-#include "name_map.h"
+#include "modeldna/io/ecosystem_names.h"
 
 #include <array>
 #include <regex>
 #include <string_view>
 
-namespace modeldna::compare::detail {
+namespace modeldna::io {
 namespace {
 
 struct Rename {
@@ -56,12 +56,6 @@ std::optional<Family> family_of(const std::string& architecture) {
   return std::nullopt;
 }
 
-std::string gguf_architecture(const io::TensorStore& store) {
-  if (store.format() != io::Format::GGUF) return "";
-  const auto it = store.metadata().find("general.architecture");
-  return it != store.metadata().end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 // "<base>.weight" -> {"<base>", ".weight"}; the suffix is empty for others.
@@ -93,6 +87,12 @@ int64_t metadata_count(const io::TensorStore& store, const std::string& key) {
 }
 
 }  // namespace
+
+std::string gguf_architecture(const io::TensorStore& store) {
+  if (store.format() != io::Format::GGUF) return "";
+  const auto it = store.metadata().find("general.architecture");
+  return it != store.metadata().end() && it->is_string() ? it->get<std::string>() : "";
+}
 
 std::string ecosystem_name(const io::TensorStore& store, const std::string& name) {
   constexpr std::string_view kFirstOutput = ":0";  // TensorFlow names a tensor by the op output it is
@@ -132,4 +132,4 @@ std::optional<std::vector<int64_t>> rotary_stored_rows(const io::TensorStore& st
   return stored;
 }
 
-}  // namespace modeldna::compare::detail
+}  // namespace modeldna::io

@@ -1,6 +1,6 @@
 // Names and rows across llama.cpp's GGUF and Hugging Face layouts, and the
 // change a quantized encoding explains.
-#include "name_map.h"
+#include "modeldna/io/ecosystem_names.h"
 
 #include <gtest/gtest.h>
 
@@ -14,6 +14,9 @@
 
 namespace modeldna::compare::detail {
 namespace {
+using io::ecosystem_name;
+using io::rotary_stored_row;
+using io::rotary_stored_rows;
 
 io::TensorStore gguf_of(const std::string& architecture) {
   io::TensorStore store(io::Format::GGUF, "model.gguf");

@@ -1,0 +1,77 @@
+// File: modeldna/nn/language_model.h
+// Runs the decoder language models of the Llama family (llama, mistral,
+// qwen2) that other tools wrote: a Hugging Face checkpoint with its
+// config.json, or a llama.cpp GGUF in any encoding modeldna dequantizes
+// (F32, F16, BF16, Q8_0, K-quants). The file stays data: its tensors are
+// read by their ecosystem names (io/ecosystem_names.h), llama.cpp's rotary
+// row order is undone, and the forward pass is modeldna's own, with Hugging
+// Face semantics: RMSNorm, rotate-half rotary embeddings, grouped-query
+// attention by repeating key-value heads, a SwiGLU MLP, a tied or separate
+// output head.
+//
+// A CausalLm is a Network whose input is a batch of token ids [batch,
+// length] and whose output is the next-token logits after the last position
+// [batch, vocab], so compare's black-box detectors see it as they see any
+// classifier (evidence/model_behaviour.h).
+#pragma once
+
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+
+#include <memory>
+#include <vector>
+
+#include "modeldna/io/language_model.h"
+#include "modeldna/nn/network.h"
+
+namespace modeldna::nn {
+
+/// The length of the token sequences compare shows a language model
+/// (evidence/model_behaviour.h): long enough for the prompt to be text, short
+/// enough that 900 of them (300 probes x clean, noisy, CutMix) run through a
+/// 5M-parameter model in about a second on one core.
+inline constexpr int64_t kProbeTokens = 16;
+
+namespace detail {
+class RmsNorm;
+class DecoderBlock;
+}  // namespace detail
+
+class CausalLm : public Network {
+ public:
+  explicit CausalLm(io::LanguageModelConfig config);
+
+  /// The final normalised hidden state at the last position [batch, hidden].
+  torch::Tensor features(torch::Tensor ids) override;
+  /// The output head on features: next-token logits [batch, vocab].
+  torch::Tensor classify(const torch::Tensor& features) override;
+  /// Logits at every position [batch, length, vocab] (teacher forcing).
+  torch::Tensor token_logits(const torch::Tensor& ids);
+
+  const io::LanguageModelConfig& language_model() const { return lm_; }
+
+ private:
+  torch::Tensor hidden_states(const torch::Tensor& ids);  // after the final norm, [batch, length, hidden]
+
+  io::LanguageModelConfig lm_;
+  // Registered under Hugging Face's names without "model." (embed_tokens,
+  // layers.N.self_attn.q_proj, ..., norm, lm_head), which is how the loader
+  // finds each parameter in a file.
+  torch::nn::Embedding embed_tokens_{nullptr};
+  std::vector<std::shared_ptr<detail::DecoderBlock>> layers_;
+  std::shared_ptr<detail::RmsNorm> norm_;
+  torch::nn::Linear lm_head_{nullptr};  // null when tied to the embedding
+};
+
+struct LoadedLanguageModel {
+  std::shared_ptr<CausalLm> model;  // in eval mode
+  std::shared_ptr<const io::TensorStore> store;
+};
+
+/// Builds the model from the file's tensors. FormatError naming the file:
+/// not a language model, metadata that contradicts the tensors, non-finite
+/// weights; UsageError for an architecture the runner does not compute
+/// (the message says why).
+LoadedLanguageModel load_language_model(std::shared_ptr<const io::TensorStore> store);
+
+}  // namespace modeldna::nn

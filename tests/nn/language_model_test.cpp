@@ -1,0 +1,173 @@
+// modeldna's Llama runner on the tiny Llama fixtures (tests/compare/fixtures/
+// llama): its logits against an independent forward pass, the same model in
+// llama.cpp's files, and metadata that contradicts the tensors.
+#include "modeldna/nn/language_model.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "modeldna/core/error.h"
+#include "modeldna/core/json_file.h"
+#include "modeldna/io/open_store.h"
+#include "modeldna/nn/model_format.h"
+#include "test_support.h"
+
+namespace modeldna::nn {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string fixture(const std::string& name) {
+  return std::string(MODELDNA_SOURCE_DIR) + "/tests/compare/fixtures/llama/" + name;
+}
+
+std::shared_ptr<const io::TensorStore> store_of(const std::string& name) {
+  return std::make_shared<io::TensorStore>(io::open_store(fixture(name)));
+}
+
+// scripts/fixtures/llama_reference_logits.py: make_llama_models.py's own
+// torch forward pass (the one that trained the fine-tune) on base/.
+struct Reference {
+  std::vector<std::vector<int64_t>> prompts;
+  std::vector<std::vector<float>> last_logits;
+};
+
+Reference reference() {
+  const auto j = read_json_file(fixture("reference_logits.json"));
+  return {j.at("prompts").get<std::vector<std::vector<int64_t>>>(),
+          j.at("last_logits").get<std::vector<std::vector<float>>>()};
+}
+
+torch::Tensor logits_of(CausalLm& model, const std::vector<int64_t>& prompt) {
+  torch::NoGradGuard no_grad;
+  return model.token_logits(torch::tensor(prompt, torch::kInt64).unsqueeze(0))[0];
+}
+
+double max_difference(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+double correlation(const torch::Tensor& a, const torch::Tensor& b) {
+  const auto x = a.flatten().to(torch::kFloat64), y = b.flatten().to(torch::kFloat64);
+  const auto cx = x - x.mean(), cy = y - y.mean();
+  return ((cx * cy).sum() / (cx.norm() * cy.norm())).item<double>();
+}
+
+TEST(LanguageModel, TheHuggingFaceCheckpointGivesTheLogitsOfAnIndependentForwardPass) {
+  const auto loaded = load_language_model(store_of("base/model.safetensors"));
+  auto& model = *loaded.model;
+  EXPECT_EQ(model.language_model().kv_heads, 2);
+  EXPECT_EQ(model.config().num_classes, 512);
+  const auto ref = reference();
+  ASSERT_EQ(ref.prompts.size(), 3u);
+  for (std::size_t p = 0; p < ref.prompts.size(); ++p) {
+    const auto logits = logits_of(model, ref.prompts[p]);
+    const auto expected = torch::tensor(ref.last_logits[p]);
+    // float32 sums in another order, and the reference's 7 digits: the
+    // logits are of order 1.
+    EXPECT_LT(max_difference(logits[-1], expected), 1e-4) << "prompt " << p;
+    // forward() is the next-token head after the last position.
+    torch::NoGradGuard no_grad;
+    const auto next = model.forward(torch::tensor(ref.prompts[p], torch::kInt64).unsqueeze(0))[0];
+    EXPECT_LT(max_difference(next, logits[-1]), 1e-6);
+  }
+}
+
+TEST(LanguageModel, LlamaCppsF16FileRunsAsTheCheckpointItWasConvertedFrom) {
+  auto hf = load_language_model(store_of("base/model.safetensors")).model;
+  auto gguf = load_language_model(store_of("base-f16.gguf")).model;
+  // convert_hf_to_gguf.py stored F16 values as they were, with Q and K rows
+  // in its rotary order: undone, the two models are one.
+  for (const auto& prompt : reference().prompts)
+    EXPECT_LT(max_difference(logits_of(*hf, prompt), logits_of(*gguf, prompt)), 1e-5);
+}
+
+TEST(LanguageModel, QuantizedFilesRunCloseToTheirSource) {
+  auto hf = load_language_model(store_of("base/model.safetensors")).model;
+  const auto prompt = reference().prompts[0];
+  const auto exact = logits_of(*hf, prompt);
+  // Bounds set after seeing the values (printed below), with room: the
+  // encodings' own errors (0.5%, 1.8%, 7% of each weight) left the logits of
+  // this random 12-block model correlated with the F16 ones at 0.99983,
+  // 0.99805 and 0.97768.
+  for (const auto& [file, bound] : std::vector<std::pair<std::string, double>>{
+           {"base-q8_0.gguf", 0.999}, {"base-q6_k.gguf", 0.99}, {"base-q4_k_m.gguf", 0.95}}) {
+    auto quantized = load_language_model(store_of(file)).model;
+    const double r = correlation(exact, logits_of(*quantized, prompt));
+    std::printf("%s: logits correlate with the F16 checkpoint's at %.6f\n", file.c_str(), r);
+    EXPECT_GT(r, bound) << file;
+  }
+}
+
+TEST(LanguageModel, AWiderVocabularyAndADroppedBlockLoad) {
+  auto extended = load_language_model(store_of("vocab-extended-q8_0.gguf")).model;
+  EXPECT_EQ(extended->config().num_classes, 528);
+  auto pruned = load_language_model(store_of("depth-pruned-q8_0.gguf")).model;
+  EXPECT_EQ(pruned->language_model().layers, 11);
+}
+
+// The fixture's GGUF with one metadata value changed.
+io::TensorStore gguf_with(const std::string& key, const nlohmann::json& value) {
+  auto store = io::open_store(fixture("base-q8_0.gguf"));
+  store.mutable_metadata()[key] = value;
+  return store;
+}
+
+TEST(LanguageModel, GgufMetadataThatContradictsTheTensorsIsRefusedNamingTheField) {
+  EXPECT_THROW_MSG(io::language_model_config(gguf_with("llama.attention.head_count_kv", 3)), FormatError,
+                   "llama.attention.head_count_kv 3 does not divide llama.attention.head_count 4");
+  EXPECT_THROW_MSG(io::language_model_config(gguf_with("llama.attention.head_count_kv", 1)), FormatError,
+                   "blk.0.attn_k.weight is 128 x 256, but llama.attention.head_count_kv");
+  EXPECT_THROW_MSG(io::language_model_config(gguf_with("llama.embedding_length", 128)), FormatError,
+                   "llama.embedding_length");
+  EXPECT_THROW_MSG(io::language_model_config(gguf_with("llama.block_count", 11)), FormatError,
+                   "llama.block_count is 11, but");
+  EXPECT_THROW_MSG(io::language_model_config(gguf_with("llama.block_count", 13)), FormatError,
+                   "layers.12.input_layernorm.weight is missing");
+  EXPECT_THROW_MSG(io::language_model_config(gguf_with("llama.attention.head_count", "four")), FormatError,
+                   "llama.attention.head_count is \"four\", not a positive whole number");
+  EXPECT_THROW_MSG(io::language_model_config(gguf_with("llama.feed_forward_length", nullptr)), FormatError,
+                   "llama.feed_forward_length is missing");
+  EXPECT_THROW_MSG(io::language_model_config(gguf_with("llama.attention.key_length", 63)), FormatError,
+                   "llama.attention.key_length 63 is odd");
+}
+
+TEST(LanguageModel, AnArchitectureTheRunnerDoesNotComputeSaysWhy) {
+  const auto gemma = std::make_shared<io::TensorStore>(gguf_with("general.architecture", "gemma"));
+  const auto config = io::language_model_config(*gemma);
+  ASSERT_TRUE(config);
+  EXPECT_NE(config->cannot_run.find("architecture gemma is not one modeldna runs"), std::string::npos);
+  EXPECT_FALSE(declares_language_model(*gemma));
+  EXPECT_THROW_MSG(load_language_model(gemma), UsageError, "cannot run it: architecture gemma");
+  // A file that is no language model at all.
+  const auto image = std::make_shared<io::TensorStore>(io::Format::Safetensors, "/nowhere/model.safetensors");
+  EXPECT_FALSE(io::language_model_config(*image));
+  EXPECT_THROW_MSG(load_language_model(image), FormatError, "not a decoder language model");
+}
+
+// base/ with its config.json edited.
+std::string hugging_face_folder_with(const std::string& root, const std::string& key, const nlohmann::json& value) {
+  const auto dir = root + "/" + key;
+  fs::create_directories(dir);
+  for (const char* file : {"model.safetensors", "tokenizer.model"})
+    fs::copy_file(fixture(std::string("base/") + file), dir + "/" + file, fs::copy_options::overwrite_existing);
+  auto config = read_json_file(fixture("base/config.json"));
+  config[key] = value;
+  std::ofstream(dir + "/config.json") << config.dump(2);
+  return dir;
+}
+
+TEST(LanguageModel, AConfigJsonThatContradictsTheTensorsIsRefusedNamingTheFileAndField) {
+  const auto root = testing::fresh_temp_dir();
+  const auto dir = hugging_face_folder_with(root, "num_key_value_heads", 1);
+  EXPECT_THROW_MSG(io::language_model_config(io::open_store(dir + "/model.safetensors")), FormatError,
+                   "num_key_value_heads, head_dim, hidden_size in " + dir + "/config.json say 64 x 256");
+  const auto scaled = hugging_face_folder_with(root, "rope_scaling", nlohmann::json{{"type", "linear"}, {"factor", 2.0}});
+  const auto config = io::language_model_config(io::open_store(scaled + "/model.safetensors"));
+  ASSERT_TRUE(config);
+  EXPECT_NE(config->cannot_run.find("rope_scaling"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace modeldna::nn
