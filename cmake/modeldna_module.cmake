@@ -8,6 +8,18 @@ function(modeldna_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wshadow -Wconversion $<$<BOOL:${MODELDNA_WERROR}>:-Werror>)
 endfunction()
 
+# modeldna_unity(<target>): the target's files compiled a few at a time as
+# one translation unit. Most of a cold build was each file parsing the same
+# headers (libtorch's, CLI11's, nlohmann's) and instantiating the same
+# templates; a fresh clone's test command ran past 20 minutes (BENCHMARKS.md,
+# "The README's test command on a fresh clone"). Batches of
+# MODELDNA_UNITY_BATCH keep both cores busy on the larger modules. A file
+# with compile options of its own is left out (SKIP_UNITY_BUILD_INCLUSION).
+set(MODELDNA_UNITY_BATCH 6)
+function(modeldna_unity target)
+  set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${MODELDNA_UNITY_BATCH})
+endfunction()
+
 # modeldna_add_module(NAME <name> SOURCES ... DEPS ...)
 # One static library per concept folder (modeldna_<name>, alias modeldna::<name>);
 # DEPS declare the layering rule of the README's codemap.
@@ -18,6 +30,7 @@ function(modeldna_add_module)
   target_include_directories(modeldna_${M_NAME} PUBLIC ${PROJECT_SOURCE_DIR}/include)
   target_link_libraries(modeldna_${M_NAME} PUBLIC ${M_DEPS})
   modeldna_warnings(modeldna_${M_NAME})
+  modeldna_unity(modeldna_${M_NAME})
 endfunction()
 
 # The modules that link libtorch (and may use modeldna_nn's precompiled header).

@@ -2,14 +2,13 @@
 
 #include <chrono>
 
+#include "modeldna/core/stopwatch.h"
 #include "modeldna/io/open_store.h"
 
 namespace modeldna::compare {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 // Why no behavioural evidence is taken, or "" when it is.
 std::string why_no_black_box(const io::TensorStore& source, const io::TensorStore& target,

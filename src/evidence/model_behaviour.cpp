@@ -4,6 +4,7 @@
 
 #include "language_model_prompts.h"
 #include "modeldna/core/error.h"
+#include "modeldna/core/stopwatch.h"
 #include "modeldna/io/vocabulary.h"
 #include "modeldna/nn/language_model.h"
 #include "modeldna/nn/train.h"
@@ -11,9 +12,7 @@
 namespace modeldna::evidence {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 // A language model's tokens, one per row of its embedding at most.
 std::vector<std::string> vocabulary_of(const io::TensorStore& store) {

@@ -11,11 +11,11 @@
 namespace modeldna::io::detail {
 namespace {
 
-constexpr uint64_t kMaxTensors = 1'000'000;
+constexpr uint64_t kMaxGgufTensors = 1'000'000;
 constexpr uint64_t kMaxKeyValues = 1'000'000;
 constexpr uint64_t kMaxStringBytes = 64ull << 20;  // a chat template or merges list fits
 constexpr uint64_t kMaxArrayItems = 64ull << 20;
-constexpr uint32_t kMaxDims = 8;
+constexpr uint32_t kMaxGgufDims = 8;
 constexpr uint32_t kDefaultAlignment = 32;
 
 enum ValueType : uint32_t {
@@ -110,7 +110,7 @@ TensorStore read_gguf(std::shared_ptr<const Blob> file) {
   if (version != 2 && version != 3) r.fail("unsupported GGUF version " + std::to_string(version));
   const auto tensor_count = r.read<uint64_t>("tensor count");
   const auto kv_count = r.read<uint64_t>("metadata count");
-  if (tensor_count > kMaxTensors) r.fail(std::to_string(tensor_count) + " tensors exceed the limit of " + std::to_string(kMaxTensors));
+  if (tensor_count > kMaxGgufTensors) r.fail(std::to_string(tensor_count) + " tensors exceed the limit of " + std::to_string(kMaxGgufTensors));
   if (kv_count > kMaxKeyValues) r.fail(std::to_string(kv_count) + " metadata entries exceed the limit of " + std::to_string(kMaxKeyValues));
 
   TensorStore store(Format::GGUF, path);
@@ -147,7 +147,7 @@ TensorStore read_gguf(std::shared_ptr<const Blob> file) {
     if (info.name != raw) r.fail("tensor name " + quote(info.name) + " is not valid UTF-8");
     if (!names.insert(info.name).second) r.fail("duplicate tensor name " + quote(info.name));
     const auto dims = r.read<uint32_t>("dimension count");
-    if (dims > kMaxDims) r.fail("tensor " + quote(info.name) + " has " + std::to_string(dims) + " dimensions");
+    if (dims > kMaxGgufDims) r.fail("tensor " + quote(info.name) + " has " + std::to_string(dims) + " dimensions");
     std::vector<uint64_t> ne(dims);
     for (auto& d : ne) {
       d = r.read<uint64_t>("dimension");

@@ -14,9 +14,9 @@ namespace modeldna::io::detail {
 namespace {
 
 constexpr int kMaxGraphDepth = 16;
-constexpr uint64_t kMaxTensors = 1'000'000;
+constexpr uint64_t kMaxOnnxTensors = 1'000'000;
 constexpr uint64_t kMaxNodes = 10'000'000;
-constexpr std::size_t kMaxDims = 16;
+constexpr std::size_t kMaxOnnxDims = 16;
 
 // TensorProto.DataType -> ours.
 std::optional<DType> onnx_dtype(uint64_t code) {
@@ -99,7 +99,7 @@ RawTensor parse_tensor(WireReader r) {
           if (static_cast<int64_t>(d) < 0) r.fail("negative tensor dimension");
           t.dims.push_back(static_cast<int64_t>(d));
         }
-        if (t.dims.size() > kMaxDims) r.fail("tensor has more than " + std::to_string(kMaxDims) + " dimensions");
+        if (t.dims.size() > kMaxOnnxDims) r.fail("tensor has more than " + std::to_string(kMaxOnnxDims) + " dimensions");
         break;
       }
       case 2: t.data_type = f.value; break;
@@ -142,7 +142,7 @@ struct Reader {
 
   // Places a TensorProto's values in the store under `name`.
   void add(RawTensor t, const std::string& name) {
-    if (store.tensors().size() >= kMaxTensors) throw FormatError(path, "more than " + std::to_string(kMaxTensors) + " tensors");
+    if (store.tensors().size() >= kMaxOnnxTensors) throw FormatError(path, "more than " + std::to_string(kMaxOnnxTensors) + " tensors");
     const auto dtype = onnx_dtype(t.data_type);
     if (!dtype) {
       skipped.push_back(name + " (" + onnx_type_text(t.data_type) + ")");
@@ -285,11 +285,6 @@ struct Reader {
 };
 
 // Which input of which op a tensor feeds says what it is.
-struct InputRole {
-  Role role;
-  Layout layout;
-};
-
 std::optional<InputRole> role_of(const GraphNode& n, std::size_t input) {
   const std::string& op = n.op;
   if (op == "Conv" || op == "ConvInteger") {

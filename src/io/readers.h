@@ -21,6 +21,13 @@ TensorStore read_tfjs(const std::string& manifest_path);
 TensorStore read_keras_h5(std::shared_ptr<const Blob> file);
 TensorStore read_keras_zip(std::shared_ptr<const Blob> file);
 
+/// What a graph operation's input is (a kernel, a bias, ...) and how its
+/// axes are laid out, as the graph readers (ONNX, TFLite, TF.js) tell it.
+struct InputRole {
+  Role role;
+  Layout layout;
+};
+
 /// Role and layout from a tensor's name and shape, for the formats without a
 /// graph (safetensors, PyTorch, GGUF): ".bias" is a bias, a 2-D ".weight" an
 /// [out, in] matrix, "running_mean" a statistic, an integer tensor a constant.

@@ -30,11 +30,6 @@ std::optional<DType> tfjs_dtype(const std::string& name) {
 
 // Role and layout from a graph model's ops (TensorFlow kernels are HWIO,
 // depthwise HWCM, MatMul [in, out]).
-struct InputRole {
-  Role role;
-  Layout layout;
-};
-
 std::optional<InputRole> graph_role(const std::string& op, std::size_t input, const nlohmann::json& attr) {
   if (op == "Conv2D" || op == "_FusedConv2D" || op == "Conv2DBackpropInput") {
     if (input == 1) return InputRole{Role::Weight, op == "Conv2DBackpropInput" ? Layout::HWOI : Layout::HWIO};

@@ -62,11 +62,6 @@ std::string builtin_name(int code) {
   return it != names.end() ? it->second : "BUILTIN_" + std::to_string(code);
 }
 
-struct InputRole {
-  Role role;
-  Layout layout;
-};
-
 std::optional<InputRole> role_of(const std::string& op, std::size_t input) {
   if (op == "CONV_2D" || op == "CONV_3D") {
     if (input == 1) return InputRole{Role::Weight, op == "CONV_2D" ? Layout::OHWI : Layout::Unknown};

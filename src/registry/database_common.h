@@ -22,6 +22,12 @@ inline constexpr const char* kModelColumnsSql =
     "shape_signature TEXT NOT NULL, tensors_hash TEXT NOT NULL, input_kind TEXT NOT NULL, parameters BIGINT NOT NULL, added_at TEXT NOT NULL, "
     "fingerprint BLOB NOT NULL, anchors BLOB NOT NULL, name TEXT NOT NULL DEFAULT ''";
 
+/// How many columns each database's record query selects before the
+/// fingerprint (id, path, content_hash, format, architecture,
+/// shape_signature, tensors_hash, input_kind, parameters, the fingerprint's
+/// length, added_at, name).
+inline constexpr int kRecordColumnCount = 12;
+
 /// What migrates a version-1 `models` table to version 2 (both databases).
 inline constexpr const char* kAddNameColumnSql = "ALTER TABLE models ADD COLUMN name TEXT NOT NULL DEFAULT ''";
 

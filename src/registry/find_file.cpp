@@ -1,15 +1,8 @@
 #include "modeldna/registry/find_file.h"
 
-#include <chrono>
+#include "modeldna/core/stopwatch.h"
 
 namespace modeldna::registry {
-namespace {
-
-double ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-}
-
-}  // namespace
 
 FindResult find_fingerprint(Registry& registry, const Fingerprint& query, const FindOptions& options,
                             Fingerprinter& fingerprinter) {
@@ -19,7 +12,7 @@ FindResult find_fingerprint(Registry& registry, const Fingerprint& query, const 
 }
 
 FindResult find_file(Registry& registry, const std::string& path, const FindOptions& options, Fingerprinter& fingerprinter) {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   const auto query = fingerprinter.fingerprint(path);
   const double fingerprint_ms = ms_since(start);
   auto result = find_fingerprint(registry, query, options, fingerprinter);

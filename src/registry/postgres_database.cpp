@@ -39,9 +39,8 @@ ModelRecord record_from(const pqxx::row& r) {
   return m;
 }
 
-constexpr const char* kRecordColumns =
+constexpr const char* kPostgresRecordColumns =
     "id, path, content_hash, format, architecture, shape_signature, tensors_hash, input_kind, parameters, octet_length(fingerprint), added_at, name";
-constexpr int kRecordColumnCount = 12;
 
 // Any key: it only has to be the same in every modeldna process.
 constexpr int64_t kSchemaLock = 0x6d646e61;  // "mdna"
@@ -107,16 +106,16 @@ class PostgresDatabase final : public Database {
     return out;
   }
 
-  std::vector<ModelRecord> list() override { return records(std::string("SELECT ") + kRecordColumns + " FROM models ORDER BY id"); }
+  std::vector<ModelRecord> list() override { return records(std::string("SELECT ") + kPostgresRecordColumns + " FROM models ORDER BY id"); }
 
   std::optional<ModelRecord> record(int64_t id) override {
-    auto r = records(std::string("SELECT ") + kRecordColumns + " FROM models WHERE id = $1", id);
+    auto r = records(std::string("SELECT ") + kPostgresRecordColumns + " FROM models WHERE id = $1", id);
     if (r.empty()) return std::nullopt;
     return r[0];
   }
 
   std::optional<ModelRecord> by_content_hash(const std::string& hash) override {
-    auto r = records(std::string("SELECT ") + kRecordColumns + " FROM models WHERE content_hash = $1", hash);
+    auto r = records(std::string("SELECT ") + kPostgresRecordColumns + " FROM models WHERE content_hash = $1", hash);
     if (r.empty()) return std::nullopt;
     return r[0];
   }
@@ -152,7 +151,7 @@ class PostgresDatabase final : public Database {
     array += "}";
     guard([&] {
       pqxx::read_transaction w(*connection_);
-      for (const auto& row : w.exec_params(std::string("SELECT ") + kRecordColumns +
+      for (const auto& row : w.exec_params(std::string("SELECT ") + kPostgresRecordColumns +
                                                ", fingerprint FROM models WHERE id = ANY($1::bigint[])",
                                            array)) {
         auto record = record_from(row);

@@ -8,14 +8,13 @@
 #include <map>
 
 #include "modeldna/core/error.h"
+#include "modeldna/core/stopwatch.h"
 #include "modeldna/lineage/direction.h"
 #include "modeldna/lineage/tree.h"
 
 namespace modeldna::registry {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 // A vote this strong decides the direction; weaker ones leave it open.
 constexpr double kDecisiveVote = 0.25;

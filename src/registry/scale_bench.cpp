@@ -8,13 +8,12 @@
 
 #include "modeldna/core/error.h"
 #include "modeldna/core/json_file.h"
+#include "modeldna/core/stopwatch.h"
 #include "modeldna/registry/registry.h"
 
 namespace modeldna::registry {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 // A fifth of the registered synthetic models are fine-tunes of earlier ones.
 constexpr double kDerivedShare = 0.2;

@@ -75,9 +75,8 @@ ModelRecord record_from(const Statement& s) {
   return r;
 }
 
-constexpr const char* kRecordColumns =
+constexpr const char* kSqliteRecordColumns =
     "id, path, content_hash, format, architecture, shape_signature, tensors_hash, input_kind, parameters, length(fingerprint), added_at, name";
-constexpr int kRecordColumnCount = 12;
 // Under SQLite's default limit of host parameters per statement (32,766).
 constexpr std::size_t kIdsPerStatement = 500;
 
@@ -170,21 +169,21 @@ class SqliteDatabase final : public Database {
   }
 
   std::vector<ModelRecord> list() override {
-    Statement s(db_, std::string("SELECT ") + kRecordColumns + " FROM models ORDER BY id", path_);
+    Statement s(db_, std::string("SELECT ") + kSqliteRecordColumns + " FROM models ORDER BY id", path_);
     std::vector<ModelRecord> out;
     while (s.step()) out.push_back(record_from(s));
     return out;
   }
 
   std::optional<ModelRecord> record(int64_t id) override {
-    Statement s(db_, std::string("SELECT ") + kRecordColumns + " FROM models WHERE id = ?1", path_);
+    Statement s(db_, std::string("SELECT ") + kSqliteRecordColumns + " FROM models WHERE id = ?1", path_);
     s.bind(1, id);
     if (!s.step()) return std::nullopt;
     return record_from(s);
   }
 
   std::optional<ModelRecord> by_content_hash(const std::string& hash) override {
-    Statement s(db_, std::string("SELECT ") + kRecordColumns + " FROM models WHERE content_hash = ?1", path_);
+    Statement s(db_, std::string("SELECT ") + kSqliteRecordColumns + " FROM models WHERE content_hash = ?1", path_);
     s.bind(1, hash);
     if (!s.step()) return std::nullopt;
     return record_from(s);
@@ -217,7 +216,7 @@ class SqliteDatabase final : public Database {
     std::map<int64_t, StoredModel> found;
     for (std::size_t begin = 0; begin < ids.size(); begin += kIdsPerStatement) {
       const std::size_t end = std::min(ids.size(), begin + kIdsPerStatement);
-      std::string sql = std::string("SELECT ") + kRecordColumns + ", fingerprint FROM models WHERE id IN (";
+      std::string sql = std::string("SELECT ") + kSqliteRecordColumns + ", fingerprint FROM models WHERE id IN (";
       for (std::size_t k = begin; k < end; ++k) sql += k == begin ? "?" : ",?";
       Statement s(db_, sql + ")", path_);
       for (std::size_t k = begin; k < end; ++k) s.bind(static_cast<int>(k - begin + 1), ids[k]);
