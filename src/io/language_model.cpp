@@ -70,6 +70,16 @@ class Fields {
   std::string file_;
 };
 
+// The widths and head counts, read under the file's own key names.
+void read_widths(LanguageModelConfig& c, const Fields& f, const Keys& k) {
+  c.hidden_size = f.required_count(k.hidden);
+  c.intermediate_size = f.required_count(k.intermediate);
+  c.layers = f.required_count(k.layers);
+  c.heads = f.required_count(k.heads);
+  c.kv_heads = f.count(k.kv_heads).value_or(c.heads);
+  c.head_dim = f.count(k.head_dim).value_or(0);
+}
+
 // Head counts and widths that fit together, or the field that does not.
 void check_heads(LanguageModelConfig& c, const Keys& k) {
   if (c.heads % c.kv_heads != 0)
@@ -97,12 +107,7 @@ std::optional<LanguageModelConfig> from_gguf(const TensorStore& store) {
   }
   const Fields f(store.metadata(), store.path());
   const Keys k = gguf_keys(a);
-  c.hidden_size = f.required_count(k.hidden);
-  c.intermediate_size = f.required_count(k.intermediate);
-  c.layers = f.required_count(k.layers);
-  c.heads = f.required_count(k.heads);
-  c.kv_heads = f.count(k.kv_heads).value_or(c.heads);
-  c.head_dim = f.count(k.head_dim).value_or(0);
+  read_widths(c, f, k);
   c.rope_theta = f.real(a + ".rope.freq_base", c.rope_theta);
   c.rms_norm_eps = f.real(a + ".attention.layer_norm_rms_epsilon", c.rms_norm_eps);
   const TensorInfo* embedding = store.find("token_embd.weight");
@@ -138,12 +143,7 @@ std::optional<LanguageModelConfig> from_config_json(const TensorStore& store) {
   const Fields f(j, file);
   const Keys& k = kHuggingFaceKeys;
   c.vocab_size = f.required_count(k.vocab);
-  c.hidden_size = f.required_count(k.hidden);
-  c.intermediate_size = f.required_count(k.intermediate);
-  c.layers = f.required_count(k.layers);
-  c.heads = f.required_count(k.heads);
-  c.kv_heads = f.count(k.kv_heads).value_or(c.heads);
-  c.head_dim = f.count(k.head_dim).value_or(0);
+  read_widths(c, f, k);
   c.rope_theta = f.real("rope_theta", c.rope_theta);
   c.rms_norm_eps = f.real("rms_norm_eps", 1e-6);  // transformers' LlamaConfig default
   c.tied_embeddings = f.flag("tie_word_embeddings", false);
