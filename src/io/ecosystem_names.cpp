@@ -86,7 +86,30 @@ int64_t metadata_count(const io::TensorStore& store, const std::string& key) {
   return it != store.metadata().end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
+std::optional<std::string> to_gguf(const Family& f, const std::string& name) {
+  const auto [base, suffix] = split_parameter(name);
+  const std::string block_pattern = std::string(f.block_prefix) + ".";
+  if (base.compare(0, block_pattern.size(), block_pattern) == 0) {
+    const std::string rest = base.substr(block_pattern.size());
+    const auto dot = rest.find('.');
+    if (dot == 0 || dot == std::string::npos || rest.find_first_not_of("0123456789") != dot) return std::nullopt;
+    for (std::size_t k = 0; k < f.block_count; ++k)
+      if (rest.substr(dot + 1) == f.block[k].hugging_face)
+        return "blk." + rest.substr(0, dot) + "." + std::string(f.block[k].gguf) + suffix;
+    return std::nullopt;
+  }
+  for (std::size_t k = 0; k < f.global_count; ++k)
+    if (base == f.global[k].hugging_face) return std::string(f.global[k].gguf) + suffix;
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<std::string> gguf_name(const std::string& architecture, const std::string& hugging_face_name) {
+  const auto family = family_of(architecture);
+  if (!family) return std::nullopt;
+  return to_gguf(*family, hugging_face_name);
+}
 
 std::string gguf_architecture(const io::TensorStore& store) {
   if (store.format() != io::Format::GGUF) return "";

@@ -108,6 +108,7 @@ std::optional<LanguageModelConfig> from_gguf(const TensorStore& store) {
   const Fields f(store.metadata(), store.path());
   const Keys k = gguf_keys(a);
   read_widths(c, f, k);
+  c.context_length = f.count(a + ".context_length").value_or(c.context_length);
   c.rope_theta = f.real(a + ".rope.freq_base", c.rope_theta);
   c.rms_norm_eps = f.real(a + ".attention.layer_norm_rms_epsilon", c.rms_norm_eps);
   const TensorInfo* embedding = store.find("token_embd.weight");
@@ -144,6 +145,7 @@ std::optional<LanguageModelConfig> from_config_json(const TensorStore& store) {
   const Keys& k = kHuggingFaceKeys;
   c.vocab_size = f.required_count(k.vocab);
   read_widths(c, f, k);
+  c.context_length = f.count("max_position_embeddings").value_or(c.context_length);
   c.rope_theta = f.real("rope_theta", c.rope_theta);
   c.rms_norm_eps = f.real("rms_norm_eps", 1e-6);  // transformers' LlamaConfig default
   c.tied_embeddings = f.flag("tie_word_embeddings", false);

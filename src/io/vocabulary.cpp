@@ -1,5 +1,6 @@
 #include "modeldna/io/vocabulary.h"
 
+#include <cstring>
 #include <filesystem>
 
 #include "modeldna/core/error.h"
@@ -10,24 +11,42 @@ namespace modeldna::io {
 using detail::WireReader;
 using detail::WireType;
 
-std::vector<std::string> sentencepiece_pieces(const std::string& path, const std::byte* data, uint64_t size) {
-  std::vector<std::string> pieces;
+std::vector<SentencePiece> sentencepiece_model(const std::string& path, const std::byte* data, uint64_t size) {
+  std::vector<SentencePiece> pieces;
   WireReader model(path, data, size, 0);
   while (!model.done()) {
     const auto f = model.next();
     if (f.number != 1) continue;  // ModelProto.pieces
     if (f.type != WireType::Bytes) throw FormatError(path, "SentencePiece piece " + std::to_string(pieces.size()) + " is not a message");
-    auto piece = WireReader::sub(path, f);
+    auto message = WireReader::sub(path, f);
     std::optional<std::string> text;
-    while (!piece.done()) {
-      const auto g = piece.next();
+    SentencePiece piece;
+    while (!message.done()) {
+      const auto g = message.next();
       if (g.number == 1 && g.type == WireType::Bytes) text = std::string(g.text());
+      if (g.number == 2 && g.type == WireType::Fixed32) {
+        const auto bits = static_cast<uint32_t>(g.value);
+        std::memcpy(&piece.score, &bits, sizeof bits);
+      }
+      if (g.number == 3 && g.type == WireType::Varint) {
+        if (g.value < 1 || g.value > 6)
+          throw FormatError(path, "SentencePiece piece " + std::to_string(pieces.size()) + " has type " +
+                                      std::to_string(g.value) + ", not 1-6");
+        piece.type = static_cast<int32_t>(g.value);
+      }
     }
     if (!text) throw FormatError(path, "SentencePiece piece " + std::to_string(pieces.size()) + " has no text");
-    pieces.push_back(std::move(*text));
+    piece.text = std::move(*text);
+    pieces.push_back(std::move(piece));
   }
   if (pieces.empty()) throw FormatError(path, "no SentencePiece pieces (not a tokenizer.model)");
   return pieces;
+}
+
+std::vector<std::string> sentencepiece_pieces(const std::string& path, const std::byte* data, uint64_t size) {
+  std::vector<std::string> texts;
+  for (auto& piece : sentencepiece_model(path, data, size)) texts.push_back(std::move(piece.text));
+  return texts;
 }
 
 std::optional<std::vector<std::string>> vocabulary(const TensorStore& store) {

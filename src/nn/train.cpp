@@ -10,6 +10,7 @@
 
 #include "masked_lm.h"
 #include "modeldna/core/error.h"
+#include "modeldna/nn/language_model.h"
 
 namespace modeldna::nn {
 
@@ -182,6 +183,23 @@ double train_masked_lm(Network& net, const torch::Tensor& tokens, const TrainOpt
         return torch::nn::functional::cross_entropy(logits, targets);
       },
       [&](int64_t epoch) { generator = mask_generator(epoch_mask_seed(options.seed, epoch)); });
+}
+
+double train_next_token(Network& net, const torch::Tensor& tokens, const TrainOptions& options) {
+  auto* model = dynamic_cast<CausalLm*>(&net);
+  MDNA_CHECK(model && net.config().head == Head::NextToken, "next-token training needs a decoder language model");
+  MDNA_CHECK(tokens.dim() == 2 && tokens.size(1) >= 2 && tokens.scalar_type() == torch::kInt64,
+             "next-token training reads int64 token ids [n, length >= 2]");
+  data::Dataset corpus;
+  corpus.name = "next-token corpus";
+  corpus.inputs = tokens;
+  corpus.labels = torch::zeros({tokens.size(0)}, torch::kInt64);
+  const int64_t vocab = net.config().num_classes;
+  return run_epochs(net, corpus, options, [&](const torch::Tensor& x, const torch::Tensor&) {
+    const int64_t length = x.size(1);
+    const auto logits = model->token_logits(x.slice(1, 0, length - 1));
+    return torch::nn::functional::cross_entropy(logits.reshape({-1, vocab}), x.slice(1, 1).reshape({-1}));
+  });
 }
 
 double masked_lm_accuracy(Network& net, const torch::Tensor& tokens, uint64_t seed) {

@@ -1,6 +1,7 @@
 // Shared by the libFuzzer targets (scripts/fuzz.sh): feed bytes to one
 // reader, then read every tensor it accepted, so the dequantization and
-// stride paths run on hostile input too. Bad input must end in a modeldna
+// stride paths run on hostile input too, and the language-model metadata
+// checks on what it claims. Bad input must end in a modeldna
 // Error; anything else (a crash, a sanitizer report, an InternalError, a
 // leak) is a bug the fuzzer reports.
 #pragma once
@@ -11,7 +12,9 @@
 #include <vector>
 
 #include "modeldna/core/error.h"
+#include "modeldna/io/language_model.h"
 #include "modeldna/io/tensor_store.h"
+#include "modeldna/io/vocabulary.h"
 
 namespace modeldna::fuzz {
 
@@ -29,6 +32,10 @@ inline void touch(const io::TensorStore& store) {
     if (!io::is_real(t.dtype) && t.numel() <= 4096) (void)store.read_i64(t);
   }
   (void)io::summarize(store);
+  // What compare reads of a language model before it runs one: the
+  // hyper-parameters checked against the tensors, and the tokens.
+  (void)io::language_model_config(store);
+  (void)io::vocabulary(store);
 }
 
 template <typename Reader>

@@ -30,6 +30,12 @@ std::string gguf_architecture(const TensorStore& store);
 /// are returned as they are.
 std::string ecosystem_name(const TensorStore& store, const std::string& name);
 
+/// llama.cpp's name for a Hugging Face tensor of `architecture` (spelled
+/// without the model class's prefix, as ecosystem_name gives it):
+/// "layers.3.self_attn.q_proj.weight" -> "blk.3.attn_q.weight"; nullopt for
+/// a name or architecture the map does not know.
+std::optional<std::string> gguf_name(const std::string& architecture, const std::string& hugging_face_name);
+
 /// For a GGUF Q or K projection that llama.cpp stored in its rotary row order
 /// (architecture llama: convert_hf_to_gguf.py's permute, with the head count
 /// for Q and the key-value head count for K): the stored row of each

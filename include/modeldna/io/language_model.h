@@ -30,6 +30,7 @@ struct LanguageModelConfig {
   int64_t heads = 0;     // query heads
   int64_t kv_heads = 0;  // key-value heads (grouped-query attention when fewer)
   int64_t head_dim = 0;
+  int64_t context_length = 2048;  // GGUF's context_length, Hugging Face's max_position_embeddings
   double rope_theta = 10000;
   double rms_norm_eps = 1e-5;
   bool tied_embeddings = false;  // no separate output head: the embedding is reused

@@ -21,6 +21,17 @@ inline constexpr uint64_t kMaxTokenizerBytes = 64ull << 20;
 /// the file when a tokenizer is there but malformed.
 std::optional<std::vector<std::string>> vocabulary(const TensorStore& store);
 
+/// One piece of a SentencePiece model, as its ModelProto holds it.
+struct SentencePiece {
+  std::string text;
+  float score = 0;
+  int32_t type = 1;  // SentencePiece's Type: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
+};
+
+/// Every piece of a SentencePiece ModelProto, in id order; FormatError
+/// naming `path` when the bytes are not one.
+std::vector<SentencePiece> sentencepiece_model(const std::string& path, const std::byte* data, uint64_t size);
+
 /// The pieces of a SentencePiece ModelProto (field 1, each piece's field 1),
 /// in id order; FormatError naming `path` when the bytes are not one.
 std::vector<std::string> sentencepiece_pieces(const std::string& path, const std::byte* data, uint64_t size);

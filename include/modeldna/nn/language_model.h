@@ -21,6 +21,7 @@
 #include <memory>
 #include <vector>
 
+#include "modeldna/io/gguf_writer.h"
 #include "modeldna/io/language_model.h"
 #include "modeldna/nn/network.h"
 
@@ -62,6 +63,28 @@ class CausalLm : public Network {
   std::shared_ptr<detail::RmsNorm> norm_;
   torch::nn::Linear lm_head_{nullptr};  // null when tied to the embedding
 };
+
+/// A freshly initialised model, as transformers initialises a Llama: every
+/// matrix N(0, 0.02) (its `initializer_range`), every RMSNorm gain 1. Seeded
+/// by its own generator (the global torch seed is untouched). UsageError
+/// for a configuration the runner cannot compute.
+std::shared_ptr<CausalLm> make_language_model(const io::LanguageModelConfig& config, uint64_t seed);
+
+/// Writes `model` as a Hugging Face folder that transformers and llama.cpp's
+/// convert_hf_to_gguf.py read: config.json (LlamaForCausalLM, float32),
+/// model.safetensors (Hugging Face names, float32) and the SentencePiece
+/// `tokenizer_model` copied as tokenizer.model. The folder is created;
+/// files are written atomically.
+void save_language_model(const std::string& folder, const CausalLm& model, const std::string& tokenizer_model);
+
+/// Writes `model` as llama.cpp's convert_hf_to_gguf.py writes a Llama:
+/// GGUF v3 with llama.cpp's tensor names and `llama.*` metadata, Q and K rows
+/// in its rotary order, the pieces, scores and types of the SentencePiece
+/// `tokenizer_model`, tensors in the order of their Hugging Face names.
+/// Matrices in `encoding` (F32, F16, or Q8_0 as gguf-py quantizes it:
+/// equal block for block to the converter's own file), vectors in F32.
+void save_language_model_gguf(const std::string& path, const CausalLm& model, const std::string& tokenizer_model,
+                              io::GgufEncoding encoding);
 
 struct LoadedLanguageModel {
   std::shared_ptr<CausalLm> model;  // in eval mode

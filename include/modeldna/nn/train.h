@@ -63,6 +63,12 @@ double train_distillation(Network& student, Network& teacher, const data::Datase
 /// head "masked-lm". Returns the last epoch's mean loss over chosen positions.
 double train_masked_lm(Network& net, const torch::Tensor& tokens, const TrainOptions& options);
 
+/// Next-token (causal language model) training on token ids [n, length]:
+/// every position's logits against the token that follows it
+/// (nn/language_model.h's CausalLm::token_logits). `net` must have head
+/// "next-token". Returns the last epoch's mean loss per predicted token.
+double train_next_token(Network& net, const torch::Tensor& tokens, const TrainOptions& options);
+
 /// Top-1 accuracy of a "masked-lm" network at recovering masked tokens, with
 /// the masks drawn from `seed` (the same seed gives the same masks).
 double masked_lm_accuracy(Network& net, const torch::Tensor& tokens, uint64_t seed = 0);

@@ -1,0 +1,42 @@
+// File: modeldna/io/gguf_writer.h
+// Writes GGUF v3, llama.cpp's format (docs/formats/gguf.md): typed
+// metadata, then tensor infos, then the tensors' data, each aligned to 32
+// bytes. The encodings written follow llama.cpp's reference code: F32, F16,
+// and Q8_0 as gguf-py's quantizer (the one convert_hf_to_gguf.py runs for
+// `--outtype q8_0`) computes it, block for block. Torch-free.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace modeldna::io {
+
+/// A metadata value with its GGUF type (the type is part of the format:
+/// llama.cpp reads `block_count` as a uint32, `freq_base` as a float32).
+using GgufValue = std::variant<uint32_t, int32_t, uint64_t, float, bool, std::string, std::vector<std::string>,
+                               std::vector<float>, std::vector<int32_t>>;
+
+/// The encodings modeldna writes (ggml type ids 0, 1 and 8).
+enum class GgufEncoding { F32, F16, Q8_0 };
+
+struct GgufTensorToWrite {
+  std::string name;            // llama.cpp's name: "blk.0.attn_q.weight"
+  std::vector<int64_t> shape;  // logical, outermost first (written reversed, as ggml's ne)
+  std::vector<float> values;   // row-major
+  GgufEncoding encoding = GgufEncoding::F32;
+};
+
+/// Q8_0 blocks of `values` (a multiple of 32): per block of 32, the scale
+/// d = max|x| / 127 as IEEE half, then round(x / d) as int8 (half away from
+/// zero; 0 for an all-zero block), computed in float32 as gguf-py does.
+std::vector<uint8_t> quantize_q8_0(const std::vector<float>& values);
+
+/// Writes `path` atomically. UsageError for a tensor whose values do not
+/// fill its shape, or a Q8_0 tensor whose rows are not whole blocks.
+void write_gguf(const std::string& path, const std::vector<std::pair<std::string, GgufValue>>& metadata,
+                const std::vector<GgufTensorToWrite>& tensors);
+
+}  // namespace modeldna::io
