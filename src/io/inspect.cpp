@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "modeldna/io/language_model.h"
+
 namespace modeldna::io {
 
 nlohmann::json tensor_json(const TensorInfo& t) {
@@ -37,6 +39,7 @@ nlohmann::json describe_store(const TensorStore& store, const InspectOptions& o)
                         {"dtypes", summary.dtypes},
                         {"graph_nodes", store.graph().size()},
                         {"metadata", store.metadata()}};
+  if (const auto lm = language_model_config(store)) out["language_model"] = lm->to_json();
   if (!o.tensors && !o.stats) return out;
   const auto start = std::chrono::steady_clock::now();
   out["tensors"] = nlohmann::json::array();

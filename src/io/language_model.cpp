@@ -229,6 +229,35 @@ std::map<std::string, std::vector<int64_t>> LanguageModelConfig::expected_shapes
   return s;
 }
 
+nlohmann::json LanguageModelConfig::to_json() const {
+  nlohmann::json j = {{"architecture", architecture}, {"config_file", config_file}, {"runs", cannot_run.empty()}};
+  if (!cannot_run.empty()) {
+    j["cannot_run"] = cannot_run;
+    return j;
+  }
+  j.update({{"vocab_size", vocab_size},
+            {"hidden_size", hidden_size},
+            {"intermediate_size", intermediate_size},
+            {"layers", layers},
+            {"heads", heads},
+            {"kv_heads", kv_heads},
+            {"head_dim", head_dim},
+            {"context_length", context_length},
+            {"rope_theta", rope_theta},
+            {"rms_norm_eps", rms_norm_eps},
+            {"tied_embeddings", tied_embeddings},
+            {"attention_bias", attention_bias}});
+  return j;
+}
+
+std::string LanguageModelConfig::describe() const {
+  if (!cannot_run.empty()) return architecture + " (not run: " + cannot_run + ")";
+  return architecture + ", " + std::to_string(layers) + " blocks, hidden " + std::to_string(hidden_size) + ", " +
+         std::to_string(heads) + " heads (" + std::to_string(kv_heads) + " key-value) of " + std::to_string(head_dim) +
+         ", feed-forward " + std::to_string(intermediate_size) + ", vocabulary " + std::to_string(vocab_size) + ", " +
+         (tied_embeddings ? "output head tied to the embedding" : "separate output head");
+}
+
 std::optional<LanguageModelConfig> language_model_config(const TensorStore& store) {
   auto c = store.format() == Format::GGUF ? from_gguf(store) : from_config_json(store);
   if (c && c->cannot_run.empty())

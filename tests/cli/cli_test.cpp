@@ -191,6 +191,31 @@ TEST(Cli, CompareRefusesAMissingFileInOneLine) {
   EXPECT_EQ(r.output, "modeldna: error: /nonexistent/child.gguf: cannot open file: No such file or directory\n");
 }
 
+std::string llama_fixture(const std::string& name) {
+  return std::string(MODELDNA_SOURCE_DIR) + "/tests/compare/fixtures/llama/" + name;
+}
+
+TEST(Cli, InspectDescribesALanguageModel) {
+  const auto r = run("inspect " + llama_fixture("base-q4_k_m.gguf"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("language model: llama, 12 blocks, hidden 256, 4 heads (2 key-value) of 64, feed-forward "
+                          "256, vocabulary 512, separate output head\n"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST(Cli, ALanguageModelWhoseConfigContradictsItselfIsOneLineNamingTheFileAndField) {
+  namespace fs = std::filesystem;
+  const auto dir = testing::fresh_temp_dir();
+  fs::copy_file(llama_fixture("base/model.safetensors"), dir + "/model.safetensors");
+  auto config = read_json_file(llama_fixture("base/config.json"));
+  config["num_key_value_heads"] = 3;
+  write_json_file(dir + "/config.json", config);
+  const auto r = run("compare " + dir + "/model.safetensors " + llama_fixture("base-q8_0.gguf"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output, "modeldna: error: " + dir + "/config.json: num_key_value_heads 3 does not divide num_attention_heads 4\n");
+}
+
 TEST(Cli, VerifyRefusesAMissingDetector) {
   const std::string zoo = tiny_zoo();
   const auto r = run("verify --detector /nonexistent/det " + zoo + "/models/lenet-s0.safetensors " + zoo +

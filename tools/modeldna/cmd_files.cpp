@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "modeldna/io/convert.h"
 #include "modeldna/io/inspect.h"
+#include "modeldna/io/language_model.h"
 #include "modeldna/io/open_store.h"
 #include "runtime.h"
 
@@ -68,6 +69,7 @@ void inspect(const FileOptions& o) {
   std::printf("\n");
   if (const auto hint = architecture_hint(*store); !hint.empty()) std::printf("architecture: %s\n", hint.c_str());
   if (!store->graph().empty()) std::printf("graph: %zu operators\n", store->graph().size());
+  if (const auto lm = io::language_model_config(*store)) std::printf("language model: %s\n", lm->describe().c_str());
   if (layers) {
     std::printf("runnable: yes, layers:");
     for (const auto& layer : *layers) std::printf(" %s", layer.c_str());

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,12 @@ struct LanguageModelConfig {
   /// model class's prefix (io/ecosystem_names.h), with its shape; the output
   /// head only when it is not tied.
   std::map<std::string, std::vector<int64_t>> expected_shapes() const;
+
+  /// As `inspect --json` lists it ("language_model").
+  nlohmann::json to_json() const;
+  /// One line for people: "llama, 12 blocks, hidden 256, 4 heads (2
+  /// key-value) of 64, feed-forward 256, vocabulary 512, separate output head".
+  std::string describe() const;
 };
 
 /// The store's language-model configuration, or nullopt when it is not a
