@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "modeldna/core/error.h"
 #include "modeldna/io/language_model.h"
 
 namespace modeldna::io {
@@ -39,7 +40,13 @@ nlohmann::json describe_store(const TensorStore& store, const InspectOptions& o)
                         {"dtypes", summary.dtypes},
                         {"graph_nodes", store.graph().size()},
                         {"metadata", store.metadata()}};
-  if (const auto lm = language_model_config(store)) out["language_model"] = lm->to_json();
+  // A file is inspected even when its language-model metadata is unusable
+  // (compare refuses it): the problem is part of the description.
+  try {
+    if (const auto lm = language_model_config(store)) out["language_model"] = lm->to_json();
+  } catch (const FormatError& e) {
+    out["language_model"] = {{"error", e.what()}};
+  }
   if (!o.tensors && !o.stats) return out;
   const auto start = std::chrono::steady_clock::now();
   out["tensors"] = nlohmann::json::array();

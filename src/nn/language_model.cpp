@@ -221,111 +221,16 @@ void save_language_model(const std::string& folder, const CausalLm& model, const
   if (ec) throw UsageError("cannot copy the tokenizer " + tokenizer_model + " into " + folder + ": " + ec.message());
 }
 
-namespace {
-
-// ggml's general.file_type for a file whose matrices are all `encoding`
-// (LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_Q8_0).
-uint32_t file_type(io::GgufEncoding encoding) {
-  switch (encoding) {
-    case io::GgufEncoding::F32: return 0;
-    case io::GgufEncoding::F16: return 1;
-    case io::GgufEncoding::Q8_0: return 7;
-  }
-  throw InternalError("invalid GgufEncoding");
-}
-
-// convert_hf_to_gguf.py's token types from SentencePiece's: it marks
-// unknown, control, unused and byte pieces, and writes every other piece
-// (user-defined ones too) as normal.
-int32_t llama_cpp_token_type(int32_t sentencepiece_type) {
-  constexpr int32_t kNormal = 1, kUserDefined = 4;
-  return sentencepiece_type == kUserDefined ? kNormal : sentencepiece_type;
-}
-
-std::vector<std::pair<std::string, io::GgufValue>> gguf_metadata(const io::LanguageModelConfig& c,
-                                                                 const std::vector<io::SentencePiece>& pieces,
-                                                                 io::GgufEncoding encoding) {
-  const std::string a = "llama";
-  auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
-  std::vector<std::pair<std::string, io::GgufValue>> m = {
-      {"general.architecture", a},
-      {"general.type", std::string("model")},
-      {a + ".block_count", u32(c.layers)},
-      {a + ".context_length", u32(c.context_length)},
-      {a + ".embedding_length", u32(c.hidden_size)},
-      {a + ".feed_forward_length", u32(c.intermediate_size)},
-      {a + ".attention.head_count", u32(c.heads)},
-      {a + ".attention.head_count_kv", u32(c.kv_heads)},
-      {a + ".rope.freq_base", static_cast<float>(c.rope_theta)},
-      {a + ".attention.layer_norm_rms_epsilon", static_cast<float>(c.rms_norm_eps)},
-      {a + ".attention.key_length", u32(c.head_dim)},
-      {a + ".attention.value_length", u32(c.head_dim)},
-      {"general.file_type", file_type(encoding)},
-      {a + ".vocab_size", u32(c.vocab_size)},
-      {a + ".rope.dimension_count", u32(c.head_dim)},
-      {"tokenizer.ggml.model", std::string("llama")},
-  };
-  std::vector<std::string> tokens;
-  std::vector<float> scores;
-  std::vector<int32_t> types;
-  for (const auto& p : pieces) {
-    tokens.push_back(p.text);
-    scores.push_back(p.score);
-    types.push_back(llama_cpp_token_type(p.type));
-  }
-  m.emplace_back("tokenizer.ggml.tokens", tokens);
-  m.emplace_back("tokenizer.ggml.scores", scores);
-  m.emplace_back("tokenizer.ggml.token_type", types);
-  for (const auto& [key, text] : {std::pair<std::string, std::string>{"bos", "<s>"}, {"eos", "</s>"}, {"unknown", "<unk>"}})
-    for (std::size_t id = 0; id < pieces.size(); ++id)
-      if (pieces[id].text == text) {
-        m.emplace_back("tokenizer.ggml." + key + "_token_id", static_cast<uint32_t>(id));
-        break;
-      }
-  m.emplace_back("general.quantization_version", uint32_t{2});
-  return m;
-}
-
-}  // namespace
-
 void save_language_model_gguf(const std::string& path, const CausalLm& model, const std::string& tokenizer_model,
                               io::GgufEncoding encoding) {
-  const auto& c = model.language_model();
-  MDNA_CHECK(c.architecture == "llama" || c.architecture == "mistral",
-             "GGUF is written for Llama-architecture models, not " + c.architecture);
   const auto blob = io::map_file(tokenizer_model);
   const auto pieces = io::sentencepiece_model(tokenizer_model, blob->data(), blob->size());
-  MDNA_CHECK(static_cast<int64_t>(pieces.size()) == c.vocab_size,
-             tokenizer_model + " has " + std::to_string(pieces.size()) + " pieces for a vocabulary of " +
-                 std::to_string(c.vocab_size));
-  // The converter's order: Hugging Face's names as a safetensors file sorts them.
-  std::map<std::string, torch::Tensor> by_hugging_face_name;
-  for (const auto& [name, t] : named_state(model)) by_hugging_face_name[name == "lm_head.weight" ? name : "model." + name] = t;
-  io::TensorStore llama_cpp(io::Format::GGUF, path);  // only for its architecture, in rotary_stored_rows
-  llama_cpp.mutable_metadata()["general.architecture"] = "llama";
-  llama_cpp.mutable_metadata()["llama.attention.head_count"] = c.heads;
-  llama_cpp.mutable_metadata()["llama.attention.head_count_kv"] = c.kv_heads;
-  std::vector<io::GgufTensorToWrite> tensors;
-  for (const auto& [hugging_face_name, t] : by_hugging_face_name) {
-    const std::string short_name = hugging_face_name.rfind("model.", 0) == 0 ? hugging_face_name.substr(6) : hugging_face_name;
-    io::GgufTensorToWrite w;
-    w.name = *io::gguf_name("llama", short_name);
-    w.shape = t.sizes().vec();
-    w.encoding = t.dim() >= 2 ? encoding : io::GgufEncoding::F32;
-    auto values = t.detach().to(torch::kFloat32).contiguous();
-    io::TensorInfo info;
-    info.name = w.name;
-    info.shape = w.shape;
-    if (const auto stored = io::rotary_stored_rows(llama_cpp, info)) {
-      // Row r of the file holds Hugging Face row r' with stored_row(r') = r.
-      std::vector<int64_t> source_of(stored->size());
-      for (std::size_t r = 0; r < stored->size(); ++r) source_of[static_cast<std::size_t>((*stored)[r])] = static_cast<int64_t>(r);
-      values = values.index_select(0, torch::tensor(source_of, torch::kInt64)).contiguous();
-    }
-    w.values.assign(values.data_ptr<float>(), values.data_ptr<float>() + values.numel());
-    tensors.push_back(std::move(w));
-  }
-  io::write_gguf(path, gguf_metadata(c, pieces, encoding), tensors);
+  std::map<std::string, torch::Tensor> state;
+  for (const auto& [name, t] : named_state(model)) state[name] = t;
+  io::write_llama_gguf(path, model.language_model(), pieces, [&](const std::string& name) {
+    const auto values = state.at(name).detach().to(torch::kFloat32).contiguous();
+    return std::vector<float>(values.data_ptr<float>(), values.data_ptr<float>() + values.numel());
+  }, encoding);
 }
 
 LoadedLanguageModel load_language_model(std::shared_ptr<const io::TensorStore> store) {

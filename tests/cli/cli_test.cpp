@@ -204,6 +204,18 @@ TEST(Cli, InspectDescribesALanguageModel) {
       << r.output;
 }
 
+TEST(Cli, ConvertWritesALlamaAsLlamaCppsGguf) {
+  const auto out = testing::fresh_temp_dir() + "/base-q8_0.gguf";
+  const auto r = run("convert " + llama_fixture("base/model.safetensors") + " --to gguf --dtype q8_0 --out " + out);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  // Byte for byte llama.cpp's own file (tests/io/gguf_writer_test.cpp checks each tensor).
+  const auto inspected = run("inspect " + out + " --json");
+  EXPECT_NE(inspected.output.find("\"general.file_type\": 7"), std::string::npos) << inspected.output.substr(0, 400);
+  const auto refused = run("convert " + llama_fixture("base/model.safetensors") + " --to gguf --dtype q4_k --out " + out);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.output, "modeldna: error: GGUF encoding 'q4_k': expected f32, f16 or q8_0\n");
+}
+
 TEST(Cli, ALanguageModelWhoseConfigContradictsItselfIsOneLineNamingTheFileAndField) {
   namespace fs = std::filesystem;
   const auto dir = testing::fresh_temp_dir();

@@ -15,7 +15,7 @@ namespace modeldna::cli {
 namespace {
 
 struct FileOptions {
-  std::string path, out, dtype = "f32";
+  std::string path, out, dtype, to = "safetensors";
   io::OpenOptions open;
   bool json = false, tensors = false, stats = false;
 };
@@ -69,7 +69,11 @@ void inspect(const FileOptions& o) {
   std::printf("\n");
   if (const auto hint = architecture_hint(*store); !hint.empty()) std::printf("architecture: %s\n", hint.c_str());
   if (!store->graph().empty()) std::printf("graph: %zu operators\n", store->graph().size());
-  if (const auto lm = io::language_model_config(*store)) std::printf("language model: %s\n", lm->describe().c_str());
+  try {
+    if (const auto lm = io::language_model_config(*store)) std::printf("language model: %s\n", lm->describe().c_str());
+  } catch (const FormatError& e) {
+    std::printf("language model: unusable metadata: %s\n", e.what());
+  }
   if (layers) {
     std::printf("runnable: yes, layers:");
     for (const auto& layer : *layers) std::printf(" %s", layer.c_str());
@@ -118,14 +122,27 @@ void add_file_commands(CLI::App& app) {
   inspect_cmd->callback([o] { inspect(*o); });
 
   auto c = std::make_shared<FileOptions>();
-  auto* convert = app.add_subcommand("convert", "Write any readable model file as a standard safetensors file");
+  auto* convert = app.add_subcommand(
+      "convert", "Write any readable model file as a standard safetensors file, or a Llama as llama.cpp's GGUF");
   convert->add_option("file", c->path, "The model file or folder to convert")->required();
-  convert->add_option("--out", c->out, "The .safetensors file to write")->required();
-  convert->add_option("--dtype", c->dtype, "f32 (default), f16, or keep (plain types as stored; quantized become f32)");
+  convert->add_option("--out", c->out, "The file to write")->required();
+  convert->add_option("--to", c->to, "safetensors (default), or gguf for a Llama-architecture language model")
+      ->check(CLI::IsMember({"safetensors", "gguf"}));
+  convert->add_option("--dtype", c->dtype,
+                      "safetensors: f32 (default), f16, or keep (plain types as stored; quantized become f32); "
+                      "gguf: f16 (default), f32 or q8_0");
   add_json_flag(convert, c->json);
   add_open_options(convert, *c);
   convert->callback([c] {
-    const auto mode = io::parse_convert_dtype(c->dtype);
+    if (c->to == "gguf") {
+      // As convert_hf_to_gguf.py, whose default --outtype is f16.
+      const auto encoding = io::parse_gguf_encoding(c->dtype.empty() ? "f16" : c->dtype);
+      io::convert_to_gguf(io::open_store(c->path, c->open), c->out, encoding);
+      if (c->json) return print_json({{"file", c->path}, {"out", c->out}, {"format", "gguf"}});
+      std::printf("wrote %s: GGUF as llama.cpp's converter writes it\n", c->out.c_str());
+      return;
+    }
+    const auto mode = io::parse_convert_dtype(c->dtype.empty() ? "f32" : c->dtype);
     const auto store = io::open_store(c->path, c->open);
     const auto r = io::convert_to_safetensors(store, c->out, mode);
     if (c->json)

@@ -1,5 +1,6 @@
 // File: modeldna/io/convert.h
-// Any readable model file to a standard safetensors file: tensor names as the
+// Any readable model file to a standard safetensors file (and a Llama to
+// llama.cpp's GGUF, below): tensor names as the
 // source names them, shapes in logical order (outermost first, so GGUF
 // tensors come out in their PyTorch shape), quantized tensors dequantized,
 // the source's metadata (and each tensor's layout and role) carried in
@@ -8,6 +9,7 @@
 
 #include <string>
 
+#include "modeldna/io/gguf_writer.h"
 #include "modeldna/io/tensor_store.h"
 
 namespace modeldna::io {
@@ -34,6 +36,18 @@ struct ConvertResult {
 /// Writes `out` atomically. Integer and bool tensors that are not affine
 /// quantized (indices, masks, step counters) keep their dtype.
 ConvertResult convert_to_safetensors(const TensorStore& store, const std::string& out, ConvertDType dtype);
+
+/// "f32", "f16", "q8_0"; UsageError otherwise.
+GgufEncoding parse_gguf_encoding(const std::string& text);
+
+/// A Llama-architecture language model (a Hugging Face checkpoint with its
+/// config.json and tokenizer.model beside it, or a GGUF) written as
+/// llama.cpp's convert_hf_to_gguf.py writes it (write_llama_gguf): a
+/// checkpoint converted with `encoding` f16 or q8_0 gives the converter's
+/// own tensors byte for byte. A GGUF source is re-encoded (its values as
+/// dequantized). FormatError naming the file when it is no language model
+/// or has no tokenizer; UsageError for an architecture other than Llama's.
+void convert_to_gguf(const TensorStore& store, const std::string& out, GgufEncoding encoding);
 
 /// Layout and role by name ("OHWI", "weight"); nullopt for an unknown name.
 std::optional<Layout> parse_layout(std::string_view name);

@@ -7,10 +7,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "modeldna/io/language_model.h"
+#include "modeldna/io/vocabulary.h"
 
 namespace modeldna::io {
 
@@ -38,5 +42,20 @@ std::vector<uint8_t> quantize_q8_0(const std::vector<float>& values);
 /// fill its shape, or a Q8_0 tensor whose rows are not whole blocks.
 void write_gguf(const std::string& path, const std::vector<std::pair<std::string, GgufValue>>& metadata,
                 const std::vector<GgufTensorToWrite>& tensors);
+
+/// One tensor's values in Hugging Face's layout, by its name without the
+/// model class's prefix ("layers.0.self_attn.q_proj.weight").
+using HuggingFaceTensor = std::function<std::vector<float>(const std::string& name)>;
+
+/// A Llama as llama.cpp's convert_hf_to_gguf.py writes it: llama.cpp's
+/// tensor names in the order of the Hugging Face names (a safetensors
+/// checkpoint's order), Q and K rows in its rotary order, the `llama.*`
+/// keys, and the tokenizer's pieces, scores and types (user-defined pieces
+/// written as normal, as the converter does). Matrices in `encoding`,
+/// vectors F32. UsageError for another architecture, or a tokenizer whose
+/// size is not the vocabulary's.
+void write_llama_gguf(const std::string& path, const LanguageModelConfig& config,
+                      const std::vector<SentencePiece>& pieces, const HuggingFaceTensor& tensor,
+                      GgufEncoding encoding);
 
 }  // namespace modeldna::io

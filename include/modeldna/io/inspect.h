@@ -21,7 +21,9 @@ nlohmann::json tensor_json(const TensorInfo& tensor);
 /// Statistics over every value (dequantized).
 nlohmann::json stats_json(const TensorStats& stats);
 /// The store: format, files, tensor_count, parameter_count, total_bytes,
-/// dtypes, graph_nodes, metadata; "tensors" (and "stats_ms") as asked.
+/// dtypes, graph_nodes, metadata; "language_model" for a decoder language
+/// model (its configuration, or {"error": ...} when its metadata is
+/// unusable); "tensors" (and "stats_ms") as asked.
 nlohmann::json describe_store(const TensorStore& store, const InspectOptions& options);
 
 }  // namespace modeldna::io

@@ -1,0 +1,109 @@
+// GGUF written by modeldna (io/gguf_writer.h, io/convert.h) against what
+// llama.cpp's own tools wrote for the same model (tests/compare/fixtures/llama).
+#include "modeldna/io/gguf_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "modeldna/core/error.h"
+#include "modeldna/io/convert.h"
+#include "modeldna/io/dequantize.h"
+#include "modeldna/io/open_store.h"
+#include "test_support.h"
+
+namespace modeldna::io {
+namespace {
+
+std::string llama_file(const std::string& name) {
+  return std::string(MODELDNA_SOURCE_DIR) + "/tests/compare/fixtures/llama/" + name;
+}
+
+TEST(GgufWriter, Q8ZeroRoundsHalfAwayFromZeroWithAHalfScale) {
+  std::vector<float> block(32, 0.0f);
+  block[0] = 127.0f;  // d = 1
+  block[1] = 2.5f;
+  block[2] = -2.5f;
+  block[3] = 0.49f;
+  const auto q = quantize_q8_0(block);
+  ASSERT_EQ(q.size(), 34u);
+  EXPECT_EQ(f16_to_f32(static_cast<uint16_t>(q[0] | (q[1] << 8))), 1.0f);
+  EXPECT_EQ(static_cast<int8_t>(q[2]), 127);
+  EXPECT_EQ(static_cast<int8_t>(q[3]), 3);
+  EXPECT_EQ(static_cast<int8_t>(q[4]), -3);
+  EXPECT_EQ(static_cast<int8_t>(q[5]), 0);
+  // An all-zero block: scale 0, codes 0.
+  const auto zeros = quantize_q8_0(std::vector<float>(32, 0.0f));
+  for (uint8_t b : zeros) EXPECT_EQ(b, 0);
+  // Dequantized, every value is within half a step of the original.
+  std::vector<float> ramp(64);
+  for (std::size_t i = 0; i < ramp.size(); ++i) ramp[i] = std::sin(static_cast<float>(i)) * 0.03f;
+  const auto coded = quantize_q8_0(ramp);
+  std::vector<float> back(ramp.size());
+  to_f32(DType::Q8_0, reinterpret_cast<const std::byte*>(coded.data()), ramp.size(), back.data());
+  for (std::size_t i = 0; i < ramp.size(); ++i) EXPECT_NEAR(back[i], ramp[i], 0.03 / 127 * 0.51 + 1e-6) << i;
+}
+
+// Every tensor of `ours` equal to `theirs`: names in order, dtypes, shapes
+// and bytes; and the llama.* and tokenizer keys llama.cpp wrote.
+void expect_same_gguf(const std::string& ours_path, const std::string& theirs_path) {
+  const auto ours = open_store(ours_path);
+  const auto theirs = open_store(theirs_path);
+  ASSERT_EQ(ours.tensors().size(), theirs.tensors().size()) << theirs_path;
+  for (std::size_t i = 0; i < ours.tensors().size(); ++i) {
+    const auto& a = ours.tensors()[i];
+    const auto& b = theirs.tensors()[i];
+    ASSERT_EQ(a.name, b.name) << theirs_path << " tensor " << i;
+    EXPECT_EQ(a.dtype, b.dtype) << a.name;
+    EXPECT_EQ(a.shape, b.shape) << a.name;
+    ASSERT_EQ(a.size_bytes, b.size_bytes) << a.name;
+    EXPECT_EQ(std::memcmp(ours.bytes(a), theirs.bytes(b), a.size_bytes), 0) << theirs_path << ": " << a.name;
+  }
+  const std::set<std::string> compared = {"general.architecture",        "general.file_type",
+                                          "tokenizer.ggml.model",        "tokenizer.ggml.tokens",
+                                          "tokenizer.ggml.scores",       "tokenizer.ggml.token_type",
+                                          "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"};
+  for (const auto& item : theirs.metadata().items()) {
+    if (item.key().rfind("llama.", 0) == 0 || compared.count(item.key())) {
+      const auto it = ours.metadata().find(item.key());
+      ASSERT_NE(it, ours.metadata().end()) << item.key();
+      EXPECT_EQ(*it, item.value()) << theirs_path << ": " << item.key();
+    }
+  }
+}
+
+TEST(GgufWriter, ACheckpointConvertsAsLlamaCppsConverterWritesIt) {
+  const auto dir = testing::fresh_temp_dir();
+  for (const auto& [encoding, theirs] : std::vector<std::pair<GgufEncoding, std::string>>{
+           {GgufEncoding::F16, "base-f16.gguf"}, {GgufEncoding::Q8_0, "base-q8_0.gguf"}}) {
+    convert_to_gguf(open_store(llama_file("base/model.safetensors")), dir + "/" + theirs, encoding);
+    expect_same_gguf(dir + "/" + theirs, llama_file(theirs));
+  }
+}
+
+TEST(GgufWriter, AGgufReencodesToTheConvertersOtherEncoding) {
+  // F16 values, Q and K read back to Hugging Face's rows and stored again:
+  // the Q8_0 file the converter made from the checkpoint itself.
+  const auto dir = testing::fresh_temp_dir();
+  convert_to_gguf(open_store(llama_file("base-f16.gguf")), dir + "/q8_0.gguf", GgufEncoding::Q8_0);
+  expect_same_gguf(dir + "/q8_0.gguf", llama_file("base-q8_0.gguf"));
+}
+
+TEST(GgufWriter, WhatCannotBeConvertedIsRefused) {
+  const auto dir = testing::fresh_temp_dir();
+  namespace fs = std::filesystem;
+  fs::copy_file(llama_file("base/model.safetensors"), dir + "/model.safetensors");
+  fs::copy_file(llama_file("base/config.json"), dir + "/config.json");
+  EXPECT_THROW_MSG(convert_to_gguf(open_store(dir + "/model.safetensors"), dir + "/out.gguf", GgufEncoding::F16),
+                   FormatError, "no tokenizer.model beside it");
+  EXPECT_THROW_MSG(convert_to_gguf(open_store(std::string(MODELDNA_SOURCE_DIR) + "/tests/io/fixtures/all_dtypes.safetensors"), dir + "/out.gguf",
+                                   GgufEncoding::F16),
+                   FormatError, "not a decoder language model");
+  EXPECT_FALSE(fs::exists(dir + "/out.gguf"));
+  EXPECT_THROW_MSG(parse_gguf_encoding("q4_k"), UsageError, "expected f32, f16 or q8_0");
+}
+
+}  // namespace
+}  // namespace modeldna::io
