@@ -1,5 +1,6 @@
 #include "modeldna/io/gguf_writer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -17,12 +18,16 @@ enum : uint32_t {
 constexpr uint32_t kGgufVersion = 3;
 constexpr uint64_t kAlignment = 32;  // general.alignment's default
 constexpr int64_t kQ8Block = 32;     // ggml's QK8_0
+constexpr int64_t kSuperBlock = 256;  // ggml's QK_K
+constexpr int64_t kQ6SubBlock = 16;   // values per Q6_K scale
+constexpr float kGroupMaxEps = 1e-15f;  // ggml's GROUP_MAX_EPS: a group below it is all zero
 
 uint32_t ggml_type(GgufEncoding e) {
   switch (e) {
     case GgufEncoding::F32: return 0;
     case GgufEncoding::F16: return 1;
     case GgufEncoding::Q8_0: return 8;
+    case GgufEncoding::Q6_K: return 14;
   }
   throw InternalError("invalid GgufEncoding");
 }
@@ -91,11 +96,111 @@ std::vector<uint8_t> encoded(const GgufTensorToWrite& t) {
       if (t.shape.empty() || t.shape.back() % kQ8Block != 0)
         throw UsageError("tensor " + t.name + ": Q8_0 needs rows of whole 32-value blocks");
       return quantize_q8_0(t.values);
+    case GgufEncoding::Q6_K:
+      if (t.shape.empty() || t.shape.back() % kSuperBlock != 0)
+        throw UsageError("tensor " + t.name + ": Q6_K needs rows of whole 256-value super-blocks");
+      return quantize_q6_k(t.values);
   }
   throw InternalError("invalid GgufEncoding");
 }
 
+// ggml's nearest_int: adding 1.5 * 2^23 leaves the value rounded half to
+// even in the low mantissa bits.
+int nearest_int(float value) {
+  const float shifted = value + 12582912.f;
+  int32_t bits;
+  std::memcpy(&bits, &shifted, sizeof bits);
+  return (bits & 0x007fffff) - 0x00400000;
+}
+
+// ggml's make_qx_quants with rmse_type 1 and no importance weights: the
+// signed codes (offset by nmax into `codes`) and scale of one group, the
+// scale refined over 18 trial steps around -nmax / max, weighting each
+// value by its square. In float32, in ggml's order of operations.
+float symmetric_group(int n, int nmax, const float* x, int8_t* codes) {
+  float max = 0, amax = 0;
+  for (int i = 0; i < n; ++i)
+    if (std::fabs(x[i]) > amax) amax = std::fabs(x[i]), max = x[i];
+  if (amax < kGroupMaxEps) {
+    std::fill(codes, codes + n, int8_t{0});
+    return 0.f;
+  }
+  const auto fit = [&](float iscale, float& sumlx, float& suml2, bool keep) {
+    sumlx = suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = std::max(-nmax, std::min(nmax - 1, nearest_int(iscale * x[i])));
+      if (keep) codes[i] = static_cast<int8_t>(l + nmax);
+      const float w = x[i] * x[i];
+      sumlx += w * x[i] * static_cast<float>(l);
+      suml2 += w * static_cast<float>(l) * static_cast<float>(l);
+    }
+  };
+  float sumlx, suml2;
+  fit(static_cast<float>(-nmax) / max, sumlx, suml2, true);
+  float scale = suml2 != 0 ? sumlx / suml2 : 0.0f;
+  float best = scale * sumlx;
+  for (int step = -9; step <= 9; ++step) {
+    if (step == 0) continue;
+    const float iscale = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / max;
+    fit(iscale, sumlx, suml2, false);
+    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+      fit(iscale, sumlx, suml2, true);
+      scale = sumlx / suml2;
+      best = scale * sumlx;
+    }
+  }
+  return scale;
+}
+
 }  // namespace
+
+std::vector<uint8_t> quantize_q6_k(const std::vector<float>& values) {
+  MDNA_CHECK(values.size() % kSuperBlock == 0, "Q6_K quantizes whole super-blocks of 256 values");
+  constexpr int kGroups = kSuperBlock / kQ6SubBlock;
+  constexpr int kBlockBytes = kSuperBlock / 2 + kSuperBlock / 4 + kGroups + 2;  // ql, qh, scales, d
+  std::vector<uint8_t> out(values.size() / kSuperBlock * kBlockBytes, 0);
+  for (std::size_t b = 0; b < values.size() / kSuperBlock; ++b) {
+    const float* x = values.data() + b * kSuperBlock;
+    uint8_t* block = out.data() + b * kBlockBytes;
+    int8_t codes[kSuperBlock];
+    float scales[kGroups];
+    float max_scale = 0, max_abs_scale = 0;
+    for (int g = 0; g < kGroups; ++g) {
+      scales[g] = symmetric_group(kQ6SubBlock, 32, x + kQ6SubBlock * g, codes + kQ6SubBlock * g);
+      if (std::fabs(scales[g]) > max_abs_scale) max_abs_scale = std::fabs(scales[g]), max_scale = scales[g];
+    }
+    if (max_abs_scale < kGroupMaxEps) continue;  // all zero, d = 0
+    const float iscale = -128.f / max_scale;
+    const uint16_t d_half = f32_to_f16(1 / iscale);
+    int8_t* group_scales = reinterpret_cast<int8_t*>(block + kSuperBlock / 2 + kSuperBlock / 4);
+    for (int g = 0; g < kGroups; ++g) group_scales[g] = static_cast<int8_t>(std::min(127, nearest_int(iscale * scales[g])));
+    block[kBlockBytes - 2] = static_cast<uint8_t>(d_half & 0xFF);
+    block[kBlockBytes - 1] = static_cast<uint8_t>(d_half >> 8);
+    // Each value again against the stored scale (a group whose stored scale
+    // is zero keeps its first codes, as ggml does).
+    for (int g = 0; g < kGroups; ++g) {
+      const float d = f16_to_f32(d_half) * static_cast<float>(group_scales[g]);
+      if (d == 0) continue;
+      for (int i = 0; i < kQ6SubBlock; ++i) {
+        const int l = std::max(-32, std::min(31, nearest_int(x[kQ6SubBlock * g + i] / d)));
+        codes[kQ6SubBlock * g + i] = static_cast<int8_t>(l + 32);
+      }
+    }
+    // Low 4 bits of four values 32 apart share two bytes of ql; their high
+    // 2 bits share one byte of qh (ggml's block_q6_K).
+    uint8_t* ql = block;
+    uint8_t* qh = block + kSuperBlock / 2;
+    for (int half = 0; half < kSuperBlock; half += 128, ql += 64, qh += 32) {
+      for (int l = 0; l < 32; ++l) {
+        const auto q = [&](int k) { return static_cast<uint8_t>(codes[half + l + 32 * k]); };
+        ql[l] = static_cast<uint8_t>((q(0) & 0xF) | ((q(2) & 0xF) << 4));
+        ql[l + 32] = static_cast<uint8_t>((q(1) & 0xF) | ((q(3) & 0xF) << 4));
+        qh[l] = static_cast<uint8_t>((q(0) >> 4) | ((q(1) >> 4) << 2) | ((q(2) >> 4) << 4) | ((q(3) >> 4) << 6));
+      }
+    }
+  }
+  return out;
+}
 
 std::vector<uint8_t> quantize_q8_0(const std::vector<float>& values) {
   MDNA_CHECK(values.size() % kQ8Block == 0, "Q8_0 quantizes whole blocks of 32 values");

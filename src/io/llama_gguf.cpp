@@ -21,6 +21,7 @@ uint32_t file_type(GgufEncoding encoding) {
     case GgufEncoding::F32: return 0;
     case GgufEncoding::F16: return 1;
     case GgufEncoding::Q8_0: return 7;
+    case GgufEncoding::Q6_K: return 18;
   }
   throw InternalError("invalid GgufEncoding");
 }
@@ -171,7 +172,8 @@ GgufEncoding parse_gguf_encoding(const std::string& text) {
   if (text == "f32") return GgufEncoding::F32;
   if (text == "f16") return GgufEncoding::F16;
   if (text == "q8_0") return GgufEncoding::Q8_0;
-  throw UsageError("GGUF encoding '" + text + "': expected f32, f16 or q8_0");
+  if (text == "q6_k") return GgufEncoding::Q6_K;
+  throw UsageError("GGUF encoding '" + text + "': expected f32, f16, q8_0 or q6_k");
 }
 
 void convert_to_gguf(const TensorStore& store, const std::string& out, GgufEncoding encoding) {

@@ -91,6 +91,34 @@ TEST(GgufWriter, AGgufReencodesToTheConvertersOtherEncoding) {
   expect_same_gguf(dir + "/q8_0.gguf", llama_file("base-q8_0.gguf"));
 }
 
+TEST(GgufWriter, Q6KIsLlamaQuantizesBlocks) {
+  // llama-quantize base-f16.gguf ... Q6_K (no importance matrix): its
+  // reference quantizer on the same F16 values. It writes its tensors in
+  // another order, so they are compared by name, 210-byte block by block.
+  const auto dir = testing::fresh_temp_dir();
+  convert_to_gguf(open_store(llama_file("base-f16.gguf")), dir + "/q6_k.gguf", GgufEncoding::Q6_K);
+  const auto ours = open_store(dir + "/q6_k.gguf");
+  const auto theirs = open_store(llama_file("base-q6_k.gguf"));
+  ASSERT_EQ(ours.tensors().size(), theirs.tensors().size());
+  constexpr uint64_t kBlockBytes = 210;
+  uint64_t blocks = 0, different = 0;
+  for (const auto& a : ours.tensors()) {
+    const TensorInfo* b = theirs.find(a.name);
+    ASSERT_TRUE(b) << a.name;
+    EXPECT_EQ(a.dtype, b->dtype) << a.name;
+    ASSERT_EQ(a.size_bytes, b->size_bytes) << a.name;
+    if (a.dtype != DType::Q6_K) {
+      EXPECT_EQ(std::memcmp(ours.bytes(a), theirs.bytes(*b), a.size_bytes), 0) << a.name;
+      continue;
+    }
+    for (uint64_t at = 0; at < a.size_bytes; at += kBlockBytes, ++blocks)
+      different += std::memcmp(ours.bytes(a) + at, theirs.bytes(*b) + at, kBlockBytes) != 0;
+  }
+  std::printf("Q6_K: %llu of %llu blocks differ from llama-quantize's\n", static_cast<unsigned long long>(different),
+              static_cast<unsigned long long>(blocks));
+  EXPECT_EQ(different, 0u);
+}
+
 TEST(GgufWriter, WhatCannotBeConvertedIsRefused) {
   const auto dir = testing::fresh_temp_dir();
   namespace fs = std::filesystem;
@@ -102,7 +130,7 @@ TEST(GgufWriter, WhatCannotBeConvertedIsRefused) {
                                    GgufEncoding::F16),
                    FormatError, "not a decoder language model");
   EXPECT_FALSE(fs::exists(dir + "/out.gguf"));
-  EXPECT_THROW_MSG(parse_gguf_encoding("q4_k"), UsageError, "expected f32, f16 or q8_0");
+  EXPECT_THROW_MSG(parse_gguf_encoding("q4_k"), UsageError, "expected f32, f16, q8_0 or q6_k");
 }
 
 }  // namespace

@@ -2,8 +2,9 @@
 // Writes GGUF v3, llama.cpp's format (docs/formats/gguf.md): typed
 // metadata, then tensor infos, then the tensors' data, each aligned to 32
 // bytes. The encodings written follow llama.cpp's reference code: F32, F16,
-// and Q8_0 as gguf-py's quantizer (the one convert_hf_to_gguf.py runs for
-// `--outtype q8_0`) computes it, block for block. Torch-free.
+// Q8_0 as gguf-py's quantizer (the one convert_hf_to_gguf.py runs for
+// `--outtype q8_0`) computes it, and Q6_K as llama-quantize's reference
+// quantizer does, block for block. Torch-free.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +24,8 @@ namespace modeldna::io {
 using GgufValue = std::variant<uint32_t, int32_t, uint64_t, float, bool, std::string, std::vector<std::string>,
                                std::vector<float>, std::vector<int32_t>>;
 
-/// The encodings modeldna writes (ggml type ids 0, 1 and 8).
-enum class GgufEncoding { F32, F16, Q8_0 };
+/// The encodings modeldna writes (ggml type ids 0, 1, 8 and 14).
+enum class GgufEncoding { F32, F16, Q8_0, Q6_K };
 
 struct GgufTensorToWrite {
   std::string name;            // llama.cpp's name: "blk.0.attn_q.weight"
@@ -37,6 +38,13 @@ struct GgufTensorToWrite {
 /// d = max|x| / 127 as IEEE half, then round(x / d) as int8 (half away from
 /// zero; 0 for an all-zero block), computed in float32 as gguf-py does.
 std::vector<uint8_t> quantize_q8_0(const std::vector<float>& values);
+
+/// Q6_K super-blocks of `values` (a multiple of 256) as llama.cpp's
+/// reference quantizer (quantize_row_q6_K_ref, what llama-quantize runs
+/// without an importance matrix) computes them: per group of 16, a scale
+/// refined by make_qx_quants (rmse type 1); the 16 scales stored as int8 of
+/// one half-precision super-scale; 6-bit codes split into ql and qh.
+std::vector<uint8_t> quantize_q6_k(const std::vector<float>& values);
 
 /// Writes `path` atomically. UsageError for a tensor whose values do not
 /// fill its shape, or a Q8_0 tensor whose rows are not whole blocks.
