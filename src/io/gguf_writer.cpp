@@ -20,6 +20,7 @@ constexpr uint64_t kAlignment = 32;  // general.alignment's default
 constexpr int64_t kQ8Block = 32;     // ggml's QK8_0
 constexpr int64_t kSuperBlock = 256;  // ggml's QK_K
 constexpr int64_t kQ6SubBlock = 16;   // values per Q6_K scale
+constexpr int64_t kQ4SubBlock = 32;   // values per Q4_K scale and minimum
 constexpr float kGroupMaxEps = 1e-15f;  // ggml's GROUP_MAX_EPS: a group below it is all zero
 
 uint32_t ggml_type(GgufEncoding e) {
@@ -27,6 +28,7 @@ uint32_t ggml_type(GgufEncoding e) {
     case GgufEncoding::F32: return 0;
     case GgufEncoding::F16: return 1;
     case GgufEncoding::Q8_0: return 8;
+    case GgufEncoding::Q4_K: return 12;
     case GgufEncoding::Q6_K: return 14;
   }
   throw InternalError("invalid GgufEncoding");
@@ -96,10 +98,11 @@ std::vector<uint8_t> encoded(const GgufTensorToWrite& t) {
       if (t.shape.empty() || t.shape.back() % kQ8Block != 0)
         throw UsageError("tensor " + t.name + ": Q8_0 needs rows of whole 32-value blocks");
       return quantize_q8_0(t.values);
+    case GgufEncoding::Q4_K:
     case GgufEncoding::Q6_K:
       if (t.shape.empty() || t.shape.back() % kSuperBlock != 0)
-        throw UsageError("tensor " + t.name + ": Q6_K needs rows of whole 256-value super-blocks");
-      return quantize_q6_k(t.values);
+        throw UsageError("tensor " + t.name + ": K-quants need rows of whole 256-value super-blocks");
+      return t.encoding == GgufEncoding::Q4_K ? quantize_q4_k(t.values) : quantize_q6_k(t.values);
   }
   throw InternalError("invalid GgufEncoding");
 }
@@ -152,7 +155,145 @@ float symmetric_group(int n, int nmax, const float* x, int8_t* codes) {
   return scale;
 }
 
+// ggml's make_qkx2_quants without mean absolute deviation: the 4-bit codes
+// (0..nmax) of a group x - min, with its scale and minimum (returned
+// negated, as ggml does: `the_min` >= 0) refined over nstep + 1 trial
+// scales by weighted least squares. In float32, in ggml's order.
+float asymmetric_group(int n, int nmax, const float* x, const float* weights, uint8_t* codes, float& the_min,
+                       float rmin, float rdelta, int nstep) {
+  float min = x[0], max = x[0];
+  float sum_w = weights[0];
+  float sum_x = sum_w * x[0];
+  for (int i = 1; i < n; ++i) {
+    min = std::min(min, x[i]);
+    max = std::max(max, x[i]);
+    sum_w += weights[i];
+    sum_x += weights[i] * x[i];
+  }
+  if (min > 0) min = 0;
+  if (max == min) {
+    std::fill(codes, codes + n, uint8_t{0});
+    the_min = -min;
+    return 0.f;
+  }
+  float iscale = static_cast<float>(nmax) / (max - min);
+  float scale = 1 / iscale;
+  float best_error = 0;
+  for (int i = 0; i < n; ++i) {
+    codes[i] = static_cast<uint8_t>(std::max(0, std::min(nmax, nearest_int(iscale * (x[i] - min)))));
+    const float diff = scale * static_cast<float>(codes[i]) + min - x[i];
+    best_error += weights[i] * (diff * diff);
+  }
+  uint8_t trial[kQ4SubBlock];
+  for (int step = 0; step <= nstep; ++step) {
+    iscale = (rmin + rdelta * static_cast<float>(step) + static_cast<float>(nmax)) / (max - min);
+    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = std::max(0, std::min(nmax, nearest_int(iscale * (x[i] - min))));
+      trial[i] = static_cast<uint8_t>(l);
+      const float w = weights[i];
+      sum_l += w * static_cast<float>(l);
+      sum_l2 += w * static_cast<float>(l) * static_cast<float>(l);
+      sum_xl += w * static_cast<float>(l) * x[i];
+    }
+    const float determinant = sum_w * sum_l2 - sum_l * sum_l;
+    if (determinant <= 0) continue;
+    float this_scale = (sum_w * sum_xl - sum_x * sum_l) / determinant;
+    float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / determinant;
+    if (this_min > 0) {
+      this_min = 0;
+      this_scale = sum_xl / sum_l2;
+    }
+    float error = 0;
+    for (int i = 0; i < n; ++i) {
+      const float diff = this_scale * static_cast<float>(trial[i]) + this_min - x[i];
+      error += weights[i] * (diff * diff);
+    }
+    if (error < best_error) {
+      std::copy(trial, trial + n, codes);
+      best_error = error;
+      scale = this_scale;
+      min = this_min;
+    }
+  }
+  the_min = -min;
+  return scale;
+}
+
+// ggml's get_scale_min_k4: group j's 6-bit scale and minimum in the 12
+// packed bytes of a Q4_K block.
+void scale_and_min(int j, const uint8_t* packed, uint8_t& scale, uint8_t& min) {
+  if (j < 4) {
+    scale = packed[j] & 63;
+    min = packed[j + 4] & 63;
+  } else {
+    scale = static_cast<uint8_t>((packed[j + 4] & 0xF) | ((packed[j - 4] >> 6) << 4));
+    min = static_cast<uint8_t>((packed[j + 4] >> 4) | ((packed[j] >> 6) << 4));
+  }
+}
+
 }  // namespace
+
+std::vector<uint8_t> quantize_q4_k(const std::vector<float>& values) {
+  MDNA_CHECK(values.size() % kSuperBlock == 0, "Q4_K quantizes whole super-blocks of 256 values");
+  constexpr int kGroups = kSuperBlock / kQ4SubBlock;
+  constexpr int kPackedScales = 12;
+  constexpr int kBlockBytes = 2 + 2 + kPackedScales + kSuperBlock / 2;  // d, dmin, scales, qs
+  std::vector<uint8_t> out(values.size() / kSuperBlock * kBlockBytes, 0);
+  for (std::size_t b = 0; b < values.size() / kSuperBlock; ++b) {
+    const float* x = values.data() + b * kSuperBlock;
+    uint8_t* block = out.data() + b * kBlockBytes;
+    uint8_t codes[kSuperBlock];
+    float scales[kGroups], mins[kGroups], weights[kQ4SubBlock];
+    float max_scale = 0, max_min = 0;
+    for (int g = 0; g < kGroups; ++g) {
+      const float* xg = x + kQ4SubBlock * g;
+      float sum_x2 = 0;
+      for (int l = 0; l < kQ4SubBlock; ++l) sum_x2 += xg[l] * xg[l];
+      const float average = std::sqrt(sum_x2 / kQ4SubBlock);
+      for (int l = 0; l < kQ4SubBlock; ++l) weights[l] = average + std::fabs(xg[l]);
+      scales[g] = asymmetric_group(kQ4SubBlock, 15, xg, weights, codes + kQ4SubBlock * g, mins[g], -1.f, 0.1f, 20);
+      max_scale = std::max(max_scale, scales[g]);
+      max_min = std::max(max_min, mins[g]);
+    }
+    const float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
+    const float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
+    uint8_t* packed = block + 4;
+    for (int g = 0; g < kGroups; ++g) {
+      // ggml stores nearest_int's result in a uint8_t first, then caps it.
+      const auto ls = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_scale * scales[g])));
+      const auto lm = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_min * mins[g])));
+      if (g < 4) {
+        packed[g] = ls;
+        packed[g + 4] = lm;
+      } else {
+        packed[g + 4] = static_cast<uint8_t>((ls & 0xF) | ((lm & 0xF) << 4));
+        packed[g - 4] = static_cast<uint8_t>(packed[g - 4] | ((ls >> 4) << 6));
+        packed[g] = static_cast<uint8_t>(packed[g] | ((lm >> 4) << 6));
+      }
+    }
+    const uint16_t d_half = f32_to_f16(max_scale / 63.f), dmin_half = f32_to_f16(max_min / 63.f);
+    block[0] = static_cast<uint8_t>(d_half & 0xFF);
+    block[1] = static_cast<uint8_t>(d_half >> 8);
+    block[2] = static_cast<uint8_t>(dmin_half & 0xFF);
+    block[3] = static_cast<uint8_t>(dmin_half >> 8);
+    // Each value again against the stored scale and minimum.
+    for (int g = 0; g < kGroups; ++g) {
+      uint8_t sc, m;
+      scale_and_min(g, packed, sc, m);
+      const float d = f16_to_f32(d_half) * static_cast<float>(sc);
+      if (d == 0) continue;
+      const float dm = f16_to_f32(dmin_half) * static_cast<float>(m);
+      for (int i = 0; i < kQ4SubBlock; ++i)
+        codes[kQ4SubBlock * g + i] =
+            static_cast<uint8_t>(std::max(0, std::min(15, nearest_int((x[kQ4SubBlock * g + i] + dm) / d))));
+    }
+    uint8_t* qs = block + 4 + kPackedScales;
+    for (int j = 0; j < kSuperBlock; j += 64, qs += 32)
+      for (int l = 0; l < 32; ++l) qs[l] = static_cast<uint8_t>(codes[j + l] | (codes[j + l + 32] << 4));
+  }
+  return out;
+}
 
 std::vector<uint8_t> quantize_q6_k(const std::vector<float>& values) {
   MDNA_CHECK(values.size() % kSuperBlock == 0, "Q6_K quantizes whole super-blocks of 256 values");

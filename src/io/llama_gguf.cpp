@@ -16,14 +16,41 @@ namespace {
 
 // ggml's general.file_type for a file whose matrices are all `encoding`
 // (LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_Q8_0).
-uint32_t file_type(GgufEncoding encoding) {
-  switch (encoding) {
-    case GgufEncoding::F32: return 0;
-    case GgufEncoding::F16: return 1;
-    case GgufEncoding::Q8_0: return 7;
-    case GgufEncoding::Q6_K: return 18;
+uint32_t file_type(LlamaFileType type) {
+  switch (type) {
+    case LlamaFileType::F32: return 0;
+    case LlamaFileType::F16: return 1;
+    case LlamaFileType::Q8_0: return 7;
+    case LlamaFileType::Q4_K_M: return 15;
+    case LlamaFileType::Q6_K: return 18;
   }
-  throw InternalError("invalid GgufEncoding");
+  throw InternalError("invalid LlamaFileType");
+}
+
+// llama-quantize's use_more_bits: the first and last eighth of the blocks,
+// and every third between them, get more bits in the K-quant mixes.
+bool uses_more_bits(int64_t block, int64_t blocks) {
+  return block < blocks / 8 || block >= 7 * blocks / 8 || (block - blocks / 8) % 3 == 2;
+}
+
+// The encoding of a matrix `gguf_name` in a file of `type`.
+GgufEncoding matrix_encoding(LlamaFileType type, const std::string& gguf_name, int64_t blocks) {
+  switch (type) {
+    case LlamaFileType::F32: return GgufEncoding::F32;
+    case LlamaFileType::F16: return GgufEncoding::F16;
+    case LlamaFileType::Q8_0: return GgufEncoding::Q8_0;
+    case LlamaFileType::Q6_K: return GgufEncoding::Q6_K;
+    case LlamaFileType::Q4_K_M: break;
+  }
+  if (gguf_name == "output.weight") return GgufEncoding::Q6_K;
+  const auto ends_with = [&](const std::string& suffix) {
+    return gguf_name.size() > suffix.size() && gguf_name.compare(gguf_name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (gguf_name.rfind("blk.", 0) == 0 && (ends_with(".attn_v.weight") || ends_with(".ffn_down.weight"))) {
+    const int64_t block = std::stoll(gguf_name.substr(4, gguf_name.find('.', 4) - 4));
+    if (uses_more_bits(block, blocks)) return GgufEncoding::Q6_K;
+  }
+  return GgufEncoding::Q4_K;
 }
 
 // convert_hf_to_gguf.py's token types from SentencePiece's: it marks
@@ -36,7 +63,7 @@ int32_t llama_cpp_token_type(int32_t sentencepiece_type) {
 
 std::vector<std::pair<std::string, GgufValue>> llama_metadata(const LanguageModelConfig& c,
                                                               const std::vector<SentencePiece>& pieces,
-                                                              GgufEncoding encoding) {
+                                                              LlamaFileType type) {
   const std::string a = "llama";
   auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
   std::vector<std::pair<std::string, GgufValue>> m = {
@@ -52,7 +79,7 @@ std::vector<std::pair<std::string, GgufValue>> llama_metadata(const LanguageMode
       {a + ".attention.layer_norm_rms_epsilon", static_cast<float>(c.rms_norm_eps)},
       {a + ".attention.key_length", u32(c.head_dim)},
       {a + ".attention.value_length", u32(c.head_dim)},
-      {"general.file_type", file_type(encoding)},
+      {"general.file_type", file_type(type)},
       {a + ".vocab_size", u32(c.vocab_size)},
       {a + ".rope.dimension_count", u32(c.head_dim)},
       {"tokenizer.ggml.model", std::string("llama")},
@@ -135,7 +162,7 @@ std::vector<SentencePiece> pieces_beside(const TensorStore& store) {
 }  // namespace
 
 void write_llama_gguf(const std::string& path, const LanguageModelConfig& c, const std::vector<SentencePiece>& pieces,
-                      const HuggingFaceTensor& tensor, GgufEncoding encoding) {
+                      const HuggingFaceTensor& tensor, LlamaFileType type) {
   if (!c.cannot_run.empty() || (c.architecture != "llama" && c.architecture != "mistral"))
     throw UsageError("GGUF is written for Llama-architecture models, not " + c.architecture +
                      (c.cannot_run.empty() ? "" : " (" + c.cannot_run + ")"));
@@ -152,7 +179,7 @@ void write_llama_gguf(const std::string& path, const LanguageModelConfig& c, con
     GgufTensorToWrite w;
     w.name = *gguf_name("llama", name);
     w.shape = shapes.at(name);
-    w.encoding = w.shape.size() >= 2 ? encoding : GgufEncoding::F32;
+    w.encoding = w.shape.size() >= 2 ? matrix_encoding(type, w.name, c.layers) : GgufEncoding::F32;
     w.values = tensor(name);
     TensorInfo info;
     info.name = w.name;
@@ -165,18 +192,19 @@ void write_llama_gguf(const std::string& path, const LanguageModelConfig& c, con
     }
     tensors.push_back(std::move(w));
   }
-  write_gguf(path, llama_metadata(c, pieces, encoding), tensors);
+  write_gguf(path, llama_metadata(c, pieces, type), tensors);
 }
 
-GgufEncoding parse_gguf_encoding(const std::string& text) {
-  if (text == "f32") return GgufEncoding::F32;
-  if (text == "f16") return GgufEncoding::F16;
-  if (text == "q8_0") return GgufEncoding::Q8_0;
-  if (text == "q6_k") return GgufEncoding::Q6_K;
-  throw UsageError("GGUF encoding '" + text + "': expected f32, f16, q8_0 or q6_k");
+LlamaFileType parse_llama_file_type(const std::string& text) {
+  if (text == "f32") return LlamaFileType::F32;
+  if (text == "f16") return LlamaFileType::F16;
+  if (text == "q8_0") return LlamaFileType::Q8_0;
+  if (text == "q4_k_m") return LlamaFileType::Q4_K_M;
+  if (text == "q6_k") return LlamaFileType::Q6_K;
+  throw UsageError("GGUF type '" + text + "': expected f32, f16, q8_0, q4_k_m or q6_k");
 }
 
-void convert_to_gguf(const TensorStore& store, const std::string& out, GgufEncoding encoding) {
+void convert_to_gguf(const TensorStore& store, const std::string& out, LlamaFileType type) {
   const auto config = language_model_config(store);
   if (!config) throw FormatError(store.path(), "not a decoder language model (no GGUF architecture, no config.json beside it)");
   std::map<std::string, const TensorInfo*> by_name;
@@ -187,7 +215,7 @@ void convert_to_gguf(const TensorStore& store, const std::string& out, GgufEncod
     if (const auto stored = rotary_stored_rows(store, t)) values = rows_in_order(values, *stored);  // to Hugging Face's rows
     store.release(t);
     return values;
-  }, encoding);
+  }, type);
 }
 
 }  // namespace modeldna::io

@@ -222,7 +222,7 @@ void save_language_model(const std::string& folder, const CausalLm& model, const
 }
 
 void save_language_model_gguf(const std::string& path, const CausalLm& model, const std::string& tokenizer_model,
-                              io::GgufEncoding encoding) {
+                              io::LlamaFileType type) {
   const auto blob = io::map_file(tokenizer_model);
   const auto pieces = io::sentencepiece_model(tokenizer_model, blob->data(), blob->size());
   std::map<std::string, torch::Tensor> state;
@@ -230,7 +230,7 @@ void save_language_model_gguf(const std::string& path, const CausalLm& model, co
   io::write_llama_gguf(path, model.language_model(), pieces, [&](const std::string& name) {
     const auto values = state.at(name).detach().to(torch::kFloat32).contiguous();
     return std::vector<float>(values.data_ptr<float>(), values.data_ptr<float>() + values.numel());
-  }, encoding);
+  }, type);
 }
 
 LoadedLanguageModel load_language_model(std::shared_ptr<const io::TensorStore> store) {

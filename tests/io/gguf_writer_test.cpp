@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "modeldna/core/error.h"
@@ -76,8 +77,8 @@ void expect_same_gguf(const std::string& ours_path, const std::string& theirs_pa
 
 TEST(GgufWriter, ACheckpointConvertsAsLlamaCppsConverterWritesIt) {
   const auto dir = testing::fresh_temp_dir();
-  for (const auto& [encoding, theirs] : std::vector<std::pair<GgufEncoding, std::string>>{
-           {GgufEncoding::F16, "base-f16.gguf"}, {GgufEncoding::Q8_0, "base-q8_0.gguf"}}) {
+  for (const auto& [encoding, theirs] : std::vector<std::pair<LlamaFileType, std::string>>{
+           {LlamaFileType::F16, "base-f16.gguf"}, {LlamaFileType::Q8_0, "base-q8_0.gguf"}}) {
     convert_to_gguf(open_store(llama_file("base/model.safetensors")), dir + "/" + theirs, encoding);
     expect_same_gguf(dir + "/" + theirs, llama_file(theirs));
   }
@@ -87,36 +88,41 @@ TEST(GgufWriter, AGgufReencodesToTheConvertersOtherEncoding) {
   // F16 values, Q and K read back to Hugging Face's rows and stored again:
   // the Q8_0 file the converter made from the checkpoint itself.
   const auto dir = testing::fresh_temp_dir();
-  convert_to_gguf(open_store(llama_file("base-f16.gguf")), dir + "/q8_0.gguf", GgufEncoding::Q8_0);
+  convert_to_gguf(open_store(llama_file("base-f16.gguf")), dir + "/q8_0.gguf", LlamaFileType::Q8_0);
   expect_same_gguf(dir + "/q8_0.gguf", llama_file("base-q8_0.gguf"));
 }
 
-TEST(GgufWriter, Q6KIsLlamaQuantizesBlocks) {
-  // llama-quantize base-f16.gguf ... Q6_K (no importance matrix): its
-  // reference quantizer on the same F16 values. It writes its tensors in
-  // another order, so they are compared by name, 210-byte block by block.
+TEST(GgufWriter, KQuantsAreLlamaQuantizesBlocks) {
+  // llama-quantize base-f16.gguf ... Q6_K / Q4_K_M (no importance matrix):
+  // its reference quantizers on the same F16 values, and its choice of type
+  // per tensor. It writes its tensors in another order, so they are
+  // compared by name, block by block.
   const auto dir = testing::fresh_temp_dir();
-  convert_to_gguf(open_store(llama_file("base-f16.gguf")), dir + "/q6_k.gguf", GgufEncoding::Q6_K);
-  const auto ours = open_store(dir + "/q6_k.gguf");
-  const auto theirs = open_store(llama_file("base-q6_k.gguf"));
-  ASSERT_EQ(ours.tensors().size(), theirs.tensors().size());
-  constexpr uint64_t kBlockBytes = 210;
-  uint64_t blocks = 0, different = 0;
-  for (const auto& a : ours.tensors()) {
-    const TensorInfo* b = theirs.find(a.name);
-    ASSERT_TRUE(b) << a.name;
-    EXPECT_EQ(a.dtype, b->dtype) << a.name;
-    ASSERT_EQ(a.size_bytes, b->size_bytes) << a.name;
-    if (a.dtype != DType::Q6_K) {
-      EXPECT_EQ(std::memcmp(ours.bytes(a), theirs.bytes(*b), a.size_bytes), 0) << a.name;
-      continue;
+  for (const auto& [type, theirs_file] : std::vector<std::pair<LlamaFileType, std::string>>{
+           {LlamaFileType::Q6_K, "base-q6_k.gguf"}, {LlamaFileType::Q4_K_M, "base-q4_k_m.gguf"}}) {
+    convert_to_gguf(open_store(llama_file("base-f16.gguf")), dir + "/" + theirs_file, type);
+    const auto ours = open_store(dir + "/" + theirs_file);
+    const auto theirs = open_store(llama_file(theirs_file));
+    ASSERT_EQ(ours.tensors().size(), theirs.tensors().size());
+    std::map<DType, std::pair<uint64_t, uint64_t>> blocks;  // dtype -> (blocks, different)
+    for (const auto& a : ours.tensors()) {
+      const TensorInfo* b = theirs.find(a.name);
+      ASSERT_TRUE(b) << a.name;
+      ASSERT_EQ(a.dtype, b->dtype) << theirs_file << ": " << a.name;
+      ASSERT_EQ(a.size_bytes, b->size_bytes) << a.name;
+      const uint64_t block_bytes = a.dtype == DType::Q6_K ? 210 : a.dtype == DType::Q4_K ? 144 : a.size_bytes;
+      for (uint64_t at = 0; at < a.size_bytes; at += block_bytes) {
+        ++blocks[a.dtype].first;
+        blocks[a.dtype].second += std::memcmp(ours.bytes(a) + at, theirs.bytes(*b) + at, block_bytes) != 0;
+      }
     }
-    for (uint64_t at = 0; at < a.size_bytes; at += kBlockBytes, ++blocks)
-      different += std::memcmp(ours.bytes(a) + at, theirs.bytes(*b) + at, kBlockBytes) != 0;
+    for (const auto& [dtype, counts] : blocks) {
+      std::printf("%s, %s: %llu of %llu blocks differ from llama-quantize's\n", theirs_file.c_str(),
+                  std::string(dtype_name(dtype)).c_str(), static_cast<unsigned long long>(counts.second),
+                  static_cast<unsigned long long>(counts.first));
+      EXPECT_EQ(counts.second, 0u) << theirs_file << " " << dtype_name(dtype);
+    }
   }
-  std::printf("Q6_K: %llu of %llu blocks differ from llama-quantize's\n", static_cast<unsigned long long>(different),
-              static_cast<unsigned long long>(blocks));
-  EXPECT_EQ(different, 0u);
 }
 
 TEST(GgufWriter, WhatCannotBeConvertedIsRefused) {
@@ -124,13 +130,13 @@ TEST(GgufWriter, WhatCannotBeConvertedIsRefused) {
   namespace fs = std::filesystem;
   fs::copy_file(llama_file("base/model.safetensors"), dir + "/model.safetensors");
   fs::copy_file(llama_file("base/config.json"), dir + "/config.json");
-  EXPECT_THROW_MSG(convert_to_gguf(open_store(dir + "/model.safetensors"), dir + "/out.gguf", GgufEncoding::F16),
+  EXPECT_THROW_MSG(convert_to_gguf(open_store(dir + "/model.safetensors"), dir + "/out.gguf", LlamaFileType::F16),
                    FormatError, "no tokenizer.model beside it");
   EXPECT_THROW_MSG(convert_to_gguf(open_store(std::string(MODELDNA_SOURCE_DIR) + "/tests/io/fixtures/all_dtypes.safetensors"), dir + "/out.gguf",
-                                   GgufEncoding::F16),
+                                   LlamaFileType::F16),
                    FormatError, "not a decoder language model");
   EXPECT_FALSE(fs::exists(dir + "/out.gguf"));
-  EXPECT_THROW_MSG(parse_gguf_encoding("q4_k"), UsageError, "expected f32, f16, q8_0 or q6_k");
+  EXPECT_THROW_MSG(parse_llama_file_type("q4_k"), UsageError, "expected f32, f16, q8_0, q4_k_m or q6_k");
 }
 
 }  // namespace

@@ -186,8 +186,8 @@ TEST(LanguageModel, AModelInMemoryIsWrittenAsItsCheckpointConverts) {
   // (tests/io/gguf_writer_test.cpp); the model in memory gives the same file.
   auto hf = load_language_model(store_of("base/model.safetensors")).model;
   const auto dir = testing::fresh_temp_dir();
-  save_language_model_gguf(dir + "/memory.gguf", *hf, fixture("base/tokenizer.model"), io::GgufEncoding::Q8_0);
-  io::convert_to_gguf(io::open_store(fixture("base/model.safetensors")), dir + "/file.gguf", io::GgufEncoding::Q8_0);
+  save_language_model_gguf(dir + "/memory.gguf", *hf, fixture("base/tokenizer.model"), io::LlamaFileType::Q8_0);
+  io::convert_to_gguf(io::open_store(fixture("base/model.safetensors")), dir + "/file.gguf", io::LlamaFileType::Q8_0);
   EXPECT_EQ(file_bytes(dir + "/memory.gguf"), file_bytes(dir + "/file.gguf"));
   // And modeldna runs what it wrote as the model it came from.
   auto reloaded = load_language_model(std::make_shared<io::TensorStore>(io::open_store(dir + "/memory.gguf"))).model;

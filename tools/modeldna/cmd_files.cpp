@@ -130,14 +130,14 @@ void add_file_commands(CLI::App& app) {
       ->check(CLI::IsMember({"safetensors", "gguf"}));
   convert->add_option("--dtype", c->dtype,
                       "safetensors: f32 (default), f16, or keep (plain types as stored; quantized become f32); "
-                      "gguf: f16 (default), f32, q8_0 or q6_k");
+                      "gguf: f16 (default), f32, q8_0, q4_k_m or q6_k");
   add_json_flag(convert, c->json);
   add_open_options(convert, *c);
   convert->callback([c] {
     if (c->to == "gguf") {
       // As convert_hf_to_gguf.py, whose default --outtype is f16.
-      const auto encoding = io::parse_gguf_encoding(c->dtype.empty() ? "f16" : c->dtype);
-      io::convert_to_gguf(io::open_store(c->path, c->open), c->out, encoding);
+      const auto type = io::parse_llama_file_type(c->dtype.empty() ? "f16" : c->dtype);
+      io::convert_to_gguf(io::open_store(c->path, c->open), c->out, type);
       if (c->json) return print_json({{"file", c->path}, {"out", c->out}, {"format", "gguf"}});
       std::printf("wrote %s: GGUF as llama.cpp's converter writes it\n", c->out.c_str());
       return;

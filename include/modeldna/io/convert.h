@@ -37,17 +37,18 @@ struct ConvertResult {
 /// quantized (indices, masks, step counters) keep their dtype.
 ConvertResult convert_to_safetensors(const TensorStore& store, const std::string& out, ConvertDType dtype);
 
-/// "f32", "f16", "q8_0", "q6_k"; UsageError otherwise.
-GgufEncoding parse_gguf_encoding(const std::string& text);
+/// "f32", "f16", "q8_0", "q4_k_m", "q6_k"; UsageError otherwise.
+LlamaFileType parse_llama_file_type(const std::string& text);
 
 /// A Llama-architecture language model (a Hugging Face checkpoint with its
 /// config.json and tokenizer.model beside it, or a GGUF) written as
 /// llama.cpp's convert_hf_to_gguf.py writes it (write_llama_gguf): a
-/// checkpoint converted with `encoding` f16 or q8_0 gives the converter's
-/// own tensors byte for byte. A GGUF source is re-encoded (its values as
+/// checkpoint converted with `type` f16 or q8_0 gives the converter's
+/// own tensors byte for byte, and q6_k or q4_k_m llama-quantize's
+/// (tests/io/gguf_writer_test.cpp). A GGUF source is re-encoded (its values as
 /// dequantized). FormatError naming the file when it is no language model
 /// or has no tokenizer; UsageError for an architecture other than Llama's.
-void convert_to_gguf(const TensorStore& store, const std::string& out, GgufEncoding encoding);
+void convert_to_gguf(const TensorStore& store, const std::string& out, LlamaFileType type);
 
 /// Layout and role by name ("OHWI", "weight"); nullopt for an unknown name.
 std::optional<Layout> parse_layout(std::string_view name);

@@ -24,8 +24,13 @@ namespace modeldna::io {
 using GgufValue = std::variant<uint32_t, int32_t, uint64_t, float, bool, std::string, std::vector<std::string>,
                                std::vector<float>, std::vector<int32_t>>;
 
-/// The encodings modeldna writes (ggml type ids 0, 1, 8 and 14).
-enum class GgufEncoding { F32, F16, Q8_0, Q6_K };
+/// The tensor encodings modeldna writes (ggml type ids 0, 1, 8, 12 and 14).
+enum class GgufEncoding { F32, F16, Q8_0, Q4_K, Q6_K };
+
+/// What a whole Llama file is encoded as (llama.cpp's general.file_type):
+/// every matrix in one encoding, or Q4_K_M, llama-quantize's mix of Q4_K
+/// and Q6_K. Vectors (norms, biases) are F32 in every one.
+enum class LlamaFileType { F32, F16, Q8_0, Q4_K_M, Q6_K };
 
 struct GgufTensorToWrite {
   std::string name;            // llama.cpp's name: "blk.0.attn_q.weight"
@@ -46,6 +51,12 @@ std::vector<uint8_t> quantize_q8_0(const std::vector<float>& values);
 /// one half-precision super-scale; 6-bit codes split into ql and qh.
 std::vector<uint8_t> quantize_q6_k(const std::vector<float>& values);
 
+/// Q4_K super-blocks of `values` (a multiple of 256) as llama.cpp's
+/// reference quantizer computes them: per group of 32, a scale and a
+/// minimum fitted by make_qkx2_quants (weights av + |x|); both stored as
+/// 6-bit multiples of half-precision super-values; 4-bit codes.
+std::vector<uint8_t> quantize_q4_k(const std::vector<float>& values);
+
 /// Writes `path` atomically. UsageError for a tensor whose values do not
 /// fill its shape, or a Q8_0 tensor whose rows are not whole blocks.
 void write_gguf(const std::string& path, const std::vector<std::pair<std::string, GgufValue>>& metadata,
@@ -59,11 +70,13 @@ using HuggingFaceTensor = std::function<std::vector<float>(const std::string& na
 /// tensor names in the order of the Hugging Face names (a safetensors
 /// checkpoint's order), Q and K rows in its rotary order, the `llama.*`
 /// keys, and the tokenizer's pieces, scores and types (user-defined pieces
-/// written as normal, as the converter does). Matrices in `encoding`,
+/// written as normal, as the converter does). Matrices as `type` says
+/// (Q4_K_M: llama-quantize's choice per tensor for a model with fewer than
+/// 4 query heads per key-value head and no experts: the output head, and
+/// attn_v and ffn_down of its use_more_bits blocks, Q6_K; the rest Q4_K),
 /// vectors F32. UsageError for another architecture, or a tokenizer whose
 /// size is not the vocabulary's.
 void write_llama_gguf(const std::string& path, const LanguageModelConfig& config,
-                      const std::vector<SentencePiece>& pieces, const HuggingFaceTensor& tensor,
-                      GgufEncoding encoding);
+                      const std::vector<SentencePiece>& pieces, const HuggingFaceTensor& tensor, LlamaFileType type);
 
 }  // namespace modeldna::io

@@ -81,10 +81,10 @@ void save_language_model(const std::string& folder, const CausalLm& model, const
 /// GGUF v3 with llama.cpp's tensor names and `llama.*` metadata, Q and K rows
 /// in its rotary order, the pieces, scores and types of the SentencePiece
 /// `tokenizer_model`, tensors in the order of their Hugging Face names.
-/// Matrices in `encoding` (F32, F16, or Q8_0 as gguf-py quantizes it:
-/// equal block for block to the converter's own file), vectors in F32.
+/// Matrices as `type` says (io/gguf_writer.h: F32, F16, Q8_0, Q4_K_M, Q6_K,
+/// each equal block for block to llama.cpp's own tools), vectors in F32.
 void save_language_model_gguf(const std::string& path, const CausalLm& model, const std::string& tokenizer_model,
-                              io::GgufEncoding encoding);
+                              io::LlamaFileType type);
 
 struct LoadedLanguageModel {
   std::shared_ptr<CausalLm> model;  // in eval mode
