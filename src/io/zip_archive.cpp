@@ -14,6 +14,11 @@ namespace {
 constexpr uint32_t kLocalHeader = 0x04034b50, kCentralHeader = 0x02014b50, kEndOfDirectory = 0x06054b50;
 constexpr uint32_t kZip64End = 0x06064b50, kZip64Locator = 0x07064b50;
 constexpr uint64_t kMaxComment = 0xFFFF;
+// Deflate's largest expansion: 1032 output bytes per input byte (a run
+// coded at 258 bytes per 2 bits, zlib's technical notes), plus a few bytes
+// for the end of a stream.
+constexpr uint64_t kMaxDeflateRatio = 1032;
+constexpr uint64_t kDeflateSlack = 1024;
 
 void check_name(const ByteReader& r, const std::string& name) {
   auto refuse = [&](const std::string& why) { r.fail("zip entry " + quote(name) + ": " + why); };
@@ -192,6 +197,12 @@ std::shared_ptr<const Blob> ZipArchive::read(const ZipEntry& e) const {
   if (e.uncompressed_size > kMaxInflatedBytes)
     throw FormatError(path, "deflated entry of " + std::to_string(e.uncompressed_size) +
                                 " bytes exceeds the inflate limit of " + std::to_string(kMaxInflatedBytes));
+  // The output is allocated before inflating: a size that its compressed
+  // bytes cannot produce is refused first (a 373-byte file declaring 2 GiB
+  // made the fuzzer allocate and clear 2 GiB).
+  if (e.uncompressed_size > e.compressed_size * kMaxDeflateRatio + kDeflateSlack)
+    throw FormatError(path, "deflated entry declares " + std::to_string(e.uncompressed_size) + " bytes from " +
+                                std::to_string(e.compressed_size) + " compressed bytes, more than deflate can expand to");
   std::vector<std::byte> out(static_cast<std::size_t>(e.uncompressed_size));
   z_stream zs{};
   if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw FormatError(path, "cannot start inflating");

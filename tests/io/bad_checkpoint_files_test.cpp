@@ -132,6 +132,11 @@ TEST(BadZip, Refusals) {
   ZipFile huge{"archive/data/0", "x", true};
   huge.declared_size = 0xFFFFFFFE;  // within ZIP32, above the inflate limit
   expect_refused("huge.pt", torch_zip(kTensorPickle, {huge}), "exceeds the inflate limit");
+  // Under the limit, but more than 3 compressed bytes can ever inflate to.
+  ZipFile inflated{"archive/data/0", "x", true};
+  inflated.declared_size = 1u << 30;
+  expect_refused("overdeclared.pt", torch_zip(kTensorPickle, {inflated}),
+                 "declares 1073741824 bytes from 3 compressed bytes, more than deflate can expand to");
   std::string archive = torch_zip(kTensorPickle, {{"archive/data/0", storage}});
   expect_refused("no_end.pt", archive.substr(0, archive.size() - 22), "no zip end-of-central-directory record");
   std::string bad_offset = archive;
