@@ -15,6 +15,7 @@
 #include "modeldna/io/open_store.h"
 #include "modeldna/nn/model_format.h"
 #include "modeldna/nn/train.h"
+#include "network_helpers.h"
 #include "test_support.h"
 
 namespace modeldna::nn {
@@ -220,13 +221,7 @@ torch::Tensor counting_sequences(int64_t n, int64_t length, int64_t vocab) {
 
 TEST(LanguageModel, LearnsNextTokensAndRoundTripsThroughAHuggingFaceFolder) {
   auto model = make_language_model(small_llama(false), 1);
-  TrainOptions o;
-  o.optimizer = Optimizer::Adam;
-  o.lr = 3e-3;
-  o.weight_decay = 0;
-  o.batch_size = 32;
-  o.epochs = 15;
-  o.seed = 1;
+  const auto o = testing::small_adam(15, 1);
   const double loss = train_next_token(*model, counting_sequences(256, 16, 512), o);
   // Chance is ln 512 = 6.24 per token; the successor rule is learnt (0.032
   // here after 15 epochs, 2.5 after 4: the bound leaves room for other kernels).

@@ -427,14 +427,7 @@ TEST(MaskedLm, PretrainingLearnsACountingLanguage) {
   auto net = testing::seeded_network(masked_lm_config(0.5), 11);
   const double chance = 1.0 / static_cast<double>(kVocab - Tokenizer::kFirstPiece);
   EXPECT_LT(masked_lm_accuracy(*net, held_out), 4 * chance);
-  TrainOptions o;
-  o.optimizer = Optimizer::Adam;
-  o.lr = 3e-3;
-  o.weight_decay = 0;
-  o.batch_size = 32;
-  o.epochs = 25;
-  o.seed = 12;
-  const double loss = train_masked_lm(*net, corpus, o);
+  const double loss = train_masked_lm(*net, corpus, testing::small_adam(25, 12));
   EXPECT_LT(loss, 0.5 * std::log(static_cast<double>(kVocab)));
   const double acc = masked_lm_accuracy(*net, held_out, 3);
   EXPECT_GT(acc, 0.6) << "chance is " << chance;
@@ -460,13 +453,7 @@ TEST(MaskedLm, SameSeedGivesBitIdenticalWeightsAndBadCallsAreRefused) {
 
 TEST(TextTraining, ClassifiersLearnASyntheticTextTask) {
   const auto train = class_task(384, 14), test = class_task(256, 15);
-  TrainOptions o;
-  o.optimizer = Optimizer::Adam;
-  o.lr = 3e-3;
-  o.weight_decay = 0;
-  o.batch_size = 32;
-  o.epochs = 6;
-  o.seed = 16;
+  auto o = testing::small_adam(6, 16);
   for (const auto& config : {text_config("text-transformer", 3, 0.5), text_config("text-cnn", 3, 0.25)}) {
     SCOPED_TRACE(config.arch);
     auto net = testing::seeded_network(config, 17);
