@@ -165,9 +165,16 @@ namespace {
 // every matrix of a freshly initialised Llama.
 constexpr double kInitializerRange = 0.02;
 
+// transformers' model class for each architecture the runner computes.
+std::string model_class(const std::string& architecture) {
+  if (architecture == "mistral") return "MistralForCausalLM";
+  if (architecture == "qwen2") return "Qwen2ForCausalLM";
+  return "LlamaForCausalLM";
+}
+
 nlohmann::json hugging_face_config(const io::LanguageModelConfig& c) {
-  return {{"architectures", {"LlamaForCausalLM"}},
-          {"model_type", "llama"},
+  return {{"architectures", {model_class(c.architecture)}},
+          {"model_type", c.architecture},
           {"vocab_size", c.vocab_size},
           {"hidden_size", c.hidden_size},
           {"intermediate_size", c.intermediate_size},

@@ -239,6 +239,35 @@ TEST(LanguageModel, LearnsNextTokensAndRoundTripsThroughAHuggingFaceFolder) {
   EXPECT_EQ(logits_of(*reloaded, prompt)[-1].argmax().item<int64_t>(), 45);  // the rule, after saving
 }
 
+TEST(LanguageModel, Qwen2sAttentionBiasesAreReadAndUsed) {
+  auto config = small_llama(true);
+  config.architecture = "qwen2";
+  config.attention_bias = true;
+  auto model = make_language_model(config, 5);
+  {
+    torch::NoGradGuard no_grad;
+    auto gen = at::detail::createCPUGenerator(6);
+    for (auto& item : model->named_parameters())
+      if (item.key().find(".bias") != std::string::npos) item.value().normal_(0.0, 0.5, gen);
+  }
+  const auto dir = testing::fresh_temp_dir() + "/qwen2";
+  save_language_model(dir, *model, fixture("base/tokenizer.model"));
+  const auto store = std::make_shared<io::TensorStore>(io::open_store(dir + "/model.safetensors"));
+  ASSERT_TRUE(store->find("model.layers.1.self_attn.k_proj.bias"));
+  auto reloaded = load_language_model(store).model;
+  EXPECT_EQ(reloaded->language_model().architecture, "qwen2");
+  const std::vector<int64_t> prompt = {1, 30, 31, 32};
+  const auto logits = logits_of(*reloaded, prompt);
+  EXPECT_LT(max_difference(logits_of(*model, prompt), logits), 1e-6);
+  // The biases take part: zeroed, the logits move.
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : reloaded->named_parameters())
+      if (item.key().find(".bias") != std::string::npos) item.value().zero_();
+  }
+  EXPECT_GT(max_difference(logits, logits_of(*reloaded, prompt)), 1e-3);
+}
+
 TEST(LanguageModel, ATiedHeadIsTheEmbedding) {
   auto model = make_language_model(small_llama(true), 2);
   const auto dir = testing::fresh_temp_dir() + "/tied";
