@@ -27,6 +27,7 @@ uint32_t ggml_type(GgufEncoding e) {
   switch (e) {
     case GgufEncoding::F32: return 0;
     case GgufEncoding::F16: return 1;
+    case GgufEncoding::BF16: return 30;
     case GgufEncoding::Q8_0: return 8;
     case GgufEncoding::Q4_K: return 12;
     case GgufEncoding::Q6_K: return 14;
@@ -88,9 +89,10 @@ std::vector<uint8_t> encoded(const GgufTensorToWrite& t) {
       std::memcpy(out.data(), t.values.data(), out.size());
       return out;
     case GgufEncoding::F16:
+    case GgufEncoding::BF16:
       out.resize(t.values.size() * 2);
       for (std::size_t i = 0; i < t.values.size(); ++i) {
-        const uint16_t h = f32_to_f16(t.values[i]);
+        const uint16_t h = t.encoding == GgufEncoding::F16 ? f32_to_f16(t.values[i]) : f32_to_bf16(t.values[i]);
         std::memcpy(out.data() + 2 * i, &h, 2);
       }
       return out;

@@ -20,6 +20,7 @@ uint32_t file_type(LlamaFileType type) {
   switch (type) {
     case LlamaFileType::F32: return 0;
     case LlamaFileType::F16: return 1;
+    case LlamaFileType::BF16: return 32;
     case LlamaFileType::Q8_0: return 7;
     case LlamaFileType::Q4_K_M: return 15;
     case LlamaFileType::Q6_K: return 18;
@@ -38,6 +39,7 @@ GgufEncoding matrix_encoding(LlamaFileType type, const std::string& gguf_name, i
   switch (type) {
     case LlamaFileType::F32: return GgufEncoding::F32;
     case LlamaFileType::F16: return GgufEncoding::F16;
+    case LlamaFileType::BF16: return GgufEncoding::BF16;
     case LlamaFileType::Q8_0: return GgufEncoding::Q8_0;
     case LlamaFileType::Q6_K: return GgufEncoding::Q6_K;
     case LlamaFileType::Q4_K_M: break;
@@ -198,10 +200,11 @@ void write_llama_gguf(const std::string& path, const LanguageModelConfig& c, con
 LlamaFileType parse_llama_file_type(const std::string& text) {
   if (text == "f32") return LlamaFileType::F32;
   if (text == "f16") return LlamaFileType::F16;
+  if (text == "bf16") return LlamaFileType::BF16;
   if (text == "q8_0") return LlamaFileType::Q8_0;
   if (text == "q4_k_m") return LlamaFileType::Q4_K_M;
   if (text == "q6_k") return LlamaFileType::Q6_K;
-  throw UsageError("GGUF type '" + text + "': expected f32, f16, q8_0, q4_k_m or q6_k");
+  throw UsageError("GGUF type '" + text + "': expected f32, f16, bf16, q8_0, q4_k_m or q6_k");
 }
 
 void convert_to_gguf(const TensorStore& store, const std::string& out, LlamaFileType type) {

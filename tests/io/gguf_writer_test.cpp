@@ -125,6 +125,32 @@ TEST(GgufWriter, KQuantsAreLlamaQuantizesBlocks) {
   }
 }
 
+TEST(GgufWriter, Bf16IsTheCheckpointRoundedToNearestEven) {
+  // No llama.cpp file of the fixture in BF16 is committed: the check is the
+  // rounding itself, against the checkpoint's values (F16 values are exact
+  // in float32; BF16 keeps their top 16 bits, rounded to nearest even).
+  const auto dir = testing::fresh_temp_dir();
+  const auto hf = open_store(llama_file("base/model.safetensors"));
+  convert_to_gguf(hf, dir + "/bf16.gguf", LlamaFileType::BF16);
+  const auto ours = open_store(dir + "/bf16.gguf");
+  EXPECT_EQ(ours.metadata().at("general.file_type"), 32);
+  const auto* embedding = ours.find("token_embd.weight");
+  ASSERT_TRUE(embedding);
+  EXPECT_EQ(embedding->dtype, DType::BF16);
+  const auto expected = hf.read_f32(*hf.find("model.embed_tokens.weight"));
+  const auto got = ours.read_f32(*embedding);
+  ASSERT_EQ(got.size(), expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &expected[i], 4);
+    const uint32_t rounded = ((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16) << 16;
+    float want;
+    std::memcpy(&want, &rounded, 4);
+    ASSERT_EQ(got[i], want) << i;
+  }
+  EXPECT_EQ(ours.find("output_norm.weight")->dtype, DType::F32);
+}
+
 TEST(GgufWriter, WhatCannotBeConvertedIsRefused) {
   const auto dir = testing::fresh_temp_dir();
   namespace fs = std::filesystem;
@@ -136,7 +162,7 @@ TEST(GgufWriter, WhatCannotBeConvertedIsRefused) {
                                    LlamaFileType::F16),
                    FormatError, "not a decoder language model");
   EXPECT_FALSE(fs::exists(dir + "/out.gguf"));
-  EXPECT_THROW_MSG(parse_llama_file_type("q4_k"), UsageError, "expected f32, f16, q8_0, q4_k_m or q6_k");
+  EXPECT_THROW_MSG(parse_llama_file_type("q4_k"), UsageError, "expected f32, f16, bf16, q8_0, q4_k_m or q6_k");
 }
 
 }  // namespace

@@ -24,13 +24,14 @@ namespace modeldna::io {
 using GgufValue = std::variant<uint32_t, int32_t, uint64_t, float, bool, std::string, std::vector<std::string>,
                                std::vector<float>, std::vector<int32_t>>;
 
-/// The tensor encodings modeldna writes (ggml type ids 0, 1, 8, 12 and 14).
-enum class GgufEncoding { F32, F16, Q8_0, Q4_K, Q6_K };
+/// The tensor encodings modeldna writes (ggml type ids 0, 1, 30, 8, 12 and
+/// 14). BF16 rounds to nearest even and keeps NaN quiet, as gguf-py does.
+enum class GgufEncoding { F32, F16, BF16, Q8_0, Q4_K, Q6_K };
 
 /// What a whole Llama file is encoded as (llama.cpp's general.file_type):
 /// every matrix in one encoding, or Q4_K_M, llama-quantize's mix of Q4_K
 /// and Q6_K. Vectors (norms, biases) are F32 in every one.
-enum class LlamaFileType { F32, F16, Q8_0, Q4_K_M, Q6_K };
+enum class LlamaFileType { F32, F16, BF16, Q8_0, Q4_K_M, Q6_K };
 
 struct GgufTensorToWrite {
   std::string name;            // llama.cpp's name: "blk.0.attn_q.weight"
