@@ -30,6 +30,7 @@ uint32_t ggml_type(GgufEncoding e) {
     case GgufEncoding::BF16: return 30;
     case GgufEncoding::Q8_0: return 8;
     case GgufEncoding::Q4_K: return 12;
+    case GgufEncoding::Q5_K: return 13;
     case GgufEncoding::Q6_K: return 14;
   }
   throw InternalError("invalid GgufEncoding");
@@ -101,10 +102,12 @@ std::vector<uint8_t> encoded(const GgufTensorToWrite& t) {
         throw UsageError("tensor " + t.name + ": Q8_0 needs rows of whole 32-value blocks");
       return quantize_q8_0(t.values);
     case GgufEncoding::Q4_K:
+    case GgufEncoding::Q5_K:
     case GgufEncoding::Q6_K:
       if (t.shape.empty() || t.shape.back() % kSuperBlock != 0)
         throw UsageError("tensor " + t.name + ": K-quants need rows of whole 256-value super-blocks");
-      return t.encoding == GgufEncoding::Q4_K ? quantize_q4_k(t.values) : quantize_q6_k(t.values);
+      if (t.encoding == GgufEncoding::Q4_K) return quantize_q4_k(t.values);
+      return t.encoding == GgufEncoding::Q5_K ? quantize_q5_k(t.values) : quantize_q6_k(t.values);
   }
   throw InternalError("invalid GgufEncoding");
 }
@@ -236,15 +239,56 @@ void scale_and_min(int j, const uint8_t* packed, uint8_t& scale, uint8_t& min) {
 
 }  // namespace
 
-std::vector<uint8_t> quantize_q4_k(const std::vector<float>& values) {
-  MDNA_CHECK(values.size() % kSuperBlock == 0, "Q4_K quantizes whole super-blocks of 256 values");
+namespace {
+
+// What differs between the K-quants that fit a minimum per group of 32
+// (Q4_K, Q5_K): the code range, make_qkx2_quants' trial steps, and how the
+// codes are packed after the 16 bytes of d, dmin and the 12 scale bytes.
+struct QuantWithMinimum {
+  int nmax;
+  float rmin, rdelta;
+  int nsteps;
+  int code_bytes;
+  void (*pack)(const uint8_t* codes, uint8_t* out);
+};
+
+// Q4_K: two 4-bit codes 32 apart per byte.
+void pack_q4(const uint8_t* codes, uint8_t* qs) {
+  for (int j = 0; j < kSuperBlock; j += 64, qs += 32)
+    for (int l = 0; l < 32; ++l) qs[l] = static_cast<uint8_t>(codes[j + l] | (codes[j + l + 32] << 4));
+}
+
+// Q5_K: the low 4 bits as Q4_K's (after 32 bytes of qh), the fifth bit of
+// each code in qh, two bit planes per 64 values.
+void pack_q5(const uint8_t* codes, uint8_t* out) {
+  uint8_t* qh = out;
+  uint8_t* ql = out + kSuperBlock / 8;
+  uint8_t high_first = 1, high_second = 2;
+  for (int n = 0; n < kSuperBlock; n += 64, ql += 32) {
+    for (int j = 0; j < 32; ++j) {
+      int first = codes[n + j], second = codes[n + j + 32];
+      if (first > 15) first -= 16, qh[j] = static_cast<uint8_t>(qh[j] | high_first);
+      if (second > 15) second -= 16, qh[j] = static_cast<uint8_t>(qh[j] | high_second);
+      ql[j] = static_cast<uint8_t>(first | (second << 4));
+    }
+    high_first = static_cast<uint8_t>(high_first << 2);
+    high_second = static_cast<uint8_t>(high_second << 2);
+  }
+}
+
+constexpr QuantWithMinimum kQ4K{15, -1.f, 0.1f, 20, kSuperBlock / 2, pack_q4};
+constexpr QuantWithMinimum kQ5K{31, -0.5f, 0.1f, 15, kSuperBlock / 8 + kSuperBlock / 2, pack_q5};
+
+// ggml's quantize_row_q4_K_ref / quantize_row_q5_K_ref.
+std::vector<uint8_t> quantize_with_minimum(const std::vector<float>& values, const QuantWithMinimum& q) {
+  MDNA_CHECK(values.size() % kSuperBlock == 0, "K-quants quantize whole super-blocks of 256 values");
   constexpr int kGroups = kSuperBlock / kQ4SubBlock;
   constexpr int kPackedScales = 12;
-  constexpr int kBlockBytes = 2 + 2 + kPackedScales + kSuperBlock / 2;  // d, dmin, scales, qs
-  std::vector<uint8_t> out(values.size() / kSuperBlock * kBlockBytes, 0);
+  const int block_bytes = 2 + 2 + kPackedScales + q.code_bytes;  // d, dmin, scales, codes
+  std::vector<uint8_t> out(values.size() / kSuperBlock * static_cast<std::size_t>(block_bytes), 0);
   for (std::size_t b = 0; b < values.size() / kSuperBlock; ++b) {
     const float* x = values.data() + b * kSuperBlock;
-    uint8_t* block = out.data() + b * kBlockBytes;
+    uint8_t* block = out.data() + b * static_cast<std::size_t>(block_bytes);
     uint8_t codes[kSuperBlock];
     float scales[kGroups], mins[kGroups], weights[kQ4SubBlock];
     float max_scale = 0, max_min = 0;
@@ -254,7 +298,8 @@ std::vector<uint8_t> quantize_q4_k(const std::vector<float>& values) {
       for (int l = 0; l < kQ4SubBlock; ++l) sum_x2 += xg[l] * xg[l];
       const float average = std::sqrt(sum_x2 / kQ4SubBlock);
       for (int l = 0; l < kQ4SubBlock; ++l) weights[l] = average + std::fabs(xg[l]);
-      scales[g] = asymmetric_group(kQ4SubBlock, 15, xg, weights, codes + kQ4SubBlock * g, mins[g], -1.f, 0.1f, 20);
+      scales[g] = asymmetric_group(kQ4SubBlock, q.nmax, xg, weights, codes + kQ4SubBlock * g, mins[g], q.rmin, q.rdelta,
+                                   q.nsteps);
       max_scale = std::max(max_scale, scales[g]);
       max_min = std::max(max_min, mins[g]);
     }
@@ -288,14 +333,18 @@ std::vector<uint8_t> quantize_q4_k(const std::vector<float>& values) {
       const float dm = f16_to_f32(dmin_half) * static_cast<float>(m);
       for (int i = 0; i < kQ4SubBlock; ++i)
         codes[kQ4SubBlock * g + i] =
-            static_cast<uint8_t>(std::max(0, std::min(15, nearest_int((x[kQ4SubBlock * g + i] + dm) / d))));
+            static_cast<uint8_t>(std::max(0, std::min(q.nmax, nearest_int((x[kQ4SubBlock * g + i] + dm) / d))));
     }
-    uint8_t* qs = block + 4 + kPackedScales;
-    for (int j = 0; j < kSuperBlock; j += 64, qs += 32)
-      for (int l = 0; l < 32; ++l) qs[l] = static_cast<uint8_t>(codes[j + l] | (codes[j + l + 32] << 4));
+    q.pack(codes, block + 4 + kPackedScales);
   }
   return out;
 }
+
+}  // namespace
+
+std::vector<uint8_t> quantize_q4_k(const std::vector<float>& values) { return quantize_with_minimum(values, kQ4K); }
+
+std::vector<uint8_t> quantize_q5_k(const std::vector<float>& values) { return quantize_with_minimum(values, kQ5K); }
 
 std::vector<uint8_t> quantize_q6_k(const std::vector<float>& values) {
   MDNA_CHECK(values.size() % kSuperBlock == 0, "Q6_K quantizes whole super-blocks of 256 values");

@@ -23,6 +23,7 @@ uint32_t file_type(LlamaFileType type) {
     case LlamaFileType::BF16: return 32;
     case LlamaFileType::Q8_0: return 7;
     case LlamaFileType::Q4_K_M: return 15;
+    case LlamaFileType::Q5_K_M: return 17;
     case LlamaFileType::Q6_K: return 18;
   }
   throw InternalError("invalid LlamaFileType");
@@ -42,7 +43,8 @@ GgufEncoding matrix_encoding(LlamaFileType type, const std::string& gguf_name, i
     case LlamaFileType::BF16: return GgufEncoding::BF16;
     case LlamaFileType::Q8_0: return GgufEncoding::Q8_0;
     case LlamaFileType::Q6_K: return GgufEncoding::Q6_K;
-    case LlamaFileType::Q4_K_M: break;
+    case LlamaFileType::Q4_K_M:
+    case LlamaFileType::Q5_K_M: break;
   }
   if (gguf_name == "output.weight") return GgufEncoding::Q6_K;
   const auto ends_with = [&](const std::string& suffix) {
@@ -52,7 +54,7 @@ GgufEncoding matrix_encoding(LlamaFileType type, const std::string& gguf_name, i
     const int64_t block = std::stoll(gguf_name.substr(4, gguf_name.find('.', 4) - 4));
     if (uses_more_bits(block, blocks)) return GgufEncoding::Q6_K;
   }
-  return GgufEncoding::Q4_K;
+  return type == LlamaFileType::Q4_K_M ? GgufEncoding::Q4_K : GgufEncoding::Q5_K;
 }
 
 // convert_hf_to_gguf.py's token types from SentencePiece's: it marks
@@ -203,8 +205,9 @@ LlamaFileType parse_llama_file_type(const std::string& text) {
   if (text == "bf16") return LlamaFileType::BF16;
   if (text == "q8_0") return LlamaFileType::Q8_0;
   if (text == "q4_k_m") return LlamaFileType::Q4_K_M;
+  if (text == "q5_k_m") return LlamaFileType::Q5_K_M;
   if (text == "q6_k") return LlamaFileType::Q6_K;
-  throw UsageError("GGUF type '" + text + "': expected f32, f16, bf16, q8_0, q4_k_m or q6_k");
+  throw UsageError("GGUF type '" + text + "': expected f32, f16, bf16, q8_0, q4_k_m, q5_k_m or q6_k");
 }
 
 void convert_to_gguf(const TensorStore& store, const std::string& out, LlamaFileType type) {

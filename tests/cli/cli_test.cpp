@@ -213,7 +213,7 @@ TEST(Cli, ConvertWritesALlamaAsLlamaCppsGguf) {
   EXPECT_NE(inspected.output.find("\"general.file_type\": 7"), std::string::npos) << inspected.output.substr(0, 400);
   const auto refused = run("convert " + llama_fixture("base/model.safetensors") + " --to gguf --dtype q4_k --out " + out);
   EXPECT_EQ(refused.exit_code, 1);
-  EXPECT_EQ(refused.output, "modeldna: error: GGUF type 'q4_k': expected f32, f16, bf16, q8_0, q4_k_m or q6_k\n");
+  EXPECT_EQ(refused.output, "modeldna: error: GGUF type 'q4_k': expected f32, f16, bf16, q8_0, q4_k_m, q5_k_m or q6_k\n");
 }
 
 TEST(Cli, ALanguageModelWhoseConfigContradictsItselfIsOneLineNamingTheFileAndField) {

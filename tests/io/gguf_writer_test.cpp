@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -151,6 +152,33 @@ TEST(GgufWriter, Bf16IsTheCheckpointRoundedToNearestEven) {
   EXPECT_EQ(ours.find("output_norm.weight")->dtype, DType::F32);
 }
 
+TEST(GgufWriter, Q5KMIsTheMixWithFiveBitCodes) {
+  // No llama.cpp Q5_K file of the fixture is committed: the checks are the
+  // mix (the types of the Q4_K_M file, with Q5_K for Q4_K) and the values,
+  // which dequantize closer to the checkpoint than Q4_K_M's.
+  const auto dir = testing::fresh_temp_dir();
+  convert_to_gguf(open_store(llama_file("base-f16.gguf")), dir + "/q5_k_m.gguf", LlamaFileType::Q5_K_M);
+  const auto ours = open_store(dir + "/q5_k_m.gguf");
+  const auto q4 = open_store(llama_file("base-q4_k_m.gguf"));
+  const auto f16 = open_store(llama_file("base-f16.gguf"));
+  EXPECT_EQ(ours.metadata().at("general.file_type"), 17);
+  double error5 = 0, error4 = 0, norm = 0;
+  for (const auto& t : ours.tensors()) {
+    const TensorInfo* four = q4.find(t.name);
+    ASSERT_TRUE(four) << t.name;
+    EXPECT_EQ(t.dtype, four->dtype == DType::Q4_K ? DType::Q5_K : four->dtype) << t.name;
+    const auto exact = f16.read_f32(*f16.find(t.name));
+    const auto five = ours.read_f32(t), other = q4.read_f32(*four);
+    for (std::size_t i = 0; i < exact.size(); ++i) {
+      error5 += (five[i] - exact[i]) * (five[i] - exact[i]);
+      error4 += (other[i] - exact[i]) * (other[i] - exact[i]);
+      norm += exact[i] * exact[i];
+    }
+  }
+  std::printf("relative error: Q5_K_M %.4f, Q4_K_M %.4f\n", std::sqrt(error5 / norm), std::sqrt(error4 / norm));
+  EXPECT_LT(error5, error4 / 2);
+}
+
 TEST(GgufWriter, WhatCannotBeConvertedIsRefused) {
   const auto dir = testing::fresh_temp_dir();
   namespace fs = std::filesystem;
@@ -162,7 +190,7 @@ TEST(GgufWriter, WhatCannotBeConvertedIsRefused) {
                                    LlamaFileType::F16),
                    FormatError, "not a decoder language model");
   EXPECT_FALSE(fs::exists(dir + "/out.gguf"));
-  EXPECT_THROW_MSG(parse_llama_file_type("q4_k"), UsageError, "expected f32, f16, bf16, q8_0, q4_k_m or q6_k");
+  EXPECT_THROW_MSG(parse_llama_file_type("q4_k"), UsageError, "expected f32, f16, bf16, q8_0, q4_k_m, q5_k_m or q6_k");
 }
 
 }  // namespace

@@ -130,7 +130,7 @@ void add_file_commands(CLI::App& app) {
       ->check(CLI::IsMember({"safetensors", "gguf"}));
   convert->add_option("--dtype", c->dtype,
                       "safetensors: f32 (default), f16, or keep (plain types as stored; quantized become f32); "
-                      "gguf: f16 (default), f32, bf16, q8_0, q4_k_m or q6_k");
+                      "gguf: f16 (default), f32, bf16, q8_0, q4_k_m, q5_k_m or q6_k");
   add_json_flag(convert, c->json);
   add_open_options(convert, *c);
   convert->callback([c] {

@@ -37,7 +37,7 @@ struct ConvertResult {
 /// quantized (indices, masks, step counters) keep their dtype.
 ConvertResult convert_to_safetensors(const TensorStore& store, const std::string& out, ConvertDType dtype);
 
-/// "f32", "f16", "bf16", "q8_0", "q4_k_m", "q6_k"; UsageError otherwise.
+/// "f32", "f16", "bf16", "q8_0", "q4_k_m", "q5_k_m", "q6_k"; UsageError otherwise.
 LlamaFileType parse_llama_file_type(const std::string& text);
 
 /// A Llama-architecture language model (a Hugging Face checkpoint with its

@@ -24,14 +24,14 @@ namespace modeldna::io {
 using GgufValue = std::variant<uint32_t, int32_t, uint64_t, float, bool, std::string, std::vector<std::string>,
                                std::vector<float>, std::vector<int32_t>>;
 
-/// The tensor encodings modeldna writes (ggml type ids 0, 1, 30, 8, 12 and
-/// 14). BF16 rounds to nearest even and keeps NaN quiet, as gguf-py does.
-enum class GgufEncoding { F32, F16, BF16, Q8_0, Q4_K, Q6_K };
+/// The tensor encodings modeldna writes (ggml type ids 0, 1, 30, 8, 12, 13
+/// and 14). BF16 rounds to nearest even and keeps NaN quiet, as gguf-py does.
+enum class GgufEncoding { F32, F16, BF16, Q8_0, Q4_K, Q5_K, Q6_K };
 
 /// What a whole Llama file is encoded as (llama.cpp's general.file_type):
-/// every matrix in one encoding, or Q4_K_M, llama-quantize's mix of Q4_K
-/// and Q6_K. Vectors (norms, biases) are F32 in every one.
-enum class LlamaFileType { F32, F16, BF16, Q8_0, Q4_K_M, Q6_K };
+/// every matrix in one encoding, or Q4_K_M / Q5_K_M, llama-quantize's mixes
+/// of Q4_K or Q5_K with Q6_K. Vectors (norms, biases) are F32 in every one.
+enum class LlamaFileType { F32, F16, BF16, Q8_0, Q4_K_M, Q5_K_M, Q6_K };
 
 struct GgufTensorToWrite {
   std::string name;            // llama.cpp's name: "blk.0.attn_q.weight"
@@ -57,6 +57,10 @@ std::vector<uint8_t> quantize_q6_k(const std::vector<float>& values);
 /// minimum fitted by make_qkx2_quants (weights av + |x|); both stored as
 /// 6-bit multiples of half-precision super-values; 4-bit codes.
 std::vector<uint8_t> quantize_q4_k(const std::vector<float>& values);
+/// Q5_K as llama.cpp's reference quantizer computes it: as Q4_K with 5-bit
+/// codes (the fifth bits in their own plane) and its own trial steps. No
+/// llama.cpp Q5_K file of the fixture is committed to compare with.
+std::vector<uint8_t> quantize_q5_k(const std::vector<float>& values);
 
 /// Writes `path` atomically. UsageError for a tensor whose values do not
 /// fill its shape, or a Q8_0 tensor whose rows are not whole blocks.
@@ -72,9 +76,10 @@ using HuggingFaceTensor = std::function<std::vector<float>(const std::string& na
 /// checkpoint's order), Q and K rows in its rotary order, the `llama.*`
 /// keys, and the tokenizer's pieces, scores and types (user-defined pieces
 /// written as normal, as the converter does). Matrices as `type` says
-/// (Q4_K_M: llama-quantize's choice per tensor for a model with fewer than
+/// (Q4_K_M and Q5_K_M: llama-quantize's choice per tensor for a model with fewer than
 /// 4 query heads per key-value head and no experts: the output head, and
-/// attn_v and ffn_down of its use_more_bits blocks, Q6_K; the rest Q4_K),
+/// attn_v and ffn_down of its use_more_bits blocks, Q6_K; the rest Q4_K or
+/// Q5_K),
 /// vectors F32. UsageError for another architecture, or a tokenizer whose
 /// size is not the vocabulary's.
 void write_llama_gguf(const std::string& path, const LanguageModelConfig& config,
