@@ -175,8 +175,8 @@ void write_llama_gguf(const std::string& path, const LanguageModelConfig& c, con
                      std::to_string(c.vocab_size));
   // The converter's order: Hugging Face's full names, as a safetensors file sorts them.
   std::map<std::string, std::string> by_full_name;
-  for (const auto& [name, shape] : c.expected_shapes()) by_full_name[name == "lm_head.weight" ? name : "model." + name] = name;
   const auto shapes = c.expected_shapes();
+  for (const auto& [name, shape] : shapes) by_full_name[name == "lm_head.weight" ? name : "model." + name] = name;
   const TensorStore layout = rotary_layout(c);
   std::vector<GgufTensorToWrite> tensors;
   for (const auto& [full_name, name] : by_full_name) {

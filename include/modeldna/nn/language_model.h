@@ -30,7 +30,8 @@ namespace modeldna::nn {
 /// The length of the token sequences compare shows a language model
 /// (evidence/model_behaviour.h): long enough for the prompt to be text, short
 /// enough that 900 of them (300 probes x clean, noisy, CutMix) run through a
-/// 5M-parameter model in about a second on one core.
+/// 5M-parameter model in 1.9 s on one core (BENCHMARKS.md, "Black-box
+/// evidence for language models").
 inline constexpr int64_t kProbeTokens = 16;
 
 namespace detail {
